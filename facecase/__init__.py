@@ -1,0 +1,1 @@
+"""FaceCase project package: settings, URLs, ASGI, and the core app (cases, roles, audit log, events)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FacecaseConfig(AppConfig):
+    name = "facecase"
+    verbose_name = "FaceCase"

@@ -1,0 +1,37 @@
+"""Push events from any process (web or worker) to browsers through the Channels layer.
+
+Groups (see docs/ARCHITECTURE.md): ``operators``, ``case-<id>``, ``user-<id>``. The browser receives
+``{"type": event_type, "payload": payload}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+OPERATORS_GROUP = "operators"
+
+
+def case_group(case_id: int) -> str:
+    return f"case-{case_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+def publish(group: str, event_type: str, payload: dict[str, Any]) -> None:
+    """Send one event to a group. A push that fails is logged, never raised: the database row is the truth
+    and pages reload it, so a Redis hiccup must not fail the job that produced the event."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "facecase.event", "event_type": event_type, "payload": payload})
+    except Exception:
+        logger.exception("could not publish %s to %s", event_type, group)

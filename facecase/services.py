@@ -1,0 +1,72 @@
+"""Write paths for cases and the audit log. Every change records an audit event in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+
+from facecase.models import AuditEvent, Case, CaseMember
+
+
+def audit_record(
+    *,
+    actor: Any,
+    verb: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event. ``obj`` fills ``object_type``/``object_id`` from a model instance."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+    real_actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        actor=real_actor,
+        actor_username=real_actor.get_username() if real_actor else "",
+        verb=verb,
+        object_type=object_type,
+        object_id=str(object_id),
+        details=details or {},
+    )
+
+
+_CASE_EDITABLE = ("title", "description", "status")
+
+
+@transaction.atomic
+def case_create(*, actor: Any, reference: str, title: str, description: str = "") -> Case:
+    case = Case(reference=reference.strip(), title=title.strip(), description=description, created_by=actor)
+    case.full_clean()
+    case.save()
+    CaseMember.objects.create(case=case, user=actor)
+    audit_record(actor=actor, verb="create", obj=case, details={"reference": case.reference, "title": case.title})
+    return case
+
+
+@transaction.atomic
+def case_update(*, actor: Any, case: Case, **fields: Any) -> Case:
+    unknown = set(fields) - set(_CASE_EDITABLE)
+    if unknown:
+        raise ValueError(f"cannot update case fields {sorted(unknown)}")
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(case, name)
+        if old != value:
+            changes[name] = {"from": old, "to": value}
+            setattr(case, name, value)
+    if changes:
+        case.full_clean()
+        case.save()
+        audit_record(actor=actor, verb="update", obj=case, details={"changes": changes})
+    return case
+
+
+@transaction.atomic
+def case_member_add(*, actor: Any, case: Case, user: Any) -> CaseMember:
+    member, created = CaseMember.objects.get_or_create(case=case, user=user)
+    if created:
+        audit_record(actor=actor, verb="add_member", obj=case, details={"user": user.get_username()})
+    return member

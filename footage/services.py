@@ -1,0 +1,102 @@
+"""Write paths for footage and alerts: ingest (store, check, enqueue) and alert review, each audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from facecase.events import OPERATORS_GROUP, publish
+from facecase.files import check_image, check_video, is_image, store_private_upload
+from facecase.models import Case
+from facecase.services import audit_record
+from footage.models import Alert, Footage, ReviewLabel
+
+
+def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
+    """Store an uploaded image or video as evidence of ``case`` and queue its processing.
+
+    The type is decided by content (Pillow, then OpenCV), never by the file name. On any rejection the
+    stored bytes are removed and no row exists; the ``ValidationError`` message says why.
+    """
+    if case.status != Case.Status.OPEN:
+        raise ValidationError(f"case {case.reference} is closed; reopen it to attach footage", code="closed")
+    stored = store_private_upload(upload, subdir=f"footage/case-{case.pk}")
+    try:
+        if is_image(stored.path):
+            width, height, content_type = check_image(stored.path)
+            kind = Footage.Kind.IMAGE
+        else:
+            content_type = check_video(stored.path)
+            kind, width, height = Footage.Kind.VIDEO, None, None
+        with transaction.atomic():
+            footage = Footage(
+                case=case, original_name=stored.original_name, sha256=stored.sha256, size=stored.size,
+                content_type=content_type, kind=kind, width=width, height=height, uploaded_by=actor,
+            )
+            footage.original.name = stored.name
+            footage.save()
+            audit_record(
+                actor=actor, verb="upload", obj=footage,
+                details={"case": case.reference, "name": stored.original_name, "sha256": stored.sha256,
+                         "size": stored.size, "kind": kind},
+            )
+            transaction.on_commit(lambda: footage_enqueue(footage_id=footage.pk))
+    except Exception:
+        stored.discard()
+        raise
+    return footage
+
+
+def footage_enqueue(*, footage_id: int) -> str:
+    from django_q.tasks import async_task
+
+    return async_task("footage.tasks.process_footage", footage_id, task_name=f"footage-{footage_id}")
+
+
+def alert_distance(alert: Alert) -> float | None:
+    """The embedding distance behind an alert, read from its sighting's ``top_candidates`` entries
+    (``{"suspect_id": ..., "distance": ...}``) when the analysis stage recorded one."""
+    if alert.sighting is None:
+        return None
+    for candidate in alert.sighting.top_candidates or []:
+        if isinstance(candidate, dict) and candidate.get("suspect_id") == alert.suspect_id:
+            distance = candidate.get("distance")
+            return float(distance) if distance is not None else None
+    return None
+
+
+def _alert_review(*, actor: Any, alert: Alert, status: str, note: str, label: str | None) -> Alert:
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        previous = locked.status
+        locked.status = status
+        locked.reviewed_by = actor
+        locked.reviewed_at = timezone.now()
+        locked.review_note = note
+        locked.full_clean()
+        locked.save()
+        if label is not None:
+            ReviewLabel.objects.create(alert=locked, label=label, distance=alert_distance(locked), created_by=actor)
+        audit_record(
+            actor=actor, verb="review", obj=locked,
+            details={"from": previous, "to": status, "note": note, "suspect": locked.suspect_id},
+        )
+        payload = {"id": locked.pk, "status": status, "reviewed_by": actor.get_username()}
+        transaction.on_commit(lambda: publish(OPERATORS_GROUP, "alert.reviewed", payload))
+    return locked
+
+
+def alert_confirm(*, actor: Any, alert: Alert, note: str = "") -> Alert:
+    return _alert_review(actor=actor, alert=alert, status=Alert.Status.CONFIRMED, note=note, label="same")
+
+
+def alert_dismiss(*, actor: Any, alert: Alert, note: str = "") -> Alert:
+    """Dismiss without saying who it is (bad image, wrong track): no training label is kept."""
+    return _alert_review(actor=actor, alert=alert, status=Alert.Status.DISMISSED, note=note, label=None)
+
+
+def alert_not_this_person(*, actor: Any, alert: Alert, note: str = "") -> Alert:
+    return _alert_review(actor=actor, alert=alert, status=Alert.Status.NOT_THIS_PERSON, note=note, label="different")

@@ -1,0 +1,84 @@
+"""Write paths for the suspect registry. Every change records an audit event in the same transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from facecase.files import check_image, store_private_upload
+from facecase.services import audit_record
+from suspects.models import Suspect, SuspectPhoto
+
+_SUSPECT_EDITABLE = ("name", "external_id", "status", "notes")
+
+
+@transaction.atomic
+def suspect_create(
+    *, actor: Any, name: str, external_id: str, status: str = Suspect.Status.PERSON_OF_INTEREST, notes: str = ""
+) -> Suspect:
+    suspect = Suspect(name=name.strip(), external_id=external_id.strip(), status=status, notes=notes, created_by=actor)
+    suspect.full_clean()
+    suspect.save()
+    audit_record(actor=actor, verb="create", obj=suspect, details={"name": suspect.name, "status": suspect.status})
+    return suspect
+
+
+@transaction.atomic
+def suspect_update(*, actor: Any, suspect: Suspect, **fields: Any) -> Suspect:
+    unknown = set(fields) - set(_SUSPECT_EDITABLE)
+    if unknown:
+        raise ValueError(f"cannot update suspect fields {sorted(unknown)}")
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(suspect, name)
+        if old != value:
+            changes[name] = {"from": old, "to": value}
+            setattr(suspect, name, value)
+    if changes:
+        suspect.full_clean()
+        suspect.save()
+        audit_record(actor=actor, verb="update", obj=suspect, details={"changes": changes})
+    return suspect
+
+
+@transaction.atomic
+def suspect_delete(*, actor: Any, suspect: Suspect) -> None:
+    files = [photo.image.name for photo in suspect.photos.all()] + [
+        photo.crop.name for photo in suspect.photos.all() if photo.crop
+    ]
+    audit_record(
+        actor=actor, verb="delete", obj=suspect,
+        details={"name": suspect.name, "external_id": suspect.external_id, "photos": len(files)},
+    )
+    storage = SuspectPhoto._meta.get_field("image").storage
+    suspect.delete()
+    # Files go only once the rows are really gone.
+    transaction.on_commit(lambda: [storage.delete(name) for name in files])
+
+
+def suspect_photo_add(*, actor: Any, suspect: Suspect, upload: UploadedFile) -> SuspectPhoto:
+    """Store a reference photo (checked to be an image by its content). Adding the same bytes twice returns the
+    existing photo, so imports are idempotent."""
+    stored = store_private_upload(upload, subdir=f"suspects/{suspect.pk}")
+    try:
+        check_image(stored.path)
+        existing = SuspectPhoto.objects.filter(suspect=suspect, sha256=stored.sha256).first()
+        if existing is not None:
+            stored.discard()
+            return existing
+        with transaction.atomic():
+            photo = SuspectPhoto(
+                suspect=suspect, original_name=stored.original_name, sha256=stored.sha256, uploaded_by=actor
+            )
+            photo.image.name = stored.name
+            photo.save()
+            audit_record(
+                actor=actor, verb="add_photo", obj=suspect,
+                details={"photo_id": photo.pk, "sha256": photo.sha256, "name": photo.original_name},
+            )
+    except Exception:
+        stored.discard()
+        raise
+    return photo
