@@ -1,0 +1,207 @@
+"""Train the face deblur GAN: ``python -m enhancement.train_deblur --config FILE [--resume] [--export]``.
+
+Writes to ``runs/<name>/``: ``progress.log`` (losses, seconds per step, validation PSNR), ``last_*`` checkpoints
+(generator, discriminators, optimiser state, RNG state: ``--resume`` continues bit-for-bit in its data stream)
+and ``best.weights.h5`` (the generator with the best validation PSNR so far, written as soon as it improves, so a
+run stopped early still leaves a usable model). ``--export`` copies ``best`` to ``weights/<name>.weights.h5``
+and records its sha256 in ``weights/manifest.json``.
+
+Schedule: ``warmup_steps`` of content loss only (L1 + SSIM), then the double-scale RaLSGAN term is switched on
+with a small weight for the remaining steps. See ``enhancement/deblur/losses.py`` for why there is no VGG loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _log(path: Path, message: str) -> None:
+    line = f"{time.strftime('%H:%M:%S')} {message}"
+    print(line, flush=True)
+    with open(path, "a") as fh:
+        fh.write(line + "\n")
+
+
+def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over images of the per-image PSNR (dB) of two uint8 stacks (N, H, W, C)."""
+    diff = a.astype(np.float64) - b.astype(np.float64)
+    mse = np.maximum((diff**2).reshape(len(a), -1).mean(axis=1), 1e-10)
+    return float(np.mean(10 * np.log10(255.0**2 / mse)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--export", action="store_true", help="copy the best checkpoint to weights/ and stop")
+    parser.add_argument("--bench", type=int, default=0, help="time N steps of each phase and stop")
+    args = parser.parse_args(argv)
+    config = json.loads(Path(args.config).read_text())
+    name = config["name"]
+    run_dir = REPO / "runs" / name
+    if args.export:
+        return export(run_dir, name)
+
+    threads = config.get("threads", {"intra": 1, "inter": 1})
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads["intra"])
+    tf.config.threading.set_inter_op_parallelism_threads(threads["inter"])
+    import keras
+
+    from .deblur import data
+    from .deblur.losses import l1, ralsgan_d_loss, ralsgan_g_loss, ssim_loss
+    from .deblur.model import DiscriminatorConfig, GeneratorConfig, build_discriminators, build_generator
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / "progress.log"
+    keras.utils.set_random_seed(config["seed"])
+    rng = np.random.default_rng(config["seed"])
+    gen = build_generator(GeneratorConfig.from_dict(config["generator"]))
+    d_patch, d_global = build_discriminators(DiscriminatorConfig(**config.get("discriminator", {})))
+    total = config["steps"]
+    warmup = config["warmup_steps"]
+    lr = keras.optimizers.schedules.CosineDecay(config["lr"], total, alpha=config["lr_min"] / config["lr"])
+    g_opt = keras.optimizers.Adam(lr)
+    d_opt = keras.optimizers.Adam(config["d_lr"], beta_1=0.5)
+    g_opt.build(gen.trainable_variables)
+    d_vars = d_patch.trainable_variables + d_global.trainable_variables
+    d_opt.build(d_vars)
+    w = config["loss_weights"]
+    deg = data.Degradation(**config.get("degradation", {}))
+    scale = tuple(config.get("scale", (0.6, 1.0)))
+
+    @tf.function(reduce_retracing=True)
+    def content_step(blurred, sharp):
+        with tf.GradientTape() as tape:
+            pred = gen(blurred, training=True)
+            pix, ssim = l1(pred, sharp), ssim_loss(pred, sharp)
+            loss = w["l1"] * pix + w["ssim"] * ssim
+        g_opt.apply_gradients(zip(tape.gradient(loss, gen.trainable_variables), gen.trainable_variables, strict=True))
+        return pix, ssim, tf.constant(0.0), tf.constant(0.0)
+
+    @tf.function(reduce_retracing=True)
+    def gan_step(blurred, sharp):
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            pred = gen(blurred, training=True)
+            real_p, fake_p = d_patch(sharp, training=True), d_patch(pred, training=True)
+            real_g, fake_g = d_global(sharp, training=True), d_global(pred, training=True)
+            d_loss = ralsgan_d_loss(real_p, fake_p) + ralsgan_d_loss(real_g, fake_g)
+            adv = (ralsgan_g_loss(real_p, fake_p) + ralsgan_g_loss(real_g, fake_g)) / 2.0
+            pix, ssim = l1(pred, sharp), ssim_loss(pred, sharp)
+            loss = w["l1"] * pix + w["ssim"] * ssim + w["adv"] * adv
+        g_opt.apply_gradients(zip(g_tape.gradient(loss, gen.trainable_variables), gen.trainable_variables, strict=True))
+        d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars, strict=True))
+        return pix, ssim, adv, d_loss
+
+    faces = data.load_training_faces(config.get("lfw_per_identity", 8), config.get("use_utkface", True))
+    batch, patch = config["batch"], config["patch"]
+
+    if args.bench:
+        for label, fn in (("content", content_step), ("gan", gan_step)):
+            fn(*data.training_batch(faces, batch, patch, rng, scale, deg))
+            t0 = time.perf_counter()
+            for _ in range(args.bench):
+                fn(*data.training_batch(faces, batch, patch, rng, scale, deg))
+            print(f"{label}: {(time.perf_counter() - t0) / args.bench:.3f} s/step (batch {batch}, patch {patch})")
+        return 0
+
+    val_blurred, val_sharp = data.validation_set(config.get("val_count", 40), config.get("val_seed", 4242))
+    predict = tf.function(lambda x: gen(x, training=False), reduce_retracing=True)
+
+    def validate() -> float:
+        outs = []
+        for i in range(0, len(val_blurred), 8):
+            y = predict(tf.constant(data.to_unit(val_blurred[i : i + 8]))).numpy()
+            outs.append(np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8))
+        return psnr_uint8(np.concatenate(outs), val_sharp)
+
+    state = {"step": 0, "best_psnr": -1.0, "best_step": None}
+    if args.resume and (run_dir / "state.json").exists():
+        state = json.loads((run_dir / "state.json").read_text())
+        gen.load_weights(run_dir / "last_gen.weights.h5")
+        d_patch.load_weights(run_dir / "last_dpatch.weights.h5")
+        d_global.load_weights(run_dir / "last_dglobal.weights.h5")
+        opt_state = np.load(run_dir / "last_opt.npz")
+        for i, v in enumerate(g_opt.variables):
+            v.assign(opt_state[f"g{i}"])
+        for i, v in enumerate(d_opt.variables):
+            v.assign(opt_state[f"d{i}"])
+        rng.bit_generator.state = state["rng"]
+        _log(log_path, f"resumed at step {state['step']} (best {state['best_psnr']:.2f} dB at {state['best_step']})")
+    else:
+        (run_dir / "config.json").write_text(json.dumps(config, indent=2))
+        _log(log_path, f"start {name}: {gen.count_params()} generator parameters, {len(faces)} training faces, "
+             f"validation blurred PSNR {psnr_uint8(val_blurred, val_sharp):.2f} dB")
+
+    def checkpoint() -> None:
+        gen.save_weights(run_dir / "last_gen.weights.h5")
+        d_patch.save_weights(run_dir / "last_dpatch.weights.h5")
+        d_global.save_weights(run_dir / "last_dglobal.weights.h5")
+        arrays = {f"g{i}": v.numpy() for i, v in enumerate(g_opt.variables)}
+        arrays |= {f"d{i}": v.numpy() for i, v in enumerate(d_opt.variables)}
+        np.savez(run_dir / "last_opt.npz", **arrays)
+        state["rng"] = rng.bit_generator.state
+        (run_dir / "state.json").write_text(json.dumps(state))
+
+    sums = np.zeros(4)
+    t0 = time.perf_counter()
+    count = 0
+    while state["step"] < total:
+        step_fn = content_step if state["step"] < warmup else gan_step
+        blurred, sharp = data.training_batch(faces, batch, patch, rng, scale, deg)
+        sums += np.array([float(v) for v in step_fn(tf.constant(blurred), tf.constant(sharp))])
+        count += 1
+        state["step"] += 1
+        step = state["step"]
+        if step % config.get("log_every", 50) == 0:
+            m = sums / count
+            _log(log_path, f"step {step}/{total} l1 {m[0]:.4f} 1-ssim {m[1]:.4f} adv {m[2]:.4f} d {m[3]:.4f} "
+                 f"lr {float(g_opt.learning_rate):.2e} {(time.perf_counter() - t0) / count:.3f} s/step")
+            sums[:] = 0
+            count = 0
+            t0 = time.perf_counter()
+        if step % config["val_every"] == 0 or step == total:
+            score = validate()
+            phase = "content" if step <= warmup else "gan"
+            if score > state["best_psnr"]:
+                state.update(best_psnr=score, best_step=step, best_phase=phase)
+                gen.save_weights(run_dir / "best.weights.h5")
+                (run_dir / "best.json").write_text(json.dumps({"step": step, "val_psnr": score, "phase": phase}))
+            _log(log_path, f"validation step {step} ({phase}): PSNR {score:.2f} dB "
+                 f"(best {state['best_psnr']:.2f} at {state['best_step']})")
+            checkpoint()
+            t0 = time.perf_counter()
+    _log(log_path, "done")
+    return 0
+
+
+def export(run_dir: Path, name: str) -> int:
+    from .weights import WEIGHTS_DIR, record_in_manifest
+
+    best = run_dir / "best.weights.h5"
+    if not best.exists():
+        print(f"no checkpoint at {best}", file=sys.stderr)
+        return 1
+    target = WEIGHTS_DIR / f"{name}.weights.h5"
+    shutil.copyfile(best, target)
+    digest = record_in_manifest(target)
+    info = json.loads((run_dir / "best.json").read_text())
+    print(f"exported {target} sha256 {digest} from step {info['step']} ({info['phase']}), "
+          f"val PSNR {info['val_psnr']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
