@@ -1,0 +1,56 @@
+"""The quality policy on a real face: darkened, blurred and shrunk copies get the steps they need, in order."""
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from enhancement.detect import crop_box, detect_faces
+from enhancement.quality import QualityPolicy, decide_steps, measure_quality
+
+
+@pytest.fixture(scope="module")
+def face():
+    """The astronaut's face found by Haar (about 93 px), a clean, well lit, sharp real face."""
+    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return crop_box(image, detect_faces(image)[0].box)
+
+
+def darken(crop):
+    linear = (crop.astype(np.float32) / 255.0) ** 2.2 * 0.08
+    return np.clip(linear ** (1 / 2.2) * 255.0, 0, 255).astype(np.uint8)
+
+
+def test_it_leaves_a_clean_face_alone(face):
+    quality = measure_quality(face)
+    assert quality.size >= 90
+    assert decide_steps(quality) == []
+
+
+def test_it_sends_a_darkened_face_to_lime(face):
+    assert decide_steps(measure_quality(darken(face))) == ["lime"]
+
+
+def test_it_sends_a_blurred_face_to_deblur(face):
+    blurred = cv2.GaussianBlur(face, (0, 0), 3.0)
+    assert decide_steps(measure_quality(blurred)) == ["deblur"]
+
+
+def test_it_sends_a_small_face_to_super_resolution_at_a_scale_that_reaches_the_target(face):
+    small = cv2.resize(face, (40, 40), interpolation=cv2.INTER_AREA)
+    quality = measure_quality(small)
+    policy = QualityPolicy()
+    assert decide_steps(quality, policy) == ["srcnn"]
+    assert policy.sr_scale(quality) == 3  # 40 px x 3 = 120 px >= 96 px, x 2 would give only 80
+    assert policy.sr_scale(measure_quality(cv2.resize(face, (20, 20)))) == 4
+
+
+def test_it_orders_lime_before_deblur_before_super_resolution(face):
+    ruined = cv2.GaussianBlur(darken(face), (0, 0), 3.0)
+    assert decide_steps(measure_quality(ruined)) == ["lime", "deblur"]
+    tiny_dark = cv2.resize(darken(face), (30, 30), interpolation=cv2.INTER_AREA)
+    assert decide_steps(measure_quality(tiny_dark)) == ["lime", "srcnn"]
+
+
+def test_it_does_not_read_a_dark_but_sharp_face_as_blurred(face):
+    assert measure_quality(darken(face)).blur > QualityPolicy().blur_threshold
