@@ -115,12 +115,13 @@ def check_image(path: str | os.PathLike[str]) -> tuple[int, int, str]:
     return width, height, content_type
 
 
-def is_image(path: str | os.PathLike[str]) -> bool:
+def is_still_image(path: str | os.PathLike[str]) -> bool:
+    """True for a single-frame image Pillow recognises; animated GIFs and the like are footage to decode."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path):
-            return True
+        with Image.open(path) as image:
+            return getattr(image, "n_frames", 1) == 1
     except (UnidentifiedImageError, OSError):
         return False
 
@@ -137,6 +138,8 @@ def _sniff_video_type(path: Path) -> str:
         return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "video/x-msvideo"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return "video/x-matroska"
     return "application/octet-stream"

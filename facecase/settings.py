@@ -175,6 +175,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "facecase.models.Case.Status",
+        "SuspectStatusEnum": "suspects.models.Suspect.Status",
+        "FootageStatusEnum": "footage.models.Footage.Status",
+        "AlertStatusEnum": "footage.models.Alert.Status",
+    },
 }
 
 LOGGING = {

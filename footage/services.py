@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from facecase.events import OPERATORS_GROUP, publish
-from facecase.files import check_image, check_video, is_image, store_private_upload
+from facecase.files import check_image, check_video, is_still_image, store_private_upload
 from facecase.models import Case
 from facecase.services import audit_record
 from footage.models import Alert, Footage, ReviewLabel
@@ -25,7 +25,7 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
         raise ValidationError(f"case {case.reference} is closed; reopen it to attach footage", code="closed")
     stored = store_private_upload(upload, subdir=f"footage/case-{case.pk}")
     try:
-        if is_image(stored.path):
+        if is_still_image(stored.path):
             width, height, content_type = check_image(stored.path)
             kind = Footage.Kind.IMAGE
         else:

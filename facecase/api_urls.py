@@ -1,0 +1,33 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from facecase.api import CaseDetailApi, CaseListCreateApi
+from footage.api import (
+    AlertDetailApi,
+    AlertListApi,
+    AlertReviewApi,
+    CaseFootageApi,
+    FootageDetailApi,
+    FootageLogApi,
+)
+from suspects.api import SuspectDetailApi, SuspectListCreateApi, SuspectPhotoApi
+
+app_name = "api"
+
+urlpatterns = [
+    path("token/", obtain_auth_token, name="token"),
+    path("cases/", CaseListCreateApi.as_view(), name="case-list"),
+    path("cases/<int:pk>/", CaseDetailApi.as_view(), name="case-detail"),
+    path("cases/<int:case_id>/footage/", CaseFootageApi.as_view(), name="case-footage"),
+    path("footage/<int:pk>/", FootageDetailApi.as_view(), name="footage-detail"),
+    path("footage/<int:pk>/log/", FootageLogApi.as_view(), name="footage-log"),
+    path("suspects/", SuspectListCreateApi.as_view(), name="suspect-list"),
+    path("suspects/<int:pk>/", SuspectDetailApi.as_view(), name="suspect-detail"),
+    path("suspects/<int:pk>/photos/", SuspectPhotoApi.as_view(), name="suspect-photos"),
+    path("alerts/", AlertListApi.as_view(), name="alert-list"),
+    path("alerts/<int:pk>/", AlertDetailApi.as_view(), name="alert-detail"),
+    path("alerts/<int:pk>/review/", AlertReviewApi.as_view(), name="alert-review"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,168 @@
+"""REST API for footage (upload, status, job log) and alerts (list, review)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from facecase.api import as_drf_error
+from facecase.permissions import MethodPermission
+from facecase.selectors import case_list_for_user
+from facecase.uploads import upload_errors
+from footage.models import Alert, Footage, JobLogLine
+from footage.selectors import alert_list_for_user, footage_list_for_user, footage_log
+from footage.services import alert_confirm, alert_dismiss, alert_not_this_person, footage_ingest
+
+
+class FootageOutput(serializers.ModelSerializer):
+    case = serializers.IntegerField(source="case_id", read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+
+    class Meta:
+        model = Footage
+        fields = [
+            "id", "case", "original_name", "sha256", "size", "content_type", "kind", "width", "height", "fps",
+            "frame_count", "duration", "status", "progress", "error", "uploaded_by", "created_at", "updated_at",
+            "started_at", "finished_at",
+        ]
+
+
+class FootageUploadInput(serializers.Serializer):
+    file = serializers.FileField(help_text="an image or a video; the type is checked by content")
+
+
+class LogLineOutput(serializers.ModelSerializer):
+    class Meta:
+        model = JobLogLine
+        fields = ["seq", "level", "message", "created_at"]
+
+
+def ingest_from_request(request: Request, case) -> Footage:
+    """Shared by the API and the web form: turn the uploaded ``file`` field into footage or a clear error."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        refused = upload_errors(getattr(request, "_request", request)).get("file")
+        if refused:
+            raise DjangoValidationError(refused, code="too_large")
+        raise DjangoValidationError("no file uploaded (form field 'file')", code="missing")
+    return footage_ingest(actor=request.user, case=case, upload=upload)
+
+
+class CaseFootageApi(generics.ListAPIView):
+    permission_classes = [MethodPermission]
+    required_perms = {"GET": "footage.view_footage", "POST": "footage.add_footage"}
+    serializer_class = FootageOutput
+    parser_classes = [MultiPartParser]
+
+    def get_case(self):
+        return get_object_or_404(case_list_for_user(self.request.user), pk=self.kwargs["case_id"])
+
+    def get_queryset(self):
+        return footage_list_for_user(self.request.user).filter(case=self.get_case()).select_related("uploaded_by")
+
+    @extend_schema(request={"multipart/form-data": FootageUploadInput}, responses={201: FootageOutput})
+    def post(self, request: Request, case_id: int) -> Response:
+        case = self.get_case()
+        try:
+            footage = ingest_from_request(request, case)
+        except DjangoValidationError as exc:
+            code = "too_large" if getattr(exc, "code", None) == "too_large" else None
+            body = {"file": exc.messages}
+            return Response(body, status=413 if code else status.HTTP_400_BAD_REQUEST)
+        return Response(FootageOutput(footage).data, status=status.HTTP_201_CREATED)
+
+
+class FootageDetailApi(generics.RetrieveAPIView):
+    permission_classes = [MethodPermission]
+    required_perms = {"GET": "footage.view_footage"}
+    serializer_class = FootageOutput
+
+    def get_queryset(self):
+        return footage_list_for_user(self.request.user).select_related("uploaded_by")
+
+
+class FootageLogApi(generics.ListAPIView):
+    permission_classes = [MethodPermission]
+    required_perms = {"GET": "footage.view_joblogline"}
+    serializer_class = LogLineOutput
+    pagination_class = None
+
+    @extend_schema(parameters=[OpenApiParameter("after", int, description="only lines with seq greater than this")])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        footage = get_object_or_404(footage_list_for_user(self.request.user), pk=self.kwargs["pk"])
+        try:
+            after = int(self.request.query_params.get("after", 0))
+        except ValueError:
+            after = 0
+        return footage_log(footage, after_seq=after)
+
+
+class AlertOutput(serializers.ModelSerializer):
+    suspect_name = serializers.CharField(source="suspect.name", read_only=True)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id", "footage", "camera_name", "sighting", "suspect", "suspect_name", "score", "raw_score",
+            "holds_on_raw", "status", "reviewed_by", "reviewed_at", "review_note", "created_at", "registry_version",
+        ]
+
+
+class AlertReviewInput(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["confirm", "dismiss", "not_this_person"])
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+REVIEWERS = {"confirm": alert_confirm, "dismiss": alert_dismiss, "not_this_person": alert_not_this_person}
+
+
+class AlertListApi(generics.ListAPIView):
+    permission_classes = [MethodPermission]
+    required_perms = {"GET": "footage.view_alert"}
+    serializer_class = AlertOutput
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=[s for s, _ in Alert.Status.choices])])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        alerts = alert_list_for_user(self.request.user)
+        wanted = self.request.query_params.get("status")
+        return alerts.filter(status=wanted) if wanted else alerts
+
+
+class AlertDetailApi(generics.RetrieveAPIView):
+    permission_classes = [MethodPermission]
+    required_perms = {"GET": "footage.view_alert"}
+    serializer_class = AlertOutput
+
+    def get_queryset(self):
+        return alert_list_for_user(self.request.user)
+
+
+class AlertReviewApi(APIView):
+    permission_classes = [MethodPermission]
+    required_perms = {"POST": "footage.change_alert"}
+
+    @extend_schema(request=AlertReviewInput, responses={200: AlertOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        alert = get_object_or_404(alert_list_for_user(request.user), pk=pk)
+        data = AlertReviewInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            alert = REVIEWERS[data.validated_data["decision"]](
+                actor=request.user, alert=alert, note=data.validated_data["note"]
+            )
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(AlertOutput(alert).data)

@@ -1,0 +1,143 @@
+"""The footage job: a reporter that writes the job log and progress (and pushes them live), the probe that
+measures an original, and ``run_pipeline`` that the task runs.
+
+The analysis stage plugs in through ``footage/analysis.py``: when that module defines
+``analyze_footage(footage, reporter)`` it runs after the probe with progress 10..100 at its disposal.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Max
+from django.utils import timezone
+
+from facecase.events import case_group, publish
+from facecase.files import verified_path
+from footage.models import Footage, JobLogLine
+
+PROBE_DONE_PROGRESS = 10
+# Containers may declare a frame or two more than decode (edit lists, a trailing partial GOP); a bigger gap
+# means the file is damaged and the evidence incomplete, which must fail loudly rather than analyse half a video.
+FRAME_COUNT_TOLERANCE = 0.01
+
+
+class ProcessingError(Exception):
+    """A reason the footage cannot be processed; its message is shown to the analyst as is."""
+
+
+class JobReporter:
+    """Writes ordered log lines and progress for one footage job and pushes both to ``case-<id>``."""
+
+    def __init__(self, footage: Footage) -> None:
+        self.footage = footage
+        self.group = case_group(footage.case_id)
+        self._seq = JobLogLine.objects.filter(footage=footage).aggregate(last=Max("seq"))["last"] or 0
+        self._progress = footage.progress
+
+    def log(self, message: str, level: str = JobLogLine.Level.INFO) -> JobLogLine:
+        self._seq += 1
+        line = JobLogLine.objects.create(footage=self.footage, seq=self._seq, level=level, message=message)
+        publish(self.group, "footage.log", {
+            "footage_id": self.footage.pk, "seq": line.seq, "level": line.level, "message": line.message,
+            "created_at": line.created_at.isoformat(),
+        })
+        return line
+
+    def progress(self, percent: float) -> None:
+        value = max(0, min(100, int(percent)))
+        if value == self._progress:
+            return  # only whole-percent changes reach the database and the browser
+        self._progress = value
+        Footage.objects.filter(pk=self.footage.pk).update(progress=value, updated_at=timezone.now())
+        self.footage.progress = value
+        publish(self.group, "footage.progress", {"footage_id": self.footage.pk, "progress": value})
+
+    def status(self, status: str, error: str = "") -> None:
+        publish(self.group, "footage.status", {
+            "footage_id": self.footage.pk, "status": status, "error": error, "progress": self._progress,
+        })
+
+
+@dataclass
+class ProbeResult:
+    width: int
+    height: int
+    fps: float | None
+    frame_count: int
+    duration: float | None
+
+
+def _probe_image(path: str) -> ProbeResult:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return ProbeResult(width=width, height=height, fps=None, frame_count=1, duration=None)
+
+
+def _probe_video(path: str, reporter: JobReporter | None) -> ProbeResult:
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise ProcessingError("OpenCV could not open the video")
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        decoded = 0
+        # grab() decodes without converting to BGR: every frame is read once so a damaged file is found here.
+        while capture.grab():
+            decoded += 1
+            if reporter is not None and declared and decoded % 25 == 0:
+                reporter.progress(PROBE_DONE_PROGRESS * min(decoded, declared) / declared)
+    finally:
+        capture.release()
+    if decoded == 0:
+        raise ProcessingError("no frame could be decoded")
+    if declared and decoded < declared * (1 - FRAME_COUNT_TOLERANCE) - 1:
+        raise ProcessingError(f"video is truncated or damaged: the container declares {declared} frames, "
+                              f"only {decoded} decode")
+    if fps <= 0:
+        raise ProcessingError("video declares no frame rate")
+    return ProbeResult(width=width, height=height, fps=fps, frame_count=decoded, duration=decoded / fps)
+
+
+def probe_footage(footage: Footage, reporter: JobReporter | None = None) -> ProbeResult:
+    """Measure the original (after re-checking its SHA-256) and store dimensions, fps, frames and duration."""
+    path = str(verified_path(footage.original, footage.sha256))
+    if reporter is not None:
+        reporter.log(f"SHA-256 verified ({footage.sha256[:16]}...), probing {footage.kind}")
+    result = _probe_image(path) if footage.kind == Footage.Kind.IMAGE else _probe_video(path, reporter)
+    footage.width, footage.height = result.width, result.height
+    footage.fps, footage.frame_count, footage.duration = result.fps, result.frame_count, result.duration
+    footage.save(update_fields=["width", "height", "fps", "frame_count", "duration", "updated_at"])
+    if reporter is not None:
+        if footage.kind == Footage.Kind.VIDEO:
+            reporter.log(f"video {result.width}x{result.height}, {result.fps:.3f} fps, {result.frame_count} frames, "
+                         f"{result.duration:.2f} s")
+        else:
+            reporter.log(f"image {result.width}x{result.height}")
+        reporter.progress(PROBE_DONE_PROGRESS)
+    return result
+
+
+def _analysis_stage() -> Any:
+    if importlib.util.find_spec("footage.analysis") is None:
+        return None
+    module = importlib.import_module("footage.analysis")
+    return getattr(module, "analyze_footage", None)
+
+
+def run_pipeline(footage: Footage, reporter: JobReporter | None = None) -> None:
+    """Everything the job does to one footage row, in order. Raises on failure; the task records the reason."""
+    reporter = reporter or JobReporter(footage)
+    probe_footage(footage, reporter)
+    analyze = _analysis_stage()
+    if analyze is not None:
+        analyze(footage, reporter)
