@@ -43,3 +43,55 @@ def sighting_list_for_user(user: Any) -> QuerySet[Sighting]:
     if is_operator(user):
         visible |= Q(alerts__isnull=False)
     return Sighting.objects.filter(visible).distinct()
+
+
+# --- pages (operator queue, review, case gallery, search) -----------------------------------------------
+
+
+ALERT_FILTERS = ("status", "suspect", "case", "camera", "date_from", "date_to")
+
+
+def alert_queue_for_user(user: Any, filters: dict[str, str] | None = None) -> QuerySet[Alert]:
+    """The alert queue with the page's filters applied (``status``, ``suspect`` id, ``case`` id, ``camera``
+    name or footage file name, ``date_from``/``date_to`` as YYYY-MM-DD). Unknown or empty filters are ignored."""
+    filters = {key: value for key, value in (filters or {}).items() if key in ALERT_FILTERS and value}
+    alerts = alert_list_for_user(user).select_related("footage__case").defer(
+        "sighting__enhancement_records", "sighting__raw_scores", "sighting__enhanced_scores",
+        "sighting__top_candidates", "sighting__track_frames",
+    )
+    if filters.get("status") in Alert.Status.values:
+        alerts = alerts.filter(status=filters["status"])
+    if str(filters.get("suspect", "")).isdigit():
+        alerts = alerts.filter(suspect_id=int(filters["suspect"]))
+    if str(filters.get("case", "")).isdigit():
+        alerts = alerts.filter(footage__case_id=int(filters["case"]))
+    if filters.get("camera"):
+        camera = filters["camera"]
+        alerts = alerts.filter(Q(camera_name__icontains=camera) | Q(footage__original_name__icontains=camera))
+    if filters.get("date_from"):
+        alerts = alerts.filter(created_at__date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        alerts = alerts.filter(created_at__date__lte=filters["date_to"])
+    return alerts.order_by("-created_at", "-id")
+
+
+def alert_get_for_user(user: Any, alert_id: int) -> Alert | None:
+    return alert_list_for_user(user).select_related("footage__case", "registry_version").filter(pk=alert_id).first()
+
+
+def sightings_for_case(case_id: int) -> QuerySet[Sighting]:
+    return Sighting.objects.filter(footage__case_id=case_id).select_related("best_suspect", "footage").defer(
+        "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames",
+    ).order_by("-created_at", "-id")
+
+
+def sighting_search_for_user(user: Any, suspect_id: int | None) -> QuerySet[Sighting]:
+    """Sightings the user may see, across all their cases, whose best match or any alert is ``suspect_id``."""
+    sightings = Sighting.objects.filter(
+        pk__in=sighting_list_for_user(user).values("pk")
+    ).select_related("best_suspect", "footage__case")
+    if suspect_id is None:
+        return sightings.none()
+    return sightings.filter(Q(best_suspect_id=suspect_id) | Q(alerts__suspect_id=suspect_id)).distinct().order_by(
+        "-created_at", "-id"
+    )
