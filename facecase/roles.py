@@ -82,7 +82,7 @@ def assign_role(user: Any, role: str) -> None:
         del user._facecase_roles
 
 
-def sync_role_groups(apps: Any = None) -> None:
+def sync_role_groups(apps: Any = None, using: str = "default") -> None:
     """Create the role groups and give them exactly the permissions in ``ROLE_PERMISSIONS`` (idempotent)."""
     if apps is None:
         from django.apps import apps as global_apps
@@ -91,8 +91,9 @@ def sync_role_groups(apps: Any = None) -> None:
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = group_model.objects.get_or_create(name=role)
-        wanted = []
-        for app_label, codename in perms:
-            wanted.append(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+        group, _ = group_model.objects.using(using).get_or_create(name=role)
+        wanted = [
+            permission_model.objects.using(using).get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in perms
+        ]
         group.permissions.set(wanted)

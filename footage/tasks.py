@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.utils import timezone
 
 from facecase.services import audit_record
@@ -32,18 +33,21 @@ def process_footage(footage_id: int) -> str:
     except Exception as exc:
         reason = str(exc) if isinstance(exc, ProcessingError) else f"{type(exc).__name__}: {exc}"
         logger.exception("footage %s failed", footage_id)
-        Footage.objects.filter(pk=footage_id).update(
-            status=Footage.Status.FAILED, error=reason, finished_at=timezone.now(), updated_at=timezone.now()
-        )
         reporter.log(f"failed: {reason}", level=JobLogLine.Level.ERROR)
+        # Status and audit land together, so whoever sees the final status also finds its audit event.
+        with transaction.atomic():
+            Footage.objects.filter(pk=footage_id).update(
+                status=Footage.Status.FAILED, error=reason, finished_at=timezone.now(), updated_at=timezone.now()
+            )
+            audit_record(actor=None, verb="process_failed", obj=footage, details={"error": reason})
         reporter.status(Footage.Status.FAILED, error=reason)
-        audit_record(actor=None, verb="process_failed", obj=footage, details={"error": reason})
         return Footage.Status.FAILED
-    Footage.objects.filter(pk=footage_id).update(
-        status=Footage.Status.DONE, progress=100, finished_at=timezone.now(), updated_at=timezone.now()
-    )
     reporter.progress(100)
     reporter.log("done")
+    with transaction.atomic():
+        Footage.objects.filter(pk=footage_id).update(
+            status=Footage.Status.DONE, progress=100, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+        audit_record(actor=None, verb="processed", obj=footage, details={"frames": footage.frame_count})
     reporter.status(Footage.Status.DONE)
-    audit_record(actor=None, verb="processed", obj=footage, details={"frames": footage.frame_count})
     return Footage.Status.DONE

@@ -15,7 +15,7 @@ def create_role_groups(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    sync_role_groups(apps)
+    sync_role_groups(apps, using=schema_editor.connection.alias)
 
 
 def remove_role_groups(apps, schema_editor):
