@@ -82,3 +82,31 @@ def suspect_photo_add(*, actor: Any, suspect: Suspect, upload: UploadedFile) -> 
         stored.discard()
         raise
     return photo
+
+
+@transaction.atomic
+def suspect_photo_remove(*, actor: Any, photo: SuspectPhoto) -> None:
+    """Remove a reference photo and its derived crop; the registry must be reindexed to forget its embedding."""
+    suspect = photo.suspect
+    files = [name for name in (photo.image.name, photo.crop.name if photo.crop else "") if name]
+    audit_record(
+        actor=actor, verb="remove_photo", obj=suspect,
+        details={"photo_id": photo.pk, "sha256": photo.sha256, "name": photo.original_name},
+    )
+    storage = SuspectPhoto._meta.get_field("image").storage
+    photo.delete()
+    transaction.on_commit(lambda: [storage.delete(name) for name in files])
+
+
+@transaction.atomic
+def suspect_photo_choose_face(*, actor: Any, photo: SuspectPhoto, box: list[int]) -> SuspectPhoto:
+    """Record which face of a photo with several is the suspect's; the stored embedding no longer matches, so
+    it is cleared for the next reindex."""
+    if len(box) != 4 or any(not isinstance(v, int) or v < 0 for v in box) or box[2] == 0 or box[3] == 0:
+        raise ValueError(f"face box must be four non-negative ints (x, y, w, h), got {box!r}")
+    photo.face_box = list(box)
+    photo.embedding = None
+    photo.index_error = ""
+    photo.save(update_fields=["face_box", "embedding", "index_error"])
+    audit_record(actor=actor, verb="choose_face", obj=photo.suspect, details={"photo_id": photo.pk, "box": box})
+    return photo
