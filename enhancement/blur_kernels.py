@@ -58,15 +58,6 @@ def _rasterise(points: np.ndarray, size: int) -> np.ndarray:
     return kernel
 
 
-def _centre_of_mass_to_middle(kernel: np.ndarray) -> np.ndarray:
-    ys, xs = np.mgrid[: kernel.shape[0], : kernel.shape[1]]
-    total = kernel.sum()
-    cy, cx = (ys * kernel).sum() / total, (xs * kernel).sum() / total
-    mid = (kernel.shape[0] - 1) / 2
-    shift = np.float32([[1, 0, mid - cx], [0, 1, mid - cy]])
-    return cv2.warpAffine(kernel.astype(np.float32), shift, kernel.shape[::-1], flags=cv2.INTER_LINEAR)
-
-
 def random_motion_kernel(rng: np.random.Generator, size: int | None = None) -> np.ndarray:
     """One random motion kernel of odd ``size`` (drawn uniformly from 5..25 when None), float32, sum 1."""
     if size is None:
@@ -77,17 +68,17 @@ def random_motion_kernel(rng: np.random.Generator, size: int | None = None) -> n
     exposure = rng.uniform(0.4, 1.0)  # a random fraction of the shake is recorded, as with a shutter
     start = int(rng.integers(0, int(len(path) * (1 - exposure)) + 1))
     path = path[start : start + max(int(len(path) * exposure), 2)]
-    path = path - (path.real.min() + path.real.max()) / 2 - 1j * (path.imag.min() + path.imag.max()) / 2
-    extent = max(np.ptp(path.real), np.ptp(path.imag), 1e-6)
-    # The path spans between 60 % and 100 % of the kernel (minus a border pixel for the bilinear spread).
-    target = (size - 2) * rng.uniform(0.6, 1.0)
-    path = path * (target / extent)
-    # Densify so that no pixel on the path is skipped when the path is long compared with its step count.
-    steps = int(np.ceil(np.abs(np.diff(path)).sum() * 2)) + 2
-    fine = np.interp(np.linspace(0, len(path) - 1, steps), np.arange(len(path)), path.real) + 1j * np.interp(
-        np.linspace(0, len(path) - 1, steps), np.arange(len(path)), path.imag)
-    kernel = _centre_of_mass_to_middle(_rasterise(fine, size))
-    kernel = np.clip(kernel, 0, None)
+    # Densify (uniform in time) so that no pixel on the path is skipped, then put the centre of mass (the mean
+    # position over the exposure) at the origin: the kernel then does not shift the image.
+    unit_len = np.abs(np.diff(path)).sum()
+    steps = int(np.ceil(unit_len * 4)) + 2
+    t = np.linspace(0, len(path) - 1, steps)
+    fine = np.interp(t, np.arange(len(path)), path.real) + 1j * np.interp(t, np.arange(len(path)), path.imag)
+    fine = fine - fine.mean()
+    reach = max(np.abs(fine.real).max(), np.abs(fine.imag).max(), 1e-6)
+    # The farthest point reaches 60-100 % of the half-size (minus a pixel for the bilinear spread).
+    fine = fine * ((size - 3) / 2 * rng.uniform(0.6, 1.0) / reach)
+    kernel = _rasterise(fine, size)
     return (kernel / kernel.sum()).astype(np.float32)
 
 
