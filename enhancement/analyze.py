@@ -45,6 +45,9 @@ class AnalysisConfig:
     max_fps: float = 10.0  # analysis rate; footage at or below it is analysed frame by frame
     detector: str = "haar"  # or "mtcnn"
     detector_params: dict[str, Any] = field(default_factory=dict)
+    # Haar input contrast: "clahe" (local equalisation; measured best on dark synthetic CCTV, Hamilton and the BBT
+    # scenes together), "global" (detect.py's equalizeHist) or "none".
+    contrast: str = "clahe"
     detect_width: int = 640  # full-frame detection runs on the frame downscaled to this width
     detect_every: int = 5  # analysed frames between full-frame passes
     motion_gating: bool = True
@@ -180,11 +183,16 @@ class _Detector:
         self.config = config
         self._detect = detect_faces
         self.params = dict(config.detector_params)
+        self._clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
 
     def _run(self, image: np.ndarray, scale: float, offset: tuple[int, int], min_size: int) -> list[tuple]:
         params = dict(self.params)
         if self.config.detector == "haar":
             params.setdefault("min_size", min_size)
+            if self.config.contrast != "global":
+                params.setdefault("equalize", False)
+                if self.config.contrast == "clahe":
+                    image = self._clahe.apply(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
         found = []
         for d in self._detect(image, detector=self.config.detector, **params):
             x, y, w, h = d.box

@@ -46,15 +46,20 @@ def _background(width: int, height: int) -> np.ndarray:
 
 
 def _sprite(face_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """The astronaut's head and shoulders scaled so her face is ``face_px`` wide, with a soft elliptical alpha."""
+    """The astronaut's head and shoulders scaled so her face is ``face_px`` wide, with a soft alpha that keeps the
+    head and the suit but not the bright studio backdrop (which no CCTV scene has)."""
     x, y, w, h = _SPRITE
     cut = astronaut_bgr()[y:y + h, x:x + w]
     scale = face_px / ASTRONAUT_FACE[2]
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     sprite = cv2.resize(cut, size, interpolation=cv2.INTER_AREA)
+    fx, fy, fw, fh = ((v - o) * scale for v, o in zip(ASTRONAUT_FACE, (x, y, 0, 0), strict=True))
     alpha = np.zeros(sprite.shape[:2], np.float32)
-    cv2.ellipse(alpha, (size[0] // 2, size[1] // 2), (size[0] // 2 - 1, size[1] // 2 - 1), 0, 0, 360, 1.0, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, face_px / 20))
+    head_centre = (round(fx + fw / 2), round(fy + fh * 0.4))
+    cv2.ellipse(alpha, head_centre, (round(fw * 0.72), round(fh * 0.95)), 0, 0, 360, 1.0, -1)
+    body_centre = (size[0] // 2, size[1] - 1)
+    cv2.ellipse(alpha, body_centre, (size[0] // 2 - 1, round(size[1] - fy - fh * 1.05)), 0, 180, 360, 1.0, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, face_px / 25))
     return sprite, alpha
 
 

@@ -71,7 +71,7 @@ class Tracker:
     """Feed detections frame by frame with :meth:`update`; closed tracks come back from it and from :meth:`finish`."""
 
     def __init__(self, *, iou_threshold: float = 0.25, max_gap: int = 15, centroid_factor: float = 1.0,
-                 size_ratio: float = 1.8) -> None:
+                 size_ratio: float = 1.4) -> None:
         self.iou_threshold = iou_threshold
         self.max_gap = max_gap
         self.centroid_factor = centroid_factor
@@ -95,6 +95,9 @@ class Tracker:
     def update(self, frame_index: int, timestamp: float,
                detections: list[tuple[Box, float, Any]]) -> list[Track]:
         """Associate ``(box, confidence, landmarks)`` detections; return tracks closed by this frame's gap rule."""
+        # Close stale tracks first, so that a person who left long ago cannot absorb a newcomer's detection.
+        closed = [t for t in self.active if frame_index - t.last_frame > self.max_gap]
+        self.active = [t for t in self.active if frame_index - t.last_frame <= self.max_gap]
         pairs = []
         for ti, track in enumerate(self.active):
             for di, (box, _, _) in enumerate(detections):
@@ -118,8 +121,6 @@ class Tracker:
                                                          landmarks)])
                 self._next_id += 1
                 self.active.append(track)
-        closed = [t for t in self.active if frame_index - t.last_frame > self.max_gap]
-        self.active = [t for t in self.active if frame_index - t.last_frame <= self.max_gap]
         return closed
 
     def finish(self) -> list[Track]:
