@@ -1,0 +1,292 @@
+"""Operator and analyst pages for footage, sightings and alerts: upload with live progress, the alert queue, the
+review workspace (with the on-request explanation heat-map) and the search of sightings by suspect."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from facecase.media import CSP
+from facecase.roles import ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role
+from facecase.selectors import case_get_for_user, case_list_for_user
+from facecase.storage import private_storage
+from facecase.ui import paginate, query_without_page, role_required, wants_json
+from facecase.uploads import upload_errors
+from footage import explanations
+from footage.models import Alert, Footage, Sighting
+from footage.selectors import (
+    alert_get_for_user,
+    alert_queue_for_user,
+    footage_get_for_user,
+    footage_log,
+    sighting_list_for_user,
+    sighting_search_for_user,
+)
+from footage.services import alert_confirm, alert_dismiss, alert_not_this_person, footage_ingest
+from suspects.models import Suspect
+
+REVIEW_ACTIONS = {
+    "confirm": alert_confirm,
+    "dismiss": alert_dismiss,
+    "not_this_person": alert_not_this_person,
+}
+ALERT_ROLES = (ROLE_OPERATOR, ROLE_ADMIN, ROLE_ANALYST)
+CASE_ROLES = (ROLE_ANALYST, ROLE_ADMIN)
+
+
+# --- analysts: upload, progress, sightings -------------------------------------------------------------------
+
+
+@role_required(*CASE_ROLES)
+@require_POST
+def case_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """The upload form posts here; the page's script sends the same form by XHR (for its progress bar) and asks
+    for JSON, so the browser can go straight to live analysis progress."""
+    case = case_get_for_user(request.user, pk)
+    if case is None or not request.user.has_perm("footage.add_footage"):
+        raise Http404("no such case")
+    upload = request.FILES.get("file")
+    error = None
+    footage = None
+    if upload is None:
+        error = "Upload refused: " + (upload_errors(request).get("file") or "no file chosen")
+    else:
+        try:
+            footage = footage_ingest(actor=request.user, case=case, upload=upload)
+        except ValidationError as exc:
+            error = f"Upload refused ({upload.name}): " + " ".join(exc.messages)
+    if wants_json(request):
+        if error:
+            return JsonResponse({"error": error}, status=400)
+        return JsonResponse({"id": footage.pk, "name": footage.original_name, "status": footage.status,
+                             "url": f"/footage/{footage.pk}/"}, status=201)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"{footage.original_name} uploaded and queued for processing.")
+    return redirect("case-detail", pk=case.pk)
+
+
+def _footage_or_404(request: HttpRequest, pk: int) -> Footage:
+    footage = footage_get_for_user(request.user, pk) if has_role(request.user, *CASE_ROLES) else None
+    if footage is None:
+        raise Http404("no such footage")
+    return footage
+
+
+@role_required(*CASE_ROLES)
+def footage_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    footage = _footage_or_404(request, pk)
+    sightings = footage.sightings.select_related("best_suspect").defer(
+        "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames"
+    ).order_by("track_id")
+    return render(request, "footage/detail.html", {
+        "footage": footage, "log_lines": footage_log(footage), "sightings": sightings[:48],
+        "sighting_count": sightings.count(),
+    })
+
+
+@role_required(*CASE_ROLES)
+@require_safe
+def footage_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """Status, progress and new log lines (after ``?after=<seq>``): the page polls this only while its
+    WebSocket is down, so progress still moves behind a proxy that drops WebSockets."""
+    footage = _footage_or_404(request, pk)
+    after = int(request.GET.get("after", "0") or 0)
+    lines = [
+        {"seq": line.seq, "level": line.level, "message": line.message, "created_at": line.created_at.isoformat()}
+        for line in footage_log(footage, after_seq=after)[:500]
+    ]
+    return JsonResponse({"id": footage.pk, "status": footage.status, "progress": footage.progress,
+                         "error": footage.error, "log": lines})
+
+
+@role_required(*CASE_ROLES)
+def sighting_search(request: HttpRequest) -> HttpResponse:
+    suspect_id = request.GET.get("suspect", "")
+    suspect = Suspect.objects.filter(pk=int(suspect_id)).first() if suspect_id.isdigit() else None
+    sightings = sighting_search_for_user(request.user, suspect.pk if suspect else None)
+    return render(request, "sightings/search.html", {
+        "suspect": suspect, "suspects": Suspect.objects.only("pk", "name", "external_id").order_by("name"),
+        "page": paginate(request, sightings, per_page=24), "filter_query": query_without_page(request),
+        "searched": bool(suspect_id),
+    })
+
+
+def _sighting_or_404(request: HttpRequest, pk: int) -> Sighting:
+    sighting = sighting_list_for_user(request.user).filter(pk=pk).select_related("footage__case").first()
+    if sighting is None:
+        raise Http404("no such sighting")
+    return sighting
+
+
+@role_required(*ALERT_ROLES)
+def sighting_provenance(request: HttpRequest, pk: int) -> HttpResponse:
+    """The enhancement record of a sighting's crop: each step, its parameters, weights and hashes."""
+    sighting = _sighting_or_404(request, pk)
+    return render(request, "sightings/provenance.html", {"sighting": sighting,
+                                                         "records": sighting.enhancement_records or []})
+
+
+@role_required(*ALERT_ROLES)
+@require_safe
+def sighting_track_frame(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    """One crop of the track's frame strip. ``track_frames[i]["crop"]`` is a private-storage name that must lie
+    in the sighting's own media folder; anything else is 404."""
+    sighting = _sighting_or_404(request, pk)
+    frames = sighting.track_frames or []
+    entry = frames[index] if 0 <= index < len(frames) and isinstance(frames[index], dict) else {}
+    name = str(entry.get("crop") or "")
+    folder = PurePosixPath(f"sightings/footage-{sighting.footage_id}/track-{sighting.track_id}")
+    if not name or ".." in PurePosixPath(name).parts or folder not in PurePosixPath(name).parents:
+        raise Http404("no such frame")
+    storage = private_storage()
+    if not storage.exists(name):
+        raise Http404("no such frame")
+    return _private_image(storage.path(name))
+
+
+def _private_image(path: str, content_type: str = "image/jpeg") -> FileResponse:
+    if path.endswith(".png"):
+        content_type = "image/png"
+    response = FileResponse(open(path, "rb"), content_type=content_type)  # FileResponse closes it
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = CSP
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- operators: queue, review, explanation --------------------------------------------------------------------
+
+
+@role_required(*ALERT_ROLES)
+def alert_list(request: HttpRequest) -> HttpResponse:
+    filters = {key: request.GET.get(key, "").strip() for key in
+               ("status", "suspect", "case", "camera", "date_from", "date_to")}
+    if "status" not in request.GET:
+        filters["status"] = Alert.Status.NEW  # the queue opens on what needs review
+    alerts = alert_queue_for_user(request.user, filters)
+    return render(request, "alerts/list.html", {
+        "page": paginate(request, alerts), "filters": filters, "statuses": Alert.Status.choices,
+        "suspects": Suspect.objects.only("pk", "name").order_by("name"),
+        "cases": case_list_for_user(request.user).only("pk", "reference").order_by("reference"),
+        "filter_query": query_without_page(request),
+        "can_review": request.user.has_perm("footage.change_alert"),
+    })
+
+
+def _alert_or_404(request: HttpRequest, pk: int) -> Alert:
+    alert = alert_get_for_user(request.user, pk)
+    if alert is None:
+        raise Http404("no such alert")
+    return alert
+
+
+@role_required(*ALERT_ROLES)
+def alert_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One queue row, rendered by the server so a live-pushed alert looks exactly like the others."""
+    alert = _alert_or_404(request, pk)
+    return render(request, "alerts/_row.html", {"alert": alert, "fresh": True,
+                                                 "can_review": request.user.has_perm("footage.change_alert")})
+
+
+def _candidates(sighting: Sighting | None) -> list[dict[str, Any]]:
+    """Top-5 candidates with their suspects loaded in one query. Entries are dicts with ``suspect_id`` and
+    ``score`` and/or ``distance`` (as the analysis stage records them); anything else is skipped."""
+    entries = [c for c in (sighting.top_candidates if sighting else []) or [] if isinstance(c, dict)][:5]
+    suspects = Suspect.objects.in_bulk([c.get("suspect_id") for c in entries if c.get("suspect_id")])
+    return [{**entry, "suspect": suspects.get(entry.get("suspect_id")), "rank": rank}
+            for rank, entry in enumerate(entries, start=1)]
+
+
+def _track_strip(sighting: Sighting | None) -> list[dict[str, Any]]:
+    strip = []
+    for index, entry in enumerate((sighting.track_frames if sighting else []) or []):
+        if isinstance(entry, dict):
+            strip.append({"index": index, "frame": entry.get("frame", entry.get("frame_index")),
+                          "ts": entry.get("ts"), "has_crop": bool(entry.get("crop"))})
+        elif isinstance(entry, int):
+            strip.append({"index": index, "frame": entry, "ts": None, "has_crop": False})
+    return strip
+
+
+@role_required(*ALERT_ROLES)
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = _alert_or_404(request, pk)
+    sighting = alert.sighting
+    suspect = alert.suspect
+    records = (sighting.enhancement_records if sighting else []) or []
+    next_alert_id = alert_queue_for_user(request.user, {"status": Alert.Status.NEW}).filter(
+        created_at__lte=alert.created_at).exclude(pk=alert.pk).values_list("pk", flat=True).first()
+    return render(request, "alerts/detail.html", {
+        "alert": alert, "sighting": sighting, "suspect": suspect,
+        "photos": suspect.photos.all()[:8],
+        "candidates": _candidates(sighting),
+        "steps": [r.get("step", "?") for r in records if isinstance(r, dict)],
+        "track_strip": _track_strip(sighting)[:40],
+        "can_review": request.user.has_perm("footage.change_alert"),
+        "actions": [("confirm", "Confirm match", "c"), ("dismiss", "Dismiss", "d"),
+                    ("not_this_person", "Not this person", "n")],
+        "next_alert_id": next_alert_id,
+        "explanation": explanations.explanation_state(alert),
+        "case": alert.footage.case if alert.footage else None,
+    })
+
+
+@role_required(ROLE_OPERATOR, ROLE_ADMIN)
+@require_POST
+def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, dismiss or "not this person", with an optional note. An alert someone else already decided is
+    not silently overwritten: the second reviewer is told who decided, and must ask to override."""
+    alert = _alert_or_404(request, pk)
+    if not request.user.has_perm("footage.change_alert"):
+        raise Http404("no such alert")
+    action = REVIEW_ACTIONS.get(request.POST.get("action", ""))
+    note = request.POST.get("note", "").strip()[:2000]
+    error = None
+    if action is None:
+        error = "Choose confirm, dismiss or not this person."
+    elif alert.status != Alert.Status.NEW and request.POST.get("override") != "1":
+        who = alert.reviewed_by.get_username() if alert.reviewed_by else "someone"
+        error = f"Already reviewed ({alert.get_status_display()}) by {who}; tick “change decision” to override."
+    else:
+        alert = action(actor=request.user, alert=alert, note=note)
+    if wants_json(request):
+        if error:
+            return JsonResponse({"error": error, "status": alert.status}, status=409)
+        return JsonResponse({"id": alert.pk, "status": alert.status, "status_display": alert.get_status_display(),
+                             "reviewed_by": request.user.get_username(),
+                             "reviewed_at": alert.reviewed_at.isoformat()})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Alert {alert.pk}: {alert.get_status_display()}.")
+    return redirect("alert-detail", pk=alert.pk)
+
+
+@role_required(*ALERT_ROLES)
+@require_http_methods(["GET", "POST"])
+def alert_explain(request: HttpRequest, pk: int) -> JsonResponse:
+    """POST asks the worker for the heat-map (once; later requests reuse the cached image); GET reports state."""
+    alert = _alert_or_404(request, pk)
+    if request.method == "POST":
+        state = explanations.explanation_request(actor=request.user, alert=alert)
+    else:
+        state = explanations.explanation_state(alert)
+    return JsonResponse(state or {"state": "none"})
+
+
+@role_required(*ALERT_ROLES)
+@require_safe
+def alert_explain_image(request: HttpRequest, pk: int) -> HttpResponse:
+    alert = _alert_or_404(request, pk)
+    path = explanations.verified_explanation_path(alert)
+    if path is None:
+        raise Http404("no explanation yet")
+    return _private_image(str(path), "image/png")

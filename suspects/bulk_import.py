@@ -1,0 +1,79 @@
+"""Bulk import from a zip upload, mirroring ``manage.py import_suspects``: the archive is unpacked into a private
+temporary folder and handed to that same command, so both paths share one behaviour (ids, manifest, idempotence)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from facecase.services import audit_record
+
+MAX_FILES = 5000
+MAX_UNPACKED_BYTES = 500 * 1024**2
+ALLOWED = {".jpg", ".jpeg", ".png", ".json"}
+
+
+def _safe_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """Refuse absolute paths, ``..``, links and zip bombs before writing a byte."""
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_FILES:
+        raise ValidationError(f"the archive holds {len(members)} files; the limit is {MAX_FILES}")
+    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+        raise ValidationError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES // 1024**2} MB")
+    kept = []
+    for member in members:
+        path = PurePosixPath(member.filename)
+        if path.is_absolute() or ".." in path.parts or (member.external_attr >> 16) & 0o170000 == 0o120000:
+            raise ValidationError(f"unsafe path in archive: {member.filename}")
+        if path.parts[0] == "__MACOSX" or path.name.startswith("."):
+            continue
+        if path.suffix.lower() in ALLOWED:
+            kept.append(member)
+    return kept
+
+
+def _root(folder: Path) -> Path:
+    """Zips made by "compress folder" wrap everything in one top folder; look inside it."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    if len(entries) == 1 and entries[0].is_dir() and not any(p.is_file() for p in entries[0].iterdir()):
+        return entries[0]
+    return folder
+
+
+def suspect_import_zip(*, actor: Any, upload: Any) -> str:
+    """Import the archive and return the command's summary line. Raises ``ValidationError`` with the reason."""
+    upload.seek(0)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(upload.read()))
+    except zipfile.BadZipFile as exc:
+        raise ValidationError("this file is not a zip archive") from exc
+    workdir = Path(tempfile.mkdtemp(prefix="facecase-import-"))
+    try:
+        with archive:
+            members = _safe_members(archive)
+            if not members:
+                raise ValidationError("the archive holds no .jpg/.png photos in <name>/ folders")
+            for member in members:
+                target = workdir / PurePosixPath(member.filename)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+        out = io.StringIO()
+        try:
+            call_command("import_suspects", str(_root(workdir)), user=actor.get_username(), stdout=out)
+        except CommandError as exc:
+            raise ValidationError(str(exc)) from exc
+        summary = out.getvalue().strip().replace(str(_root(workdir)), getattr(upload, "name", "the archive"))
+        audit_record(actor=actor, verb="bulk_import", object_type="suspects.suspect",
+                     details={"archive": getattr(upload, "name", ""), "summary": summary})
+        return summary
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,55 @@
+"""Forms of the registry pages. The photo field's face check runs in ``clean_photo`` so its verdict shows as a
+field error beside the photo, like any other validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from suspects.face_check import check_upload
+from suspects.models import Suspect
+
+
+class SuspectForm(forms.ModelForm):
+    class Meta:
+        model = Suspect
+        fields = ["name", "external_id", "status", "notes"]
+        labels = {"external_id": "External id (case system / warrant number)"}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+
+class PhotoForm(forms.Form):
+    photo = forms.ImageField(
+        label="Reference photo", help_text="JPEG or PNG, one clear front-facing face.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+    )
+
+    def __init__(self, *args: Any, photo_required: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].required = photo_required
+        self.face_check = None
+
+    def clean_photo(self) -> Any:
+        photo = self.cleaned_data.get("photo")
+        if not photo:
+            return photo
+        check = check_upload(photo)
+        if check is None:
+            raise forms.ValidationError("This file is not an image that can be read.")
+        if check.count == 0:
+            raise forms.ValidationError(check.message, code="no_face")
+        self.face_check = check
+        return photo
+
+
+class SuspectStatusNoteForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=500, label="Reason for the change (kept in the audit log)")
+
+
+class ImportForm(forms.Form):
+    archive = forms.FileField(
+        label="Zip of suspect folders", help_text="<name>/*.jpg|png, plus an optional suspects.json, "
+        "exactly like the import_suspects command. Safe to upload again: nothing is added twice.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
