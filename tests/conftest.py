@@ -24,6 +24,9 @@ SHARED_DATA = Path(os.environ.get("FACECASE_SHARED_DATA", REPO_ROOT.parent / "sh
 HAMILTON_CLIP = SHARED_DATA / "face_recognition_examples" / "short_hamilton_clip.mp4"
 SESSION_TAG = f"t{os.getpid()}{uuid.uuid4().hex[:6]}"
 
+# Real password hashing costs ~0.3 s a user on a busy 2-core machine; tests only need logins to work.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 def shared_file(path: Path) -> Path:
     if not path.exists():
