@@ -44,6 +44,8 @@ class Footage(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Analysis resume point (footage/analysis.py): checkpoint frame, registry version and settings of the run.
+    analysis_state = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -109,6 +111,8 @@ class Sighting(models.Model):
         "suspects.RegistryVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="sightings"
     )
     track_frames = models.JSONField(default=list, blank=True)
+    # Weighted mean descriptor of the track's best crops (float32 bytes): remembers "not this person" verdicts.
+    embedding = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
