@@ -102,7 +102,7 @@ class CropResult:
 @dataclass
 class TrackResult:
     key: str
-    track_id: int
+    track_id: int  # stable across resumed runs (Track.stable_id)
     frames: list[int]
     timestamps: list[float]
     boxes: list[Box]
@@ -316,7 +316,7 @@ class _Matcher:
         raw = self.aggregate(raw_vecs, raw_w)
         enh = self.aggregate(enh_vecs, enh_w)
         self.clock.add("match", t0)
-        return TrackResult(track.key, track.track_id, [p.frame_index for p in track.points],
+        return TrackResult(track.key, track.stable_id, [p.frame_index for p in track.points],
                            [round(p.timestamp, 3) for p in track.points], [p.box for p in track.points], crops, raw,
                            enh, self.threshold)
 

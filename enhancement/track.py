@@ -44,6 +44,7 @@ class TrackPoint:
 class Track:
     track_id: int
     points: list[TrackPoint] = field(default_factory=list)
+    ordinal: int = 0  # among the tracks that started on the same frame, in detection order
 
     @property
     def first_frame(self) -> int:
@@ -62,6 +63,11 @@ class Track:
         """Stable across re-runs of the same footage with the same settings: first frame and first box."""
         x, y, w, h = self.points[0].box
         return f"f{self.first_frame}-{x}-{y}-{w}-{h}"
+
+    @property
+    def stable_id(self) -> int:
+        """An integer that, unlike ``track_id``, does not depend on where a resumed run started counting."""
+        return self.first_frame * 100 + min(self.ordinal, 99)
 
     def boxes(self) -> dict[int, Box]:
         return {p.frame_index: p.box for p in self.points}
@@ -115,10 +121,12 @@ class Tracker:
             box, conf, landmarks = detections[di]
             self.active[ti].points.append(TrackPoint(frame_index, timestamp, tuple(int(v) for v in box), conf,
                                                      landmarks))
+        ordinal = 0
         for di, (box, conf, landmarks) in enumerate(detections):
             if di not in used_dets:
                 track = Track(self._next_id, [TrackPoint(frame_index, timestamp, tuple(int(v) for v in box), conf,
-                                                         landmarks)])
+                                                         landmarks)], ordinal)
+                ordinal += 1
                 self._next_id += 1
                 self.active.append(track)
         return closed

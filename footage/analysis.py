@@ -1,0 +1,253 @@
+"""The analysis stage of the footage job: tracks -> Sightings (crops with sha256) -> Alerts pushed to operators.
+
+``footage.processing.run_pipeline`` calls :func:`analyze_footage` after the probe, with progress 10..100 ours.
+The pure pipeline is ``enhancement.analyze.analyze_video``; this module only stores what it finds.
+
+Idempotent and resumable:
+- a Sighting is keyed by (footage, stable track id) and an Alert by (sighting, suspect), both unique in the
+  database, and each track is stored in one transaction: re-running never duplicates;
+- the pipeline reports checkpoints (frames after which no track is open); the last one, with the registry version
+  and settings of the run, is kept in ``Footage.analysis_state`` only after every track before it is stored, so a
+  worker killed mid-video resumes from there with the same registry and gets the same track ids.
+Alerts: one per (track, suspect) for a match at or under the threshold to a suspect who is not cleared, unless an
+operator already said "not this person" for that suspect about this track or about a track whose descriptor is
+within ``SAME_PERSON_DISTANCE`` of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from facecase.events import OPERATORS_GROUP, publish
+from facecase.files import sha256_of_path, verified_path
+from footage.models import Alert, Footage, JobLogLine, Sighting
+from suspects.models import RegistryVersion, Suspect
+
+log = logging.getLogger(__name__)
+
+PROGRESS_FROM = 10  # the probe used 0..10
+# Two descriptors of one person under different light stay well inside this (dlib's same-person threshold is 0.6):
+# a new track this close to one an operator rejected for a suspect is the same person and must not alert again.
+SAME_PERSON_DISTANCE = 0.35
+
+
+def analysis_config(footage: Footage) -> Any:
+    """Settings ``FACECASE_ANALYSIS`` (a dict of ``AnalysisConfig`` fields) override the defaults."""
+    from enhancement.analyze import AnalysisConfig
+
+    overrides = dict(getattr(settings, "FACECASE_ANALYSIS", {}) or {})
+    saved = (footage.analysis_state or {}).get("config")
+    if saved:  # a resumed run keeps the settings it started with, or its track ids would not line up
+        overrides = saved
+    fields = AnalysisConfig.__dataclass_fields__
+    return AnalysisConfig(**{k: v for k, v in overrides.items() if k in fields})
+
+
+def _png(image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise RuntimeError("could not encode a crop as PNG")
+    return buf.tobytes()
+
+
+def _label_suspects(labels: set[str]) -> dict[str, Suspect]:
+    ids = [int(v) for v in labels if str(v).isdigit()]
+    return {str(s.pk): s for s in Suspect.objects.filter(pk__in=ids)}
+
+
+def _candidates(summary: Any, suspects: dict[str, Suspect], other: Any = None) -> list[dict[str, Any]]:
+    rows = []
+    other_by_label = {c["label"]: c for c in (other.candidates if other else [])}
+    for c in summary.candidates:
+        suspect = suspects.get(str(c["label"]))
+        row = {"suspect_id": suspect.pk if suspect else None, "label": str(c["label"]),
+               "name": suspect.name if suspect else None, "distance": c["distance"], "score": c["score"],
+               "votes": c.get("votes")}
+        if other is not None and c["label"] in other_by_label:
+            row["raw_distance"] = other_by_label[c["label"]]["distance"]
+            row["raw_score"] = other_by_label[c["label"]]["score"]
+        rows.append(row)
+    return rows
+
+
+def _mean_vector(result: Any) -> np.ndarray | None:
+    vectors = [(c.enhanced_vector if c.enhanced_vector is not None else c.raw_vector, c.weight)
+               for c in result.crops if c.raw_vector is not None]
+    if not vectors:
+        return None
+    total = sum(w for _, w in vectors) or 1.0
+    return (sum(v * w for v, w in vectors) / total).astype(np.float32)
+
+
+def _dismissed_nearby(suspect: Suspect, vector: np.ndarray | None, sighting: Sighting) -> bool:
+    """"Not this person" memory: this track, or one of the same person, was already rejected for this suspect."""
+    rejected = Alert.objects.filter(suspect=suspect, status=Alert.Status.NOT_THIS_PERSON)
+    if rejected.filter(sighting=sighting).exists():
+        return True
+    if vector is None:
+        return False
+    for blob in rejected.exclude(sighting__embedding=None).values_list("sighting__embedding", flat=True):
+        other = np.frombuffer(bytes(blob), dtype=np.float32)
+        if other.shape == vector.shape and float(np.linalg.norm(other - vector)) < SAME_PERSON_DISTANCE:
+            return True
+    return False
+
+
+class _Store:
+    """Turns each finished track into rows and files, one transaction per track."""
+
+    def __init__(self, footage: Footage, reporter: Any, version: RegistryVersion | None) -> None:
+        self.footage = footage
+        self.reporter = reporter
+        self.version = version
+        self.alerts = 0
+        self.sightings = 0
+
+    def track(self, result: Any) -> None:
+        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
+        suspects = _label_suspects(labels)
+        existing = Sighting.objects.filter(footage=self.footage, track_id=result.track_id).first()
+        with transaction.atomic():
+            sighting = existing or self._sighting(result, suspects)
+            created_alerts = self._alerts(sighting, result, suspects)
+        for alert in created_alerts:
+            payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
+                       "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+                       "footage_id": self.footage.pk, "case_id": self.footage.case_id, "sighting_id": sighting.pk,
+                       "first_ts": sighting.first_ts, "created_at": alert.created_at.isoformat()}
+            transaction.on_commit(lambda p=payload: publish(OPERATORS_GROUP, "alert.created", p))
+            self.reporter.log(f"ALERT {alert.suspect.name} ({alert.suspect.get_status_display()}) at "
+                              f"{sighting.first_ts:.1f}-{sighting.last_ts:.1f} s, score {alert.score:.2f}"
+                              f"{'' if alert.holds_on_raw else ' (only after enhancement)'}", JobLogLine.Level.WARNING)
+
+    def _sighting(self, result: Any, suspects: dict[str, Suspect]) -> Sighting:
+        best = result.crops[0]
+        decision = suspects.get(str(result.decision)) if result.decision else None
+        summary = result.enhanced if result.enhanced.label else result.raw
+        vector = _mean_vector(result)
+        records = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in best.records]
+        sighting = Sighting(
+            footage=self.footage, track_id=result.track_id, first_frame=result.first_frame,
+            last_frame=result.last_frame, first_ts=result.timestamps[0], last_ts=result.timestamps[-1],
+            box=list(best.box), best_frame_index=best.frame_index, enhancement_records=records,
+            ai_enhanced=best.ai_enhanced,
+            raw_scores=_candidates(result.raw, suspects), enhanced_scores=_candidates(result.enhanced, suspects),
+            top_candidates=_candidates(result.enhanced, suspects, other=result.raw),
+            best_suspect=decision, best_score=summary.score if decision else None,
+            registry_version=self.version,
+            embedding=vector.tobytes() if vector is not None else None,
+        )
+        sighting.raw_crop.save("raw.png", ContentFile(_png(best.crop)), save=False)
+        sighting.raw_crop_sha256 = sha256_of_path(sighting.raw_crop.path)
+        enhanced = best.enhanced if best.enhanced is not None else best.crop
+        sighting.enhanced_crop.save("enhanced.png", ContentFile(_png(enhanced)), save=False)
+        sighting.enhanced_crop_sha256 = sha256_of_path(sighting.enhanced_crop.path)
+        storage = sighting.raw_crop.storage
+        kept = {}
+        for rank, crop in enumerate(result.crops):
+            name = storage.save(f"sightings/footage-{self.footage.pk}/track-{result.track_id}/frame-"
+                                f"{crop.frame_index}.png", ContentFile(_png(crop.crop)))
+            kept[crop.frame_index] = {"crop": name, "crop_sha256": sha256_of_path(storage.path(name)), "rank": rank,
+                                      "quality": crop.quality, "weight": crop.weight,
+                                      "records": [r.to_dict() if hasattr(r, "to_dict") else dict(r)
+                                                  for r in crop.records]}
+        sighting.track_frames = [{"frame": f, "ts": t, "box": list(b), **kept.get(f, {})}
+                                 for f, t, b in zip(result.frames, result.timestamps, result.boxes, strict=True)]
+        sighting.save()
+        self.sightings += 1
+        return sighting
+
+    def _alerts(self, sighting: Sighting, result: Any, suspects: dict[str, Suspect]) -> list[Alert]:
+        label = result.decision
+        suspect = suspects.get(str(label)) if label else None
+        if suspect is None:
+            return []
+        if suspect.status == Suspect.Status.CLEARED:
+            self.reporter.log(f"track {result.track_id} matches {suspect.name}, who is cleared: no alert")
+            return []
+        if Alert.objects.filter(sighting=sighting, suspect=suspect).exists():
+            return []
+        vector = np.frombuffer(bytes(sighting.embedding), np.float32) if sighting.embedding else None
+        if _dismissed_nearby(suspect, vector, sighting):
+            self.reporter.log(f"track {result.track_id} matches {suspect.name}, but an operator said "
+                              f"'not this person' for this face before: no alert")
+            return []
+        enhanced = result.enhanced if result.enhanced.label == label else None
+        raw = result.raw if result.raw.label == label else None
+        raw_row = next((c for c in result.raw.candidates if str(c["label"]) == str(label)), None)
+        score = (enhanced or raw).score
+        alert = Alert.objects.create(
+            footage=self.footage, sighting=sighting, suspect=suspect, score=float(score),
+            raw_score=float(raw_row["score"]) if raw_row else None, holds_on_raw=result.matched_raw,
+            registry_version=self.version,
+        )
+        self.alerts += 1
+        return [alert]
+
+
+def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
+    """Analyse one probed footage row; raises with a clear message when the file cannot be decoded at all."""
+    import importlib.util
+
+    missing = [m for m in ("enhancement.embed", "enhancement.match", "enhancement.pipeline")
+               if importlib.util.find_spec(m) is None]
+    if missing:  # TEMPORARY while the enhancement library lands; removed once those modules are committed
+        reporter.log(f"analysis skipped: {', '.join(missing)} not available yet", JobLogLine.Level.WARNING)
+        return {"skipped": missing}
+    from enhancement.analyze import analyze_video
+    from enhancement.video import DecodeError
+    from footage.processing import ProcessingError
+    from suspects.enrolment import current_gallery, load_gallery
+
+    state = dict(footage.analysis_state or {})
+    config = analysis_config(footage)
+    version: RegistryVersion | None
+    if state.get("registry_version"):
+        version = RegistryVersion.objects.filter(number=state["registry_version"]).first()
+        gallery, latest = current_gallery()
+        if version is None or latest is None or latest.number != version.number:
+            gallery = load_gallery(version) if version else None
+    else:
+        gallery, version = current_gallery()
+    if gallery is None:
+        reporter.log("the suspect registry is empty: faces are tracked and stored but nothing can match",
+                     JobLogLine.Level.WARNING)
+    else:
+        reporter.log(f"matching against registry v{version.number} ({version.suspect_count} suspects, "
+                     f"{version.photo_count} photos)")
+    resume = state.get("checkpoint")
+    state.update({"registry_version": version.number if version else None, "config": config.to_dict()})
+    Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
+    store = _Store(footage, reporter, version)
+
+    def progress(p: Any) -> None:
+        reporter.progress(PROGRESS_FROM + (100 - PROGRESS_FROM) * p.percent / 100)
+        if p.checkpoint is not None and p.checkpoint != state.get("checkpoint"):
+            state["checkpoint"] = p.checkpoint
+            Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
+
+    def log_line(level: str, message: str) -> None:
+        reporter.log(message, level if level in JobLogLine.Level.values else JobLogLine.Level.INFO)
+
+    path = verified_path(footage.original, footage.sha256)
+    try:
+        result = analyze_video(path, gallery=gallery, config=config, progress_cb=progress, log_cb=log_line,
+                               resume_from=resume, on_track=store.track)
+    except DecodeError as exc:
+        raise ProcessingError(str(exc)) from exc
+    state["finished"] = True
+    state["stopped_early"] = result.report.reason if result.report.stopped_early else ""
+    Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
+    summary = {"tracks": len(result.tracks), "sightings_new": store.sightings, "alerts_new": store.alerts,
+               "frames_analysed": result.frames_analysed, "registry_version": version.number if version else None,
+               "stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()}}
+    reporter.log(f"analysis: {summary['tracks']} track(s), {store.sightings} new sighting(s), {store.alerts} new "
+                 f"alert(s); stage seconds {summary['stage_seconds']}")
+    return summary
