@@ -133,7 +133,8 @@ class Alert(models.Model):
     footage = models.ForeignKey(Footage, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
     camera_name = models.CharField(max_length=200, blank=True)
     sighting = models.ForeignKey(Sighting, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
-    suspect = models.ForeignKey("suspects.Suspect", on_delete=models.CASCADE, related_name="alerts")
+    # PROTECT: alerts are evidence; a suspect with alerts is marked cleared, never deleted.
+    suspect = models.ForeignKey("suspects.Suspect", on_delete=models.PROTECT, related_name="alerts")
     score = models.FloatField()
     raw_score = models.FloatField(null=True, blank=True)
     holds_on_raw = models.BooleanField(default=False)

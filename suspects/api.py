@@ -89,9 +89,12 @@ class SuspectDetailApi(generics.RetrieveAPIView):
             raise as_drf_error(exc) from exc
         return Response(SuspectOutput(suspect).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, 409: None})
     def delete(self, request: Request, pk: int) -> Response:
-        suspect_delete(actor=request.user, suspect=get_object_or_404(Suspect, pk=pk))
+        try:
+            suspect_delete(actor=request.user, suspect=get_object_or_404(Suspect, pk=pk))
+        except DjangoValidationError as exc:
+            return Response({"detail": exc.messages}, status=status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -45,6 +46,13 @@ def suspect_update(*, actor: Any, suspect: Suspect, **fields: Any) -> Suspect:
 
 @transaction.atomic
 def suspect_delete(*, actor: Any, suspect: Suspect) -> None:
+    """Delete a suspect who never raised an alert. One with alerts stays (the alerts are evidence): set the
+    status to cleared instead."""
+    if suspect.alerts.exists():
+        raise ValidationError(
+            f"{suspect.name} has alerts on record and cannot be deleted; set the status to cleared instead",
+            code="has_alerts",
+        )
     files = [photo.image.name for photo in suspect.photos.all()] + [
         photo.crop.name for photo in suspect.photos.all() if photo.crop
     ]

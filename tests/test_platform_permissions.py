@@ -91,7 +91,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
     ("patch", "/api/suspects/{suspect}/", lambda: {"status": "cleared"},
      dict(anonymous=ANON_API, alice=200, bob=403, charlie=403, dave=403, mallory=403)),
     ("delete", "/api/suspects/{suspect}/", None,
-     dict(anonymous=ANON_API, alice=204, bob=403, charlie=403, dave=403, mallory=403)),
+     dict(anonymous=ANON_API, alice=409, bob=403, charlie=403, dave=403, mallory=403)),  # has an alert
     ("get", "/api/suspects/{suspect}/photos/", None,
      dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=200, mallory=403)),
     ("post", "/api/suspects/{suspect}/photos/",
