@@ -41,9 +41,10 @@ def _safe_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 
 
 def _root(folder: Path) -> Path:
-    """Zips made by "compress folder" wrap everything in one top folder; look inside it."""
+    """Zips made by "compress folder" wrap everything in one top folder; look inside it (unless that folder is
+    itself the one suspect's folder of photos)."""
     entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
-    if len(entries) == 1 and entries[0].is_dir() and not any(p.is_file() for p in entries[0].iterdir()):
+    if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
         return entries[0]
     return folder
 
