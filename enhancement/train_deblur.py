@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         for i, v in enumerate(d_opt.variables):
             v.assign(opt_state[f"d{i}"])
         rng.bit_generator.state = state["rng"]
-        _log(log_path, f"resumed at step {state['step']} (best {state['best_psnr']:.2f} dB at {state['best_step']})")
+        _log(log_path, f"resumed at step {state['step']} (best {state['best_psnr']:.2f} dB at {state['best_step']}), "
+             f"validation blurred PSNR {psnr_uint8(val_blurred, val_sharp):.2f} dB")
     else:
         (run_dir / "config.json").write_text(json.dumps(config, indent=2))
         _log(log_path, f"start {name}: {gen.count_params()} generator parameters, {len(faces)} training faces, "
