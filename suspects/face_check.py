@@ -1,7 +1,7 @@
 """The inline face check of registry photos: how many faces a photo holds, before anyone relies on it.
 
-Haar (``enhancement.detect``) answers in milliseconds in the web process; the reindex later embeds the chosen
-face with the full model. Boxes are ``(x, y, w, h)`` in the photo's pixels.
+It counts faces exactly as enrolment will (``suspects.enrolment.find_faces``: Haar, milliseconds, in the web
+process), so the page's verdict and the reindex's never disagree. Boxes are ``(x, y, w, h)`` in the photo's pixels.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from enhancement.detect import Detection, detect_faces
+from suspects.enrolment import find_faces
+
+Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class FaceCheck:
-    faces: list[Detection]
+    faces: list[Box]
     width: int
     height: int
 
@@ -43,10 +45,7 @@ def check_image_bytes(data: bytes) -> FaceCheck | None:
     image = _decode(data)
     if image is None:
         return None
-    # A face smaller than ~1/12 of the photo is not a usable reference; this also keeps Haar's false hits
-    # on textures (hair, clothing) out of the count.
-    min_size = max(30, min(image.shape[:2]) // 12)
-    faces = detect_faces(image, "haar", min_size=min_size)
+    faces = [tuple(int(v) for v in box) for box in find_faces(image)]
     return FaceCheck(faces=faces, width=image.shape[1], height=image.shape[0])
 
 

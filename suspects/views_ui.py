@@ -91,7 +91,11 @@ def _photo_rows(suspect: Suspect) -> list[dict[str, object]]:
     """Each photo with what the registry knows about its face: indexed, waiting, failed or ambiguous."""
     rows = []
     for photo in suspect.photos.all():
-        if photo.index_error:
+        if photo.index_error and not photo.face_box:
+            check = check_path(photo.image.path) if photo.image.storage.exists(photo.image.name) else None
+            several = check is not None and check.count > 1
+            state, text = ("choose" if several else "error"), photo.index_error
+        elif photo.index_error:
             state, text = "error", photo.index_error
         elif photo.embedding:
             state, text = "ok", "indexed"
@@ -176,12 +180,12 @@ def suspect_photo_face(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         choice = request.POST.get("face", "")
         if choice.isdigit() and int(choice) < len(faces):
-            suspect_photo_choose_face(actor=request.user, photo=photo, box=[int(v) for v in faces[int(choice)].box])
+            suspect_photo_choose_face(actor=request.user, photo=photo, box=list(faces[int(choice)]))
             messages.success(request, "Face chosen. The next reindex embeds that face.")
             return redirect("suspect-detail", pk=photo.suspect_id)
         messages.error(request, "Choose one of the faces shown.")
-    boxes = [{"index": i, "left": 100 * f.box[0] / check.width, "top": 100 * f.box[1] / check.height,
-              "width": 100 * f.box[2] / check.width, "height": 100 * f.box[3] / check.height}
+    boxes = [{"index": i, "left": 100 * f[0] / check.width, "top": 100 * f[1] / check.height,
+              "width": 100 * f[2] / check.width, "height": 100 * f[3] / check.height}
              for i, f in enumerate(faces)] if check else []
     return render(request, "suspects/choose_face.html", {"photo": photo, "suspect": photo.suspect, "boxes": boxes})
 

@@ -59,10 +59,10 @@ def test_it_asks_which_face_when_a_photo_holds_two(alice: Any):
     detail = client.get(f"/suspects/{suspect.pk}/").content.decode()
     assert "2 faces found — choose the suspect&#x27;s face." in detail
     faces = check_path(photo.image.path).faces
-    right = next(i for i, face in enumerate(faces) if face.box[0] > astronaut().shape[1])
+    right = next(i for i, face in enumerate(faces) if face[0] > astronaut().shape[1])
     client.post(f"/suspects/photos/{photo.pk}/face/", {"face": str(right)})
     photo.refresh_from_db()
-    assert photo.face_box == list(faces[right].box)  # the right-hand face of the side-by-side pair
+    assert photo.face_box == list(faces[right])  # the right-hand face of the side-by-side pair
     assert AuditEvent.objects.get(verb="choose_face").details["box"] == photo.face_box
 
 
