@@ -47,7 +47,12 @@ def analysis_config(footage: Footage) -> Any:
     if saved:  # a resumed run keeps the settings it started with, or its track ids would not line up
         overrides = saved
     fields = AnalysisConfig.__dataclass_fields__
-    return AnalysisConfig(**{k: v for k, v in overrides.items() if k in fields})
+    config = AnalysisConfig(**{k: v for k, v in overrides.items() if k in fields})
+    if config.threshold is None:
+        from footage.calibration import active_threshold
+
+        config.threshold = active_threshold()  # None: the library's LFW default
+    return config
 
 
 def _png(image: np.ndarray) -> bytes:
