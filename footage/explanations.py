@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,40 +108,74 @@ def _read_bgr(path: str) -> np.ndarray:
     return image
 
 
-def _suspect_vectors(alert: Alert, embed: Any) -> list[np.ndarray]:
+def _suspect_vectors(alert: Alert, embed: Any, use_stored: bool) -> list[np.ndarray]:
     """The suspect's enrolled embeddings; photos not indexed yet are embedded here (on their face box if any)."""
     vectors = []
     for photo in alert.suspect.photos.all():
-        if photo.embedding:
+        if photo.embedding and use_stored:
             vectors.append(np.frombuffer(bytes(photo.embedding), dtype=np.float32))
         elif photo.image:
+            from suspects.enrolment import find_faces
+
+            image = _read_bgr(photo.image.path)
             chosen = photo.face_box
-            box = tuple(chosen) if isinstance(chosen, list | tuple) and len(chosen) == 4 else None
-            vectors.append(np.asarray(embed(_read_bgr(photo.image.path), box), dtype=np.float32))
+            if isinstance(chosen, list | tuple) and len(chosen) == 4:
+                box = tuple(int(v) for v in chosen)
+            else:
+                faces = find_faces(image)
+                if len(faces) != 1:
+                    continue  # enrolment would refuse this photo too
+                box = tuple(int(v) for v in faces[0])
+            vectors.append(np.asarray(embed(image, box), dtype=np.float32))
     return vectors
 
 
-def compute_explanation(alert: Alert) -> dict[str, Any]:
-    """Run the occlusion map on the alert's crop against the suspect's nearest enrolled photo and cache it."""
-    import cv2
+# Crops are stored with this margin around the face on every side (``enhancement.frames.crop_with_margin``).
+CROP_MARGIN = 0.3
+
+
+def _face_box_in_crop(crop: np.ndarray) -> tuple[int, int, int, int]:
+    """The face inside a stored crop: detected when possible, else where the crop margin puts it."""
+    from suspects.enrolment import find_faces
+
+    faces = find_faces(crop)
+    if faces:
+        return tuple(int(v) for v in faces[0])
+    height, width = crop.shape[:2]
+    share = CROP_MARGIN / (1 + 2 * CROP_MARGIN)
+    inset_x, inset_y = int(width * share), int(height * share)
+    return inset_x, inset_y, width - 2 * inset_x, height - 2 * inset_y
+
+
+Embedder = Callable[[np.ndarray, "tuple[int, int, int, int] | None"], np.ndarray]
+
+
+def _default_embed(image: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
     from enhancement.embed import embed_face
+
+    return embed_face(image, box=box)
+
+
+def compute_explanation(alert: Alert, embed: Embedder | None = None) -> dict[str, Any]:
+    """Run the occlusion map on the alert's crop against the suspect's nearest enrolled photo and cache it.
+    ``embed(image, box)`` defaults to the matcher's embedder, so the map explains the score the operator sees."""
+    import cv2
 
     from enhancement.explain import occlusion_map, render_overlay
 
+    embed = embed or _default_embed
     field_name, crop_file, crop_sha = _crop_field(alert)
     png_path, record_path = _paths(alert)
     crop = _read_bgr(crop_file.path)
 
-    def embed(image: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
-        return embed_face(image, box=box)
-
-    references = _suspect_vectors(alert, embed)
+    references = _suspect_vectors(alert, embed, use_stored=embed is _default_embed)
     if not references:
         raise ValueError("the suspect has no enrolled photo to compare with")
-    whole = (0, 0, crop.shape[1], crop.shape[0])  # the crop is the face: never re-detect inside it
+    face = _face_box_in_crop(crop)
 
     def distance(image: np.ndarray) -> float:
-        vector = np.asarray(embed(image, whole), dtype=np.float32)
+        # The box is found once on the untouched crop and kept: an occluded face must not be re-detected elsewhere.
+        vector = np.asarray(embed(image, face), dtype=np.float32)
         return float(min(np.linalg.norm(vector - ref) for ref in references))
 
     result = occlusion_map(crop, distance)
@@ -151,7 +186,7 @@ def compute_explanation(alert: Alert) -> dict[str, Any]:
         "state": "ready", "method": METHOD, "params": result.params, "crop": field_name, "crop_sha256": crop_sha,
         "base_distance": round(result.base_distance, 4), "max_increase": round(result.max_increase, 4),
         "max_decrease": round(result.max_decrease, 4), "evaluations": result.evaluations,
-        "sha256": sha256_of_path(png_path), "created_at": timezone.now().isoformat(),
+        "face_box": list(face), "sha256": sha256_of_path(png_path), "created_at": timezone.now().isoformat(),
     }
     _write_record(record_path, record)
     return record

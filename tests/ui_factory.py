@@ -67,7 +67,7 @@ def make_footage(case: Any, uploader: Any, name: str = "platform2-cam3.jpg") -> 
 def make_sighting(footage: Footage, track_id: int = 1, suspect: Suspect | None = None, score: float = 0.83) -> Sighting:
     frame = astronaut()
     box = detect_faces(frame)[0].box
-    raw = crop_box(frame, box, margin=0.2)
+    raw = crop_box(frame, box, margin=0.3)  # as the analysis stage keeps crops
     small = cv2.resize(raw, (40, 40), interpolation=cv2.INTER_AREA)  # what a poor camera delivers
     enhanced = cv2.resize(small, (160, 160), interpolation=cv2.INTER_CUBIC)
     records = [{"step": "srcnn", "params": {"scale": 4}, "input_sha256": "a" * 64, "output_sha256": "b" * 64,
