@@ -64,6 +64,10 @@ class AnalysisConfig:
     top_k: int = 5
     threshold: float | None = None  # None: enhancement.match.DEFAULT_THRESHOLD
     min_face_px: int = 20  # smaller faces are not embedded: the descriptor is noise below this
+    # Faces narrower than this are bicubic-upscaled before the embedder's landmark fit (its 150 px chip is the same
+    # either way). Measured on Alex Lacamoire's ~30 px face in the Hamilton clip: distance to his reference photo
+    # 0.600 -> 0.579, 0.604 -> 0.588, 0.693 -> 0.661 on three frames.
+    embed_face_px: int = 80
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -260,13 +264,17 @@ class _Matcher:
     def embed(self, image: np.ndarray, box: Box) -> np.ndarray:
         from .embed import embed_face
 
+        factor = min(4.0, self.config.embed_face_px / max(1, box[2]))
+        if factor > 1.0:
+            image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            box = tuple(int(round(v * factor)) for v in box)
         return np.asarray(embed_face(image, box=box), dtype=np.float32)
 
     def aggregate(self, vectors: list[np.ndarray], weights: list[float]) -> MatchSummary:
-        if not vectors or self.gallery is None or len(getattr(self.gallery, "labels", []) or []) == 0:
+        if not vectors or self.gallery is None or len(self.gallery) == 0:
             return MatchSummary(None, None, None, [])
         k = self.config.top_k
-        per_crop = [self.gallery.search(v, k) for v in vectors]
+        per_crop = [self.gallery.search(v, k, threshold=self.threshold) for v in vectors]
         labels = {c.label for cands in per_crop for c in cands}
         total = float(sum(weights)) or 1.0
         rows = []

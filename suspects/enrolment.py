@@ -235,13 +235,12 @@ def _train_classifier(vectors: np.ndarray, labels: list[str], folder: Path) -> d
     except ImportError:
         return {}
     try:
-        head = ClassifierHead.train(vectors, labels) if hasattr(ClassifierHead, "train") else ClassifierHead()
-        if not hasattr(ClassifierHead, "train"):
-            head.fit(vectors, labels)
-        path = folder / "classifier.weights.h5"
-        head.save(path)
-        return {"path": str(path), "sha256": sha256_of_path(path)}
-    except Exception as exc:  # pragma: no cover - depends on the enhancement library's head
+        head = ClassifierHead().fit(vectors, labels)
+        head.save(folder / "classifier")
+        weights = folder / "classifier" / "head.weights.h5"
+        return {"path": str(folder / "classifier"), "weights_sha256": sha256_of_path(weights),
+                "classes": head.classes}
+    except Exception as exc:  # a failed head never blocks the gallery; the reason is kept on the version
         log.exception("classifier head training failed")
         return {"error": f"{type(exc).__name__}: {exc}"}
 

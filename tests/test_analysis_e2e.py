@@ -1,0 +1,234 @@
+"""Footage analysis end to end: real registry, real footage, a real django-q2 worker, real alerts pushed live.
+
+The stories: the Hamilton clip with its two people enrolled (and an unrelated LFW person) raises alerts for both of
+them and nobody else, pushed to the operators' group; running the job again creates nothing new; a worker killed
+mid-video resumes from its checkpoint without duplicates; a Big Bang Theory group photo raises several alerts at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+from asgiref.sync import async_to_sync
+from conftest import HAMILTON_CLIP, REPO_ROOT, SHARED_DATA, shared_file, wait_for
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from facecase.files import sha256_of_path
+from footage.models import Alert, Footage, JobLogLine, Sighting
+from footage.services import footage_enqueue, footage_ingest
+from suspects.enrolment import registry_rebuild
+from suspects.models import RegistryVersion, Suspect
+from suspects.services import suspect_create, suspect_photo_add
+
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+EXAMPLES = SHARED_DATA / "face_recognition_examples"
+BBT = SHARED_DATA / "faceapi_bbt" / "images"
+
+
+@pytest.fixture(autouse=True)
+def no_background_rebuilds(settings: Any) -> None:
+    """These stories build the registry themselves, so that they know which version the worker matches against."""
+    settings.FACECASE_REGISTRY_AUTO_REBUILD = False
+
+
+def enrol(actor: Any, name: str, external_id: str, status: str, photos: list[Path]) -> Suspect:
+    suspect = suspect_create(actor=actor, name=name, external_id=external_id, status=status)
+    for path in photos:
+        suspect_photo_add(actor=actor, suspect=suspect, upload=SimpleUploadedFile(path.name, path.read_bytes()))
+    return suspect
+
+
+@pytest.fixture
+def hamilton_registry(alice: Any) -> dict[str, Any]:
+    lin = enrol(alice, "Lin-Manuel Miranda", "H-LMM", Suspect.Status.WANTED,
+                [shared_file(EXAMPLES / "lin-manuel-miranda.png")])
+    alex = enrol(alice, "Alex Lacamoire", "H-AL", Suspect.Status.PERSON_OF_INTEREST,
+                 [shared_file(EXAMPLES / "alex-lacamoire.png")])
+    serena = enrol(alice, "Serena Williams", "LFW-SW", Suspect.Status.WANTED,
+                   sorted((SHARED_DATA / "lfw" / "images_deepfunneled" / "Serena_Williams").glob("*.jpg"))[:3])
+    version = registry_rebuild(reason="test: hamilton registry")
+    assert version is not None and version.suspect_count == 3
+    return {"lin": lin, "alex": alex, "serena": serena, "version": version}
+
+
+def upload(actor: Any, case: Any, path: Path) -> Footage:
+    return footage_ingest(actor=actor, case=case, upload=SimpleUploadedFile(path.name, path.read_bytes()))
+
+
+def finished(footage_id: int, worker: Any, timeout_s: float = 900) -> Footage:
+    footage = wait_for(lambda: Footage.objects.filter(pk=footage_id, status__in=["done", "failed"]).first(),
+                       timeout_s=timeout_s, what=f"footage {footage_id} to finish", worker=worker)
+    log = "\n".join(JobLogLine.objects.filter(footage=footage).values_list("message", flat=True))
+    assert footage.status == "done", f"{footage.error}\n{log}"
+    return footage
+
+
+def operators_inbox() -> tuple[Any, str]:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("operators", channel)
+    return layer, channel
+
+
+def drain(layer: Any, channel: str) -> list[dict[str, Any]]:
+    import asyncio
+
+    async def take() -> list[dict[str, Any]]:
+        messages = []
+        while True:
+            try:
+                messages.append(await asyncio.wait_for(layer.receive(channel), timeout=2))
+            except TimeoutError:
+                return messages
+
+    return async_to_sync(take)()
+
+
+def requeue(footage: Footage, *, fresh: bool) -> None:
+    """What an admin's "analyse again" does: back to queued (a fresh run forgets the checkpoint) and enqueued."""
+    updates: dict[str, Any] = {"status": Footage.Status.QUEUED, "progress": 0}
+    if fresh:
+        updates["analysis_state"] = {}
+    Footage.objects.filter(pk=footage.pk).update(**updates)
+    footage_enqueue(footage_id=footage.pk)
+
+
+def test_it_alerts_operators_live_for_both_hamilton_people_and_nobody_else_and_never_twice(
+        live_worker: Any, charlie: Any, charlies_case: Any, hamilton_registry: dict[str, Any]):
+    layer, inbox = operators_inbox()
+    footage = finished(upload(charlie, charlies_case, shared_file(HAMILTON_CLIP)).pk, live_worker)
+
+    alerts = list(Alert.objects.filter(footage=footage).select_related("suspect", "sighting"))
+    alerted = {a.suspect.external_id for a in alerts}
+    assert alerted == {"H-LMM", "H-AL"}  # both found; Serena Williams, also enrolled, is not in the clip
+    assert len({(a.sighting_id, a.suspect_id) for a in alerts}) == len(alerts)
+    assert len(alerts) <= 4  # one per track, not one per frame: the clip has 275 frames
+    version = RegistryVersion.objects.get(pk=hamilton_registry["version"].pk)
+    assert {a.registry_version_id for a in alerts} == {version.pk}
+
+    sightings = list(Sighting.objects.filter(footage=footage))
+    assert len(sightings) >= len(alerts)
+    for sighting in sightings:
+        assert sighting.registry_version_id == version.pk
+        assert sha256_of_path(sighting.raw_crop.path) == sighting.raw_crop_sha256
+        assert sha256_of_path(sighting.enhanced_crop.path) == sighting.enhanced_crop_sha256
+        assert sighting.first_frame <= sighting.best_frame_index <= sighting.last_frame
+        assert len(sighting.track_frames) >= 2 and any("crop" in f for f in sighting.track_frames)
+    for alert in alerts:
+        assert alert.sighting.best_suspect_id == alert.suspect_id
+        assert alert.sighting.top_candidates[0]["suspect_id"] == alert.suspect_id
+        assert 0.5 <= alert.score <= 1.0  # the matcher's score is 0.5 exactly at the threshold
+
+    pushed = [m["payload"] for m in drain(layer, inbox) if m.get("event_type") == "alert.created"]
+    assert sorted(p["id"] for p in pushed) == sorted(a.pk for a in alerts)
+    assert all(p["suspect_name"] for p in pushed)
+
+    # Analysing the same footage again, from scratch, finds the same tracks and creates nothing new.
+    track_ids = sorted(s.track_id for s in sightings)
+    requeue(footage, fresh=True)
+    finished(footage.pk, live_worker)
+    assert sorted(Sighting.objects.filter(footage=footage).values_list("track_id", flat=True)) == track_ids
+    assert Alert.objects.filter(footage=footage).count() == len(alerts)
+    assert not [m for m in drain(layer, inbox) if m.get("event_type") == "alert.created"]
+
+
+def looped_clip(path: Path, times: int) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 29.97, (640, 360))
+    for _ in range(times):
+        source = cv2.VideoCapture(str(shared_file(HAMILTON_CLIP)))
+        while (frame := source.read()[1]) is not None:
+            writer.write(frame)
+        source.release()
+    writer.release()
+    return path
+
+
+def start_worker(worker_env: dict[str, str], queue: str, media: Path, log: Path) -> subprocess.Popen:
+    env = {**worker_env, "FACECASE_Q_NAME": queue, "PRIVATE_MEDIA_ROOT": str(media)}
+    return subprocess.Popen([sys.executable, str(REPO_ROOT / "manage.py"), "qcluster"], cwd=REPO_ROOT, env=env,
+                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115
+
+
+def stop(worker: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(worker.pid, sig)
+    except ProcessLookupError:
+        pass
+    worker.wait(timeout=30)
+
+
+def test_it_resumes_a_video_after_its_worker_is_killed_without_duplicates(
+        worker_env: dict[str, str], queue_env: dict[str, str], charlie: Any, charlies_case: Any,
+        hamilton_registry: dict[str, Any], private_media: Path, tmp_path: Path, monkeypatch: Any):
+    from django_q.conf import Conf
+
+    queue = f"{queue_env['FACECASE_Q_NAME']}-kill-{uuid.uuid4().hex[:4]}"  # a queue only our own workers read
+    monkeypatch.setattr(Conf, "PREFIX", queue)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
+    clip = looped_clip(tmp_path / "three-times.mp4", 3)
+    first = start_worker(worker_env, queue, private_media, tmp_path / "worker1.log")
+    try:
+        footage = upload(charlie, charlies_case, clip)
+        # Kill the worker (SIGKILL: no clean shutdown) once some tracks are stored and a checkpoint is saved.
+        wait_for(lambda: (Footage.objects.get(pk=footage.pk).analysis_state or {}).get("checkpoint", 0) > 300
+                 and Sighting.objects.filter(footage=footage).exists(), timeout_s=900,
+                 what="a checkpoint past the first loop", worker=first)
+    finally:
+        stop(first, signal.SIGKILL)
+    footage.refresh_from_db()
+    assert footage.status == Footage.Status.PROCESSING  # the job died mid-video
+    checkpoint = footage.analysis_state["checkpoint"]
+    stored_before = set(Sighting.objects.filter(footage=footage).values_list("track_id", flat=True))
+
+    requeue(footage, fresh=False)
+    second = start_worker(worker_env, queue, private_media, tmp_path / "worker2.log")
+    try:
+        footage = finished(footage.pk, second)
+    finally:
+        stop(second, signal.SIGTERM)
+    log = list(JobLogLine.objects.filter(footage=footage).values_list("message", flat=True))
+    assert any(f"resuming after frame {checkpoint}" in line for line in log)
+    sightings = list(Sighting.objects.filter(footage=footage))
+    assert stored_before <= {s.track_id for s in sightings}
+    # No track was stored twice: no two sightings cover the same face on the same frame.
+    seen: dict[int, list[list[int]]] = {}
+    for sighting in sightings:
+        for entry in sighting.track_frames:
+            for other in seen.get(entry["frame"], []):
+                assert not boxes_overlap(other, entry["box"]), f"frame {entry['frame']} stored twice"
+            seen.setdefault(entry["frame"], []).append(entry["box"])
+    alerts = Alert.objects.filter(footage=footage)
+    assert {a.suspect.external_id for a in alerts} == {"H-LMM", "H-AL"}
+    assert alerts.filter(suspect__external_id="H-LMM").count() >= 3  # Lin on stage, once per loop
+
+
+def boxes_overlap(a: list[int], b: list[int]) -> bool:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy > 0.5 * min(a[2] * a[3], b[2] * b[3])
+
+
+def test_it_raises_several_alerts_from_one_group_photo(live_worker: Any, alice: Any, charlie: Any,
+                                                       charlies_case: Any):
+    characters = sorted(p.name for p in shared_file(BBT).iterdir() if p.is_dir())
+    for name in characters:
+        enrol(alice, name.title(), f"BBT-{name}", Suspect.Status.PERSON_OF_INTEREST, sorted((BBT / name).glob("*.png")))
+    version = registry_rebuild(reason="test: bbt registry")
+    assert version.suspect_count == len(characters) == 8
+    footage = finished(upload(charlie, charlies_case, BBT / "bbt1.jpg").pk, live_worker)
+    alerts = list(Alert.objects.filter(footage=footage).select_related("suspect"))
+    assert footage.kind == "image"
+    assert len(alerts) >= 3
+    assert len({a.suspect_id for a in alerts}) == len(alerts)  # several people, each once
+    assert len({a.sighting_id for a in alerts}) == len(alerts)  # each on their own face
