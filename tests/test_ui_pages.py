@@ -197,7 +197,7 @@ def test_it_records_a_decision_with_its_note_and_shows_who_decided(alert: Alert,
 
 
 def test_it_does_not_silently_overwrite_another_operators_decision(alert: Alert, bob: Any):
-    from tests.conftest import make_user
+    from conftest import make_user
 
     carol = make_user("carol", "operator")
     logged_in(bob).post(f"/alerts/{alert.pk}/review/", {"action": "confirm"})
