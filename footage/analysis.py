@@ -199,17 +199,6 @@ class _Store:
 
 def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     """Analyse one probed footage row; raises with a clear message when the file cannot be decoded at all."""
-    import importlib
-
-    missing = []
-    for name in ("enhancement.embed", "enhancement.match", "enhancement.pipeline"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            missing.append(name)
-    if missing:  # TEMPORARY while the enhancement library lands; removed once those modules are committed
-        reporter.log(f"analysis skipped: {', '.join(missing)} not available yet", JobLogLine.Level.WARNING)
-        return {"skipped": missing}
     from enhancement.analyze import analyze_video
     from enhancement.video import DecodeError
     from footage.processing import ProcessingError

@@ -76,7 +76,8 @@ def operators_inbox() -> tuple[Any, str]:
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
+    # A plain channel name (no "!"): read straight from Redis, from any event loop async_to_sync gives us.
+    channel = f"test-operators-inbox.{uuid.uuid4().hex}"
     async_to_sync(layer.group_add)("operators", channel)
     return layer, channel
 
