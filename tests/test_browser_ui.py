@@ -142,9 +142,10 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
     def job_status() -> str:
         return second_browser.find_element(By.ID, "job-status").text
 
-    wait_for(lambda: job_status() == "processing" or job_status() == "done", timeout_s=120, what="processing")
+    # The worker may still be busy with another job (it runs one at a time), so these limits are generous.
+    wait_for(lambda: job_status() in ("processing", "done"), timeout_s=600, what="processing", worker=live_worker)
     wait_for(lambda: len(second_browser.find_elements(By.CSS_SELECTOR, "[data-footage-log] li")) >= 3,
-             timeout_s=120, what="live log lines")
+             timeout_s=300, what="live log lines", worker=live_worker)
     shoot(second_browser, "footage-live-progress")
     wait_for(lambda: job_status() in ("done", "failed"), timeout_s=900, what="the analysis to finish",
              worker=live_worker)

@@ -33,6 +33,14 @@ def percent(value: Any) -> str:
 
 
 @register.filter
+def as_json(value: Any) -> str:
+    """Audit details as compact JSON (what the CSV export holds too), not Python's repr."""
+    import json
+
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@register.filter
 def get_item(mapping: Any, key: Any) -> Any:
     try:
         return mapping.get(key)
