@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -11,11 +12,13 @@ from typing import Any
 
 from ..datasets import REPO_ROOT
 
-FULL = {"pairs": 1000, "degradations": ["clean", "x4", "x6", "low_light", "blur", "jpeg", "combined"],
+FULL = {"pairs": 500, "degradations": ["clean", "x4", "x6", "low_light", "blur", "jpeg", "combined"],
         "detection_frames": 200, "gallery": 100, "probes_per_identity": 2,
-        "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("x6", "raw"), ("x6", "auto")]}
+        "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt"),
+                           ("x6", "raw"), ("x6", "auto")]}
 QUICK = {"pairs": 60, "degradations": ["clean", "combined"], "detection_frames": 12, "gallery": 20,
-         "probes_per_identity": 1, "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto")]}
+         "probes_per_identity": 1,
+         "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt")]}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,7 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="smoke test: 60 pairs, 2 degradations, small gallery")
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "evaluation")
-    ap.add_argument("--pairs", type=int, help="number of pairsDevTest pairs (balanced); default 1000, quick 60")
+    ap.add_argument("--pairs", type=int, help="pairsDevTest pairs (balanced nested sample); default 500, quick 60")
     ap.add_argument("--degradations", nargs="+", help="subset of enhancement.degrade.DEGRADATIONS")
     ap.add_argument("--variants", nargs="+", default=["raw", "bicubic", "lime", "deblur", "srcnn", "auto"])
     ap.add_argument("--detection-frames", type=int)
@@ -31,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--gallery", type=int, help="identities enrolled for identification (0 skips it)")
     ap.add_argument("--cache", type=Path, default=REPO_ROOT / "runs" / "evaluation_cache",
                     help="embedding cache folder (git-ignored); 'none' disables it")
+    ap.add_argument("--alt-policy", type=json.loads, default=None,
+                    help='JSON of QualityPolicy fields, e.g. \'{"dark_luminance": 50}\': adds the variant auto_alt')
     ap.add_argument("--threads", type=int, default=2, help="TensorFlow threads (the machine is shared)")
     return ap.parse_args(argv)
 
@@ -72,6 +77,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if getattr(args, name) is not None:
             plan[name] = getattr(args, name)
     degradations = [d for d in plan["degradations"] if d in degrade.DEGRADATIONS]
+    alt_policy = None
+    if args.alt_policy:
+        from ..quality import QualityPolicy
+
+        alt_policy = QualityPolicy(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.alt_policy.items()})
+        if "auto_alt" not in args.variants:
+            args.variants = [*args.variants, "auto_alt"]
+    else:
+        args.variants = [v for v in args.variants if v != "auto_alt"]
     t0 = time.perf_counter()
     pairs = select_pairs(lfw_pairs("pairsDevTest"), plan["pairs"], args.seed)
     ident_set = build_set(plan["gallery"], plan["probes_per_identity"], args.seed) if plan["gallery"] else None
@@ -95,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from .verification import run_verification
 
     bar.set_description("verification")
-    ver = run_verification(pairs, degradations, args.variants, cache, args.seed, bar)
+    ver = run_verification(pairs, degradations, args.variants, cache, args.seed, bar, alt_policy)
     bar.set_description("detection")
     det_cache = None if cache_path is None else args.cache / f"detections-{code_tag('enhancement.detect')}.json"
     det = run_detection([b for _, b, _ in pairs[:det_frames]], degradations, args.detectors, args.seed, bar,
@@ -104,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if ident_set is not None:
         bar.set_description("identification")
         usable = [c for c in conditions if c[1] not in ver.unavailable]
-        ident = run_identification(ident_set, usable, cache, args.seed, bar)
+        ident = run_identification(ident_set, usable, cache, args.seed, bar, alt_policy)
     bar.close()
     threshold_file = REPO_ROOT / "weights" / "matcher_calibration.json"
     summary: dict[str, Any] = {
@@ -117,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "degradations": degradations, "variants": args.variants, "threshold": float(DEFAULT_THRESHOLD),
             "threshold_source": "weights/matcher_calibration.json" if threshold_file.exists() else "match.py default",
             "disjoint_check": disjoint, "detection_frames": det_frames, "cpus": os.cpu_count(),
-            "unavailable": ver.unavailable,
+            "unavailable": ver.unavailable, "alt_policy": args.alt_policy,
             "degradation_notes": {
                 "clean": "no change", "x4": "MATLAB bicubic x1/4 (250 -> 63 px)", "x6": "x1/6 (250 -> 42 px)",
                 "low_light": f"gain {degrade.LOW_LIGHT_GAIN_RANGE[0]}-{degrade.LOW_LIGHT_GAIN_RANGE[1]}, Poisson shot "

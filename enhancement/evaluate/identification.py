@@ -75,10 +75,10 @@ class IdentificationResult:
 
 
 def _embed_probe(path: Path, index: int, degradation: str, variant: str, cache: EmbeddingCache,
-                 seed: int) -> np.ndarray:
+                 seed: int, alt_policy: Any = None) -> np.ndarray:
     degraded = degrade.degrade(load(path), degradation, probe_seed(seed, 10_000 + index, degradation))
     crop, box = face_crop(degraded.image, degraded.image.shape[1] / LFW_SIZE)
-    out = make_variant(variant, crop, box, downscaled=degraded.scale < 1)
+    out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, policy=alt_policy)
     return cache.embed(out.image, out.box)
 
 
@@ -99,7 +99,7 @@ def _summarise(known_ranks: list[int], known_ok: list[bool], unknown_hits: list[
 
 
 def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str]], cache: EmbeddingCache,
-                       seed: int, progress: Any = None) -> IdentificationResult:
+                       seed: int, progress: Any = None, alt_policy: Any = None) -> IdentificationResult:
     from ..match import DEFAULT_THRESHOLD, Gallery, match
 
     t0 = time.perf_counter()
@@ -114,10 +114,11 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
     result = IdentificationResult(enrolled=len(ident.enrol), enrolment_photos=len(labels), classifier_note=note)
     threshold = float(DEFAULT_THRESHOLD)
     for degradation, variant in conditions:
-        known_vecs = [_embed_probe(p, i, degradation, variant, cache, seed) for i, p in enumerate(ident.known)]
+        known_vecs = [_embed_probe(p, i, degradation, variant, cache, seed, alt_policy)
+                      for i, p in enumerate(ident.known)]
         if progress is not None:
             progress.update(len(ident.known))
-        unknown_vecs = [_embed_probe(p, 5_000 + i, degradation, variant, cache, seed)
+        unknown_vecs = [_embed_probe(p, 5_000 + i, degradation, variant, cache, seed, alt_policy)
                         for i, p in enumerate(ident.unknown)]
         if progress is not None:
             progress.update(len(ident.unknown))

@@ -25,7 +25,7 @@ Box = tuple[int, int, int, int]
 LFW_SIZE = 250
 LFW_FACE_BOX: Box = (67, 67, 115, 115)
 CROP_MARGIN = 0.3
-VARIANTS = ("raw", "bicubic", "lime", "deblur", "srcnn", "auto")
+VARIANTS = ("raw", "bicubic", "lime", "deblur", "srcnn", "auto", "auto_alt")
 
 
 def face_box(scale: float) -> Box:
@@ -53,7 +53,7 @@ class VariantImage:
 
 
 def make_variant(variant: str, crop: np.ndarray, box: Box, downscaled: bool,
-                 auto: VariantImage | None = None) -> VariantImage | None:
+                 auto: VariantImage | None = None, policy: Any = None) -> VariantImage | None:
     """Apply one probe treatment to a face crop.
 
     - ``raw``: the degraded crop as it is;
@@ -66,6 +66,7 @@ def make_variant(variant: str, crop: np.ndarray, box: Box, downscaled: bool,
     size, and SRCNN x2 on a 180 px crop costs more than the rest of the probe's treatments together.
     ``auto``: this probe's ``auto`` result, when already computed; a single step that is exactly what the pipeline
     ran (same step, same crop, parameters from the same quality) reuses its output instead of recomputing it.
+    ``auto_alt``: the pipeline with another ``policy`` (a candidate default measured side by side).
     """
     import time
 
@@ -85,12 +86,12 @@ def make_variant(variant: str, crop: np.ndarray, box: Box, downscaled: bool,
         raise ValueError(f"unknown probe variant {variant!r}")
     if variant == "srcnn" and not downscaled:
         return None
-    if auto is not None and variant != "auto" and auto.steps == [variant] and not auto.skipped:
+    if auto is not None and variant not in ("auto", "auto_alt") and auto.steps == [variant] and not auto.skipped:
         return auto
     from ..pipeline import enhance_face
 
-    steps: Any = "auto" if variant == "auto" else [variant]
-    result = enhance_face(crop, steps=steps)
+    steps: Any = "auto" if variant.startswith("auto") else [variant]
+    result = enhance_face(crop, policy=policy if variant == "auto_alt" else None, steps=steps)
     records = list(result.records)
     image = result.image
     return VariantImage(image, scale_box(box, image.shape[1] / crop.shape[1]), [r.step for r in records],

@@ -174,6 +174,9 @@ def write_readme(out: Path, summary: dict[str, Any], vrows: list[dict[str, Any]]
               "The automatic pipeline runs with `enhancement.quality.QualityPolicy()`; its values when this report "
               "was generated:", "", "```", str({k: v for k, v in asdict(QualityPolicy()).items() if k != "extra"}),
               "```"]
+    if cfg.get("alt_policy"):
+        lines += ["", "Alternative policy measured side by side (`auto_alt`): `QualityPolicy` with "
+                  f"{cfg['alt_policy']}."]
     notes = out / "notes.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]

@@ -17,7 +17,7 @@ from .identification import IdentificationResult
 from .verification import VerificationResult
 
 VARIANT_LABELS = {"raw": "raw probe", "bicubic": "bicubic only", "lime": "LIME only", "deblur": "deblur only",
-                  "srcnn": "SRCNN only", "auto": "auto pipeline"}
+                  "srcnn": "SRCNN only", "auto": "auto pipeline", "auto_alt": "auto, alternative policy"}
 
 
 def verification_rows(res: VerificationResult, degradations: list[str], variants: list[str],

@@ -96,7 +96,8 @@ def _fidelity(reference_crop: np.ndarray, out: VariantImage) -> tuple[float, flo
 
 
 def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[str], variants: list[str],
-                     cache: EmbeddingCache, seed: int, progress: Any = None) -> VerificationResult:
+                     cache: EmbeddingCache, seed: int, progress: Any = None,
+                     alt_policy: Any = None) -> VerificationResult:
     t0 = time.perf_counter()
     n = len(pairs)
     reference = np.zeros((n, 128), dtype=np.float32)
@@ -119,7 +120,8 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
                 if variant in result.unavailable or key in result.not_applicable:
                     continue
                 try:
-                    out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, auto=auto)
+                    out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, auto=auto,
+                                       policy=alt_policy)
                 except Exception as exc:  # a step whose weights are absent: report it, keep the rest of the run
                     from ..pipeline import StepUnavailable
                     from ..weights import WeightsError
