@@ -25,7 +25,11 @@ HAMILTON_CLIP = SHARED_DATA / "face_recognition_examples" / "short_hamilton_clip
 SESSION_TAG = f"t{os.getpid()}{uuid.uuid4().hex[:6]}"
 
 # Real password hashing costs ~0.3 s a user on a busy 2-core machine; tests only need logins to work.
-settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# PBKDF2 stays available for the browser tests, whose server process hashes with the real settings.
+settings.PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 
 
 def shared_file(path: Path) -> Path:

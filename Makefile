@@ -1,0 +1,42 @@
+# FaceCase: two commands.
+#   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web on 127.0.0.1:8000 (Ctrl-C stops all)
+#   make test  - virtualenv, install dev tools, ruff, migrations check, the whole pytest suite
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: run test lint browser
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Stamps: reinstall only when a requirements file changed.
+$(VENV)/.installed-run: requirements.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py create_demo_users
+	$(PY) manage.py runall
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+# The browser tests need Chromium and its driver; install them when we can (root + apt), else they skip.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get install -y chromium chromium-driver || (apt-get update && apt-get install -y chromium chromium-driver) \
+		|| echo "chromium could not be installed: the browser tests will skip"; \
+	else echo "no chromium and no root apt-get: the browser tests will skip"; fi
+
+test: $(VENV)/.installed-dev browser lint
+	$(VENV)/bin/pytest
