@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from .deblur import data
-    from .deblur.losses import l1, ralsgan_d_loss, ralsgan_g_loss, ssim_loss
+    from .deblur.losses import l1, mse, ralsgan_d_loss, ralsgan_g_loss, ssim_loss
     from .deblur.model import DiscriminatorConfig, GeneratorConfig, build_discriminators, build_generator
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     d_vars = d_patch.trainable_variables + d_global.trainable_variables
     d_opt.build(d_vars)
     w = config["loss_weights"]
+    pixel_loss = {"l1": l1, "mse": mse}[config.get("pixel_loss", "l1")]
     deg = data.Degradation(**config.get("degradation", {}))
     scale = tuple(config.get("scale", (0.6, 1.0)))
 
@@ -86,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     def content_step(blurred, sharp):
         with tf.GradientTape() as tape:
             pred = gen(blurred, training=True)
-            pix, ssim = l1(pred, sharp), ssim_loss(pred, sharp)
-            loss = w["l1"] * pix + w["ssim"] * ssim
+            pix, ssim = pixel_loss(pred, sharp), ssim_loss(pred, sharp)
+            loss = w["pixel"] * pix + w["ssim"] * ssim
         g_opt.apply_gradients(zip(tape.gradient(loss, gen.trainable_variables), gen.trainable_variables, strict=True))
         return pix, ssim, tf.constant(0.0), tf.constant(0.0)
 
@@ -99,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             real_g, fake_g = d_global(sharp, training=True), d_global(pred, training=True)
             d_loss = ralsgan_d_loss(real_p, fake_p) + ralsgan_d_loss(real_g, fake_g)
             adv = (ralsgan_g_loss(real_p, fake_p) + ralsgan_g_loss(real_g, fake_g)) / 2.0
-            pix, ssim = l1(pred, sharp), ssim_loss(pred, sharp)
-            loss = w["l1"] * pix + w["ssim"] * ssim + w["adv"] * adv
+            pix, ssim = pixel_loss(pred, sharp), ssim_loss(pred, sharp)
+            loss = w["pixel"] * pix + w["ssim"] * ssim + w["adv"] * adv
         g_opt.apply_gradients(zip(g_tape.gradient(loss, gen.trainable_variables), gen.trainable_variables, strict=True))
         d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars, strict=True))
         return pix, ssim, adv, d_loss
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         step = state["step"]
         if step % config.get("log_every", 50) == 0:
             m = sums / count
-            _log(log_path, f"step {step}/{total} l1 {m[0]:.4f} 1-ssim {m[1]:.4f} adv {m[2]:.4f} d {m[3]:.4f} "
+            _log(log_path, f"step {step}/{total} pixel {m[0]:.4f} 1-ssim {m[1]:.4f} adv {m[2]:.4f} d {m[3]:.4f} "
                  f"lr {float(g_opt.learning_rate):.2e} {(time.perf_counter() - t0) / count:.3f} s/step")
             sums[:] = 0
             count = 0

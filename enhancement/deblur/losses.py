@@ -1,9 +1,10 @@
 """Losses for the deblur GAN, on NHWC float tensors in [-1, 1].
 
-Content: L1 + (1 - SSIM). The DeblurGAN-v2 paper uses MSE plus a VGG-19 perceptual loss; VGG ImageNet weights
-cannot be downloaded here (and training a VGG from scratch is out of scope), so SSIM stands in as the structural
-term: it rewards restored local contrast and edges, which is what the perceptual term is for, and it needs no
-pretrained network. Adversarial: the relativistic least-squares GAN (RaLSGAN) of the paper, on two scales.
+Content: pixel (MSE as in the paper, or L1) + (1 - SSIM). The DeblurGAN-v2 paper adds a VGG-19 perceptual
+loss; VGG ImageNet weights cannot be downloaded here (and training a VGG from scratch is out of scope), so SSIM
+stands in as the structural term: it rewards restored local contrast and edges, which is what the perceptual
+term is for, and needs no pretrained network. Adversarial: the paper's relativistic least-squares GAN
+(RaLSGAN), on two scales (patch and whole image).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import tensorflow as tf
 
 def l1(pred, target):
     return tf.reduce_mean(tf.abs(pred - target))
+
+
+def mse(pred, target):
+    return tf.reduce_mean(tf.square(pred - target))
 
 
 def ssim_loss(pred, target):

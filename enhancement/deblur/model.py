@@ -149,10 +149,13 @@ def build_generator(config: GeneratorConfig = GeneratorConfig()) -> keras.Model:
         # first short CPU run (1,000 steps) the model lost 0.7 dB on mildly blurred faces. A shallow full-resolution
         # branch from the input, without normalisation (so absolute intensities pass through), gives the residual
         # head the exact pixel phase of edges at a small cost.
-        full = layers.Conv2D(config.stem_channels, 3, padding="same", activation="relu", name="full_res_in")(padded)
-        x = layers.Concatenate()([x, full])
-        x = layers.Conv2D(config.full_res_channels, 3, padding="same", activation="relu", name="full_res_1")(x)
-        x = layers.Conv2D(config.full_res_channels, 3, padding="same", activation="relu", name="full_res_2")(x)
+        # Leaky ReLU: in a run with plain ReLU here the branch died and the residual collapsed to zero.
+        full = layers.Conv2D(config.stem_channels, 3, padding="same", name="full_res_in")(padded)
+        x = layers.Concatenate()([x, layers.LeakyReLU(0.2)(full)])
+        x = layers.Conv2D(config.full_res_channels, 3, padding="same", name="full_res_1")(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.Conv2D(config.full_res_channels, 3, padding="same", name="full_res_2")(x)
+        x = layers.LeakyReLU(0.2)(x)
     else:
         x = _conv_norm_act(x, config.stem_channels, 3, 1, "final")
     residual = layers.Conv2D(3, 3, padding="same", activation="tanh", name="residual")(x)
