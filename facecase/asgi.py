@@ -13,6 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from facecase.asgi_limits import RequestSizeLimit  # noqa: E402
 from facecase.consumers import EventsConsumer  # noqa: E402
 
 websocket_urlpatterns = [path("ws/events/", EventsConsumer.as_asgi())]
@@ -20,7 +21,7 @@ websocket_urlpatterns = [path("ws/events/", EventsConsumer.as_asgi())]
 application = ProtocolTypeRouter(
     {
         # The app ships a few small static files; serving them here keeps one process and no extra server.
-        "http": ASGIStaticFilesHandler(django_http),
+        "http": RequestSizeLimit(ASGIStaticFilesHandler(django_http)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

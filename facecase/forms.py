@@ -1,7 +1,5 @@
 from django import forms
 
-from facecase.models import Case
-
 
 class CaseForm(forms.Form):
     reference = forms.CharField(max_length=64)
@@ -11,7 +9,3 @@ class CaseForm(forms.Form):
 
 class FootageUploadForm(forms.Form):
     file = forms.FileField(help_text="An image or a video (checked by content, not by name).")
-
-
-class CaseStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Case.Status.choices)

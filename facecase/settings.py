@@ -4,6 +4,7 @@ SQLite under ``var/``, an embedded Redis started by ``manage.py runall``, a secr
 from __future__ import annotations
 
 import secrets
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -169,12 +170,22 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 
+# The API docs page loads Swagger UI from a CDN unless the sidecar package (the same files, served by us) is
+# installed; with it the docs also work on machines without internet access.
+HAS_SPECTACULAR_SIDECAR = find_spec("drf_spectacular_sidecar") is not None
+if HAS_SPECTACULAR_SIDECAR:
+    INSTALLED_APPS.append("drf_spectacular_sidecar")
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "FaceCase API",
     "DESCRIPTION": "Cases, footage ingest and job status, suspect registry, match alerts and their review.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    **(
+        {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
+        if HAS_SPECTACULAR_SIDECAR else {}
+    ),
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "facecase.models.Case.Status",
         "SuspectStatusEnum": "suspects.models.Suspect.Status",

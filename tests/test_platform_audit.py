@@ -9,6 +9,7 @@ from conftest import HAMILTON_CLIP, shared_file
 from django.contrib.admin.sites import site
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection, transaction
 from django.test import Client, RequestFactory
 
 from facecase.models import AuditEvent, AuditLogError
@@ -73,6 +74,14 @@ def test_it_refuses_to_edit_or_delete_an_audit_event(charlie: Any):
         AuditEvent.objects.filter(pk=event.pk).update(verb="nothing happened")
     with pytest.raises(AuditLogError):
         AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get().verb == "create"
+
+
+def test_it_refuses_a_raw_sql_update_of_the_audit_table(charlie: Any):
+    """Even code that bypasses the ORM cannot rewrite history: the database refuses."""
+    case_create(actor=charlie, reference="CASE-7", title="Car park")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE facecase_auditevent SET verb = 'nothing happened'")
     assert AuditEvent.objects.get().verb == "create"
 
 

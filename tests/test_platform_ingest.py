@@ -182,3 +182,19 @@ def test_it_streams_uploads_to_private_storage_with_their_hash(charlie: Any, cha
     assert stored.is_relative_to(private_media) and stored.read_bytes() == clip
     assert files_under(private_media / "incoming") == []
     assert oct(stored.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.asyncio
+async def test_it_refuses_an_oversized_request_before_reading_its_body(settings):
+    from channels.testing import HttpCommunicator
+
+    from facecase.asgi import application
+
+    settings.FACECASE_MAX_UPLOAD_BYTES = 1000
+    declared = str(5 * 1024**3).encode()
+    communicator = HttpCommunicator(
+        application, "POST", "/api/cases/1/footage/", body=b"", headers=[(b"content-length", declared)]
+    )
+    response = await communicator.get_response(timeout=10)
+    assert response["status"] == 413
+    assert b"more than the upload limit of 1000 bytes" in response["body"]
