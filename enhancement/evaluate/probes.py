@@ -25,7 +25,8 @@ Box = tuple[int, int, int, int]
 LFW_SIZE = 250
 LFW_FACE_BOX: Box = (67, 67, 115, 115)
 CROP_MARGIN = 0.3
-VARIANTS = ("raw", "bicubic", "lime", "deblur", "srcnn", "auto", "auto_alt")
+VARIANTS = ("raw", "bicubic", "lime", "deblur", "srcnn", "auto", "auto_alt", "lime_denoise", "auto_lime_denoise")
+LIME_DENOISE = {"denoise": True}  # LIME's own noise suppression (off in the step's defaults)
 
 
 def face_box(scale: float) -> Box:
@@ -67,6 +68,8 @@ def make_variant(variant: str, crop: np.ndarray, box: Box, downscaled: bool,
     ``auto``: this probe's ``auto`` result, when already computed; a single step that is exactly what the pipeline
     ran (same step, same crop, parameters from the same quality) reuses its output instead of recomputing it.
     ``auto_alt``: the pipeline with another ``policy`` (a candidate default measured side by side).
+    ``lime_denoise``: LIME with its denoising on; ``auto_lime_denoise``: exactly the steps and parameters the
+    ``auto`` run recorded, but with LIME's denoising on (needs ``auto``).
     """
     import time
 
@@ -90,7 +93,16 @@ def make_variant(variant: str, crop: np.ndarray, box: Box, downscaled: bool,
         return auto
     from ..pipeline import enhance_face
 
-    steps: Any = "auto" if variant.startswith("auto") else [variant]
+    steps: Any = "auto" if variant in ("auto", "auto_alt") else [variant]
+    if variant == "lime_denoise":
+        steps = [("lime", LIME_DENOISE)]
+    if variant == "auto_lime_denoise":
+        if auto is None:
+            raise ValueError("auto_lime_denoise replays the auto run's plan: compute 'auto' first")
+        if "lime" not in auto.steps:
+            return auto
+        steps = [(name, {**params, **LIME_DENOISE} if name == "lime" else params)
+                 for name, params in zip(auto.steps, auto.params, strict=True)]
     result = enhance_face(crop, policy=policy if variant == "auto_alt" else None, steps=steps)
     records = list(result.records)
     image = result.image

@@ -17,7 +17,8 @@ from .identification import IdentificationResult
 from .verification import VerificationResult
 
 VARIANT_LABELS = {"raw": "raw probe", "bicubic": "bicubic only", "lime": "LIME only", "deblur": "deblur only",
-                  "srcnn": "SRCNN only", "auto": "auto pipeline", "auto_alt": "auto, alternative policy"}
+                  "srcnn": "SRCNN only", "auto": "auto pipeline", "auto_alt": "auto, alternative policy",
+                  "lime_denoise": "LIME + denoise", "auto_lime_denoise": "auto, LIME denoise on"}
 
 
 def verification_rows(res: VerificationResult, degradations: list[str], variants: list[str],
