@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,7 +13,10 @@ from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import check_image, check_video, is_still_image, store_private_upload
 from facecase.models import Case
 from facecase.services import audit_record
-from footage.models import Alert, Footage, ReviewLabel
+from footage.models import Alert, Footage, JobLogLine, ReviewLabel
+from footage.processing import JobReporter
+
+logger = logging.getLogger(__name__)
 
 
 def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
@@ -43,7 +47,7 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
                 details={"case": case.reference, "name": stored.original_name, "sha256": stored.sha256,
                          "size": stored.size, "kind": kind},
             )
-            transaction.on_commit(lambda: footage_enqueue(footage_id=footage.pk))
+            transaction.on_commit(lambda: footage_enqueue_safely(footage_id=footage.pk))
     except Exception:
         stored.discard()
         raise
@@ -54,6 +58,56 @@ def footage_enqueue(*, footage_id: int) -> str:
     from django_q.tasks import async_task
 
     return async_task("footage.tasks.process_footage", footage_id, task_name=f"footage-{footage_id}")
+
+
+def footage_enqueue_safely(*, footage_id: int) -> str | None:
+    """Enqueue after commit; if the queue is down the upload still stands (the row is queued) and
+    ``footage_recover_jobs`` enqueues it at the next start, so say so in the job log instead of failing."""
+    try:
+        return footage_enqueue(footage_id=footage_id)
+    except Exception as exc:
+        logger.exception("could not enqueue footage %s", footage_id)
+        footage = Footage.objects.filter(pk=footage_id).first()
+        if footage is not None:
+            JobReporter(footage).log(
+                f"could not reach the queue ({type(exc).__name__}); it will be queued again when the worker "
+                "starts", level=JobLogLine.Level.WARNING,
+            )
+        return None
+
+
+def footage_requeue(*, actor: Any, footage: Footage, fresh: bool = False, reason: str = "") -> Footage:
+    """Put footage back in the queue (analyse again after a failure, or after its worker died). ``fresh``
+    forgets the analysis checkpoint; otherwise the analysis resumes where it stopped."""
+    with transaction.atomic():
+        previous = footage.status
+        updates: dict[str, Any] = {
+            "status": Footage.Status.QUEUED, "progress": 0, "error": "", "finished_at": None,
+            "updated_at": timezone.now(),
+        }
+        if fresh:
+            updates["analysis_state"] = {}
+        Footage.objects.filter(pk=footage.pk).update(**updates)
+        audit_record(actor=actor, verb="requeue", obj=footage,
+                     details={"from": previous, "fresh": fresh, "reason": reason})
+        JobReporter(footage).log(f"queued again ({reason or 'requested'})")
+        transaction.on_commit(lambda: footage_enqueue_safely(footage_id=footage.pk))
+    footage.refresh_from_db()
+    return footage
+
+
+def footage_recover_jobs(*, include_processing: bool) -> int:
+    """Enqueue every queued row again (a queue without persistence forgets them on restart; a duplicate
+    task is harmless because the task claims the row first). With ``include_processing`` (only when no
+    worker can be running, as at start-up with the embedded Redis) rows a dead worker left half done are
+    put back too, and resume from their checkpoint."""
+    queued = list(Footage.objects.filter(status=Footage.Status.QUEUED).values_list("pk", flat=True))
+    half_done = list(Footage.objects.filter(status=Footage.Status.PROCESSING)) if include_processing else []
+    for footage in half_done:
+        footage_requeue(actor=None, footage=footage, reason="the worker stopped during the job")
+    for footage_id in queued:
+        footage_enqueue_safely(footage_id=footage_id)
+    return len(queued) + len(half_done)
 
 
 def alert_distance(alert: Alert) -> float | None:

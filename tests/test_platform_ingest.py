@@ -198,3 +198,33 @@ async def test_it_refuses_an_oversized_request_before_reading_its_body(settings)
     response = await communicator.get_response(timeout=10)
     assert response["status"] == 413
     assert b"more than the upload limit of 1000 bytes" in response["body"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_it_recovers_jobs_that_a_restart_forgot(live_worker: Any, charlie: Any, charlies_case: Any, monkeypatch):
+    """The embedded Redis keeps nothing across restarts, and an upload may land while the queue is down: the
+    upload still stands, and at start-up queued rows (and rows a dead worker left half done) run again."""
+    from django_q.conf import Conf
+
+    from footage.services import footage_recover_jobs
+
+    monkeypatch.setattr(Conf, "REDIS", "unix:///nonexistent/facecase-redis.sock")
+    photo = shared_file(HAMILTON_CLIP.parent / "obama-240p.jpg").read_bytes()
+    client = logged_in(charlie)
+    ids = [upload(client, charlies_case.pk, f"still-{n}.jpg", photo, "image/jpeg").json()["id"] for n in (1, 2)]
+    for footage_id in ids:
+        assert Footage.objects.get(pk=footage_id).status == "queued"
+        assert JobLogLine.objects.filter(footage_id=footage_id, message__contains="could not reach the queue").exists()
+    # As if a worker had claimed the first one and died.
+    Footage.objects.filter(pk=ids[0]).update(status="processing")
+    monkeypatch.undo()
+
+    assert footage_recover_jobs(include_processing=True) == 2
+    for footage_id in ids:
+        footage = wait_for(
+            lambda footage_id=footage_id: Footage.objects.filter(pk=footage_id, status__in=["done", "failed"]).first(),
+            timeout_s=180, what="the recovered job to finish", worker=live_worker,
+        )
+        assert footage.status == "done", footage.error
+    assert AuditEvent.objects.filter(verb="requeue", object_id=str(ids[0])).exists()

@@ -48,6 +48,7 @@ class Command(BaseCommand):
             self._spawn("web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
                                 "facecase.asgi:application"], env)
             self.stdout.write(self.style.SUCCESS(f"FaceCase is running on http://{host}:{port}/  (Ctrl-C to stop)"))
+            self._recover_jobs(manage, env, embedded=not os.environ.get("REDIS_URL"))
             self._first_start_demo(manage, env, var_dir, skip=no_demo)
             self._supervise()
         finally:
@@ -58,6 +59,12 @@ class Command(BaseCommand):
         # children in order and kill whole groups (qcluster's worker processes included), leaving no orphans.
         process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
         self.children.append((name, process))
+
+    def _recover_jobs(self, manage: list[str], env: dict[str, str], embedded: bool) -> None:
+        # The embedded Redis keeps nothing across restarts: queue again what the last run left unfinished.
+        # Only then can no other worker be running, so only then are half-done jobs taken back too.
+        command = [*manage, "recover_jobs", *(["--include-processing"] if embedded else [])]
+        subprocess.run(command, env=env, cwd=settings.BASE_DIR)
 
     def _first_start_demo(self, manage: list[str], env: dict[str, str], var_dir: Path, skip: bool) -> None:
         marker = var_dir / "demo.done"
