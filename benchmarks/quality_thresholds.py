@@ -79,10 +79,45 @@ def describe(name: str, values: np.ndarray) -> str:
     return f"| {name} | {len(values)} | " + " | ".join(f"{v:.3f}" for v in q) + " |"
 
 
+def size_study(n_pairs: int, sizes: tuple[int, ...] = (16, 24, 32, 48, 64, 80, 115)) -> None:
+    """How small can a probe face be before the embedder fails? LFW pairsDevTest: image A at full size (as an
+    enrolled photo), image B shrunk so its face is ``size`` px wide, both embedded, verification accuracy at the
+    calibrated threshold. This sets ``QualityPolicy.small_size``."""
+    from enhancement.calibrate_matcher import LFW_FALLBACK_BOX, lfw_embeddings
+    from enhancement.datasets import lfw_dir, lfw_pairs
+    from enhancement.embed import embed_face
+    from enhancement.match import DEFAULT_THRESHOLD
+
+    pairs = lfw_pairs("pairsDevTest")
+    pairs = pairs[: n_pairs // 2] + pairs[-(n_pairs // 2):]
+    full, _ = lfw_embeddings({p for a, b, _ in pairs for p in (a, b)})
+    root = lfw_dir()
+    same = np.array([s for _, _, s in pairs])
+    print(f"threshold {DEFAULT_THRESHOLD}; {len(pairs)} pairs ({same.sum()} same)")
+    print("| probe face px | accuracy | TAR (same accepted) | FAR (different accepted) |\n|---|---|---|---|")
+    for size in sizes:
+        d = []
+        for a, b, _ in pairs:
+            image = cv2.imread(str(b))
+            f = size / LFW_FACE_BOX[2]
+            small = cv2.resize(image, (round(250 * f), round(250 * f)), interpolation=cv2.INTER_AREA)
+            box = tuple(round(v * f) for v in LFW_FALLBACK_BOX)
+            d.append(np.linalg.norm(full[str(a.relative_to(root))] - embed_face(small, box)))
+        d = np.array(d)
+        acc = ((d < DEFAULT_THRESHOLD) == same).mean()
+        tar, far = (d[same] < DEFAULT_THRESHOLD).mean(), (d[~same] < DEFAULT_THRESHOLD).mean()
+        print(f"| {size} | {acc:.3f} | {tar:.3f} | {far:.3f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--size-study", type=int, default=0, metavar="PAIRS",
+                        help="instead: embedder accuracy against probe face size on this many LFW pairs")
     args = parser.parse_args()
+    if args.size_study:
+        size_study(args.size_study)
+        return
     rng = np.random.default_rng(0)
     lum = {k: [] for k in ("clean", "dark")}
     blr = {k: [] for k in ("clean", "dark", "blurred", "small")}

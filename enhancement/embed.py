@@ -1,0 +1,108 @@
+"""Face embedder: dlib's ResNet face recognition model (128-d, unit-free Euclidean space) with 5-point alignment.
+
+Conventions: images are ``uint8`` BGR (H, W, 3) and boxes ``(x, y, w, h)`` in image pixels, as elsewhere in the
+package; dlib wants RGB, so images are converted here, at the edge. ``box=None`` means the image is already a face
+crop and the whole image is the face box. Distances are Euclidean between descriptors (dlib's own convention, where
+0.6 is the customary same-person threshold; ours is calibrated, see ``enhancement.match``).
+
+The weights ship in the ``face-recognition-models`` wheel. That package's ``__init__`` imports ``pkg_resources``
+(absent from modern setuptools), so we locate its files with ``importlib.util.find_spec`` without importing it.
+Both models load lazily, once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .weights import sha256_file
+
+Box = tuple[int, int, int, int]
+CHIP_SIZE = 150  # the input size of dlib's ResNet
+CHIP_PADDING = 0.25
+MODEL_FILES = {"landmarks": "shape_predictor_5_face_landmarks.dat",
+               "resnet": "dlib_face_recognition_resnet_model_v1.dat"}
+
+
+@dataclass(frozen=True)
+class FaceEmbedding:
+    vector: np.ndarray
+    box: Box
+    landmarks: tuple[tuple[float, float], ...]
+
+
+def model_path(kind: str) -> Path:
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the face-recognition-models package is not installed")
+    path = Path(spec.submodule_search_locations[0]) / "models" / MODEL_FILES[kind]
+    if not path.exists():
+        raise RuntimeError(f"dlib model file missing: {path}")
+    return path
+
+
+@cache
+def model_info() -> dict[str, Any]:
+    """File names and sha256 of the two dlib models, for provenance records and the calibration file."""
+    return {kind: {"file": MODEL_FILES[kind], "sha256": sha256_file(model_path(kind))} for kind in MODEL_FILES}
+
+
+@cache
+def _models() -> tuple[Any, Any]:
+    import dlib
+
+    return dlib.shape_predictor(str(model_path("landmarks"))), dlib.face_recognition_model_v1(str(model_path("resnet")))
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    if image is None or image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ValueError("the embedder expects a uint8 BGR or grey image")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+
+def aligned_chips(image: np.ndarray, boxes: list[Box]) -> tuple[list[np.ndarray], list[tuple]]:
+    """5-point alignment: the 150x150 RGB chips the ResNet sees, and the landmarks found in each box."""
+    import dlib
+
+    rgb = _rgb(image)
+    predictor, _ = _models()
+    chips, marks = [], []
+    for x, y, w, h in boxes:
+        shape = predictor(rgb, dlib.rectangle(int(x), int(y), int(x + w - 1), int(y + h - 1)))
+        marks.append(tuple((float(p.x), float(p.y)) for p in shape.parts()))
+        chips.append(np.asarray(dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)))
+    return chips, marks
+
+
+def describe_chips(chips: list[np.ndarray]) -> np.ndarray:
+    """128-d descriptors of aligned RGB chips, one row per chip (dlib batches them in one call)."""
+    if not chips:
+        return np.zeros((0, 128), np.float32)
+    _, resnet = _models()
+    descriptors = resnet.compute_face_descriptor(chips)
+    return np.asarray([np.asarray(d) for d in descriptors], dtype=np.float32)
+
+
+def embed_faces(image: np.ndarray, boxes: list[Box]) -> list[FaceEmbedding]:
+    chips, marks = aligned_chips(image, boxes)
+    vectors = describe_chips(chips)
+    return [FaceEmbedding(v, tuple(int(c) for c in b), m) for v, b, m in zip(vectors, boxes, marks, strict=True)]
+
+
+def embed_face(image: np.ndarray, box: Box | None = None) -> np.ndarray:
+    """The 128-d descriptor of the face in ``box`` (the whole image when ``box`` is None)."""
+    if box is None:
+        box = (0, 0, image.shape[1], image.shape[0])
+    return embed_faces(image, [box])[0].vector
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
