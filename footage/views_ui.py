@@ -19,6 +19,7 @@ from facecase.storage import private_storage
 from facecase.ui import discard_unstored_uploads, paginate, query_without_page, role_required, wants_json
 from facecase.uploads import upload_errors
 from footage import explanations
+from footage.derived import FrameUnavailable, sighting_frame_path
 from footage.models import Alert, Footage, Sighting
 from footage.selectors import (
     alert_get_for_user,
@@ -133,6 +134,18 @@ def sighting_provenance(request: HttpRequest, pk: int) -> HttpResponse:
     sighting = _sighting_or_404(request, pk)
     return render(request, "sightings/provenance.html", {"sighting": sighting,
                                                          "records": sighting.enhancement_records or []})
+
+
+@role_required(*ALERT_ROLES)
+@require_safe
+def sighting_frame(request: HttpRequest, pk: int) -> HttpResponse:
+    """The full frame of the sighting's best face (decoded from the original once if the analysis did not keep it)."""
+    sighting = _sighting_or_404(request, pk)
+    try:
+        path = sighting_frame_path(sighting)
+    except FrameUnavailable as exc:
+        raise Http404(str(exc)) from exc
+    return _private_image(str(path))
 
 
 @role_required(*ALERT_ROLES)

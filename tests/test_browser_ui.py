@@ -45,6 +45,11 @@ def sign_in(driver: Any, server: str, user: Any) -> None:
 def shoot(driver: Any, name: str, width: int = 1280) -> None:
     """A full-page screenshot (the window grows to the page's height first)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Lazy images below the fold would be blank: load them all, then wait until every one has arrived.
+    driver.execute_script("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+    wait_for(lambda: driver.execute_script(
+        "return [...document.images].filter(i => !i.hidden).every(i => i.complete)"), timeout_s=30,
+        what=f"the images of {name} to load")
     height = driver.execute_script("return Math.max(document.body.scrollHeight, 700)")
     driver.set_window_size(width, min(int(height) + 120, 2400))
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
@@ -139,8 +144,8 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
              what="the footage page after the upload")
     second_browser.delete_network_conditions()
 
-    def job_status() -> str:
-        return second_browser.find_element(By.ID, "job-status").text
+    def job_status() -> str:  # textContent: the CSS capitalises what is shown
+        return second_browser.find_element(By.ID, "job-status").get_attribute("textContent").strip()
 
     # The worker may still be busy with another job (it runs one at a time), so these limits are generous.
     wait_for(lambda: job_status() in ("processing", "done"), timeout_s=600, what="processing", worker=live_worker)

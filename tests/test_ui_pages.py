@@ -164,7 +164,7 @@ def test_it_shows_the_review_workspace_with_both_crops_and_the_suspect_photo(ale
     client = logged_in(bob)
     page = client.get(f"/alerts/{alert.pk}/").content.decode()
     photo = alert.suspect.photos.get()
-    for url in (f"/media/sighting/{alert.sighting_id}/frame/", f"/media/sighting/{alert.sighting_id}/raw_crop/",
+    for url in (f"/sightings/{alert.sighting_id}/frame/", f"/media/sighting/{alert.sighting_id}/raw_crop/",
                 f"/media/sighting/{alert.sighting_id}/enhanced_crop/", f"/media/suspect-photo/{photo.pk}/image/"):
         assert url in page
         response = client.get(url)
@@ -235,3 +235,38 @@ def test_it_finds_sightings_of_a_suspect_across_cases(alert: Alert, alice: Any, 
     nobody = make_suspect(alice, name="Nobody Seen", external_id="W-9", photo=False)
     empty = logged_in(charlie).get(f"/sightings/?suspect={nobody.pk}").content.decode()
     assert "No sightings of Nobody Seen" in empty
+
+
+def test_it_decodes_the_full_frame_from_the_original_when_the_analysis_kept_none(alert: Alert, bob: Any):
+    import cv2
+    import numpy as np
+
+    from footage.models import Sighting
+
+    Sighting.objects.filter(pk=alert.sighting_id).update(frame="")
+    response = logged_in(bob).get(f"/sightings/{alert.sighting_id}/frame/")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    frame = cv2.imdecode(np.frombuffer(b"".join(response.streaming_content), np.uint8), cv2.IMREAD_COLOR)
+    assert frame.shape == (512, 512, 3)  # the footage original, not a crop
+    assert Sighting.objects.get(pk=alert.sighting_id).frame.name.endswith("/frame-12.jpg")
+
+
+def test_it_serves_track_strip_crops_only_from_the_sightings_own_folder(alert: Alert, bob: Any):
+    from django.core.files.base import ContentFile
+
+    from facecase.storage import private_storage
+    from footage.models import Sighting
+
+    storage = private_storage()
+    own = storage.save(f"sightings/footage-{alert.footage_id}/track-1/frame-0.png", ContentFile(b"\x89PNG fake"))
+    other = storage.save("suspects/1/secret.png", ContentFile(b"\x89PNG secret"))
+    Sighting.objects.filter(pk=alert.sighting_id).update(track_frames=[
+        {"frame": 0, "ts": 0.0, "crop": own}, {"frame": 6, "ts": 0.2, "crop": other},
+        {"frame": 9, "ts": 0.3, "crop": f"sightings/footage-{alert.footage_id}/track-1/../../../suspects/1/secret.png"},
+    ])
+    client = logged_in(bob)
+    assert f'src="/sightings/{alert.sighting_id}/track/0/"' in client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert b"".join(client.get(f"/sightings/{alert.sighting_id}/track/0/").streaming_content) == b"\x89PNG fake"
+    assert client.get(f"/sightings/{alert.sighting_id}/track/1/").status_code == 404
+    assert client.get(f"/sightings/{alert.sighting_id}/track/2/").status_code == 404
+    assert client.get(f"/sightings/{alert.sighting_id}/track/7/").status_code == 404
