@@ -109,7 +109,7 @@ def check_image(path: str | os.PathLike[str]) -> tuple[int, int, str]:
             fmt = image.format or ""
             image.load()  # decode all pixels: a truncated image fails here, not later in the pipeline
             width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ValidationError(f"not a readable image: {exc}", code="bad_image") from exc
     content_type = Image.MIME.get(fmt, f"image/{fmt.lower() or 'unknown'}")
     return width, height, content_type
