@@ -78,6 +78,10 @@ def assign_role(user: Any, role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
     user.groups.add(Group.objects.get(name=role))
+    if role == ROLE_ADMIN and not user.is_staff:
+        # Admins manage users and the registry in the Django admin, which only lets staff in.
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     if hasattr(user, "_facecase_roles"):
         del user._facecase_roles
 
