@@ -101,6 +101,12 @@ def hamilton_registry(alice: Any, settings: Any) -> dict[str, Any]:
     return people
 
 
+def click(driver: Any, element: Any) -> None:
+    """Click an element after scrolling it to the middle of the window (clear of the sticky top bar)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    element.click()
+
+
 def image_loaded(driver: Any, selector: str) -> bool:
     return bool(driver.execute_script(
         "const i = document.querySelector(arguments[0]); return !!i && i.complete && i.naturalWidth > 0;", selector))
@@ -177,7 +183,7 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys("j")
     row_ids = [r.get_attribute("data-alert-id") for r in browser.find_elements(By.CSS_SELECTOR, "#alert-rows tr")]
-    browser.find_element(By.CSS_SELECTOR, f'#alert-rows tr[data-alert-id="{top.pk}"] a.alert-link').click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, f'#alert-rows tr[data-alert-id="{top.pk}"] a.alert-link'))
     wait_for(lambda: browser.current_url.endswith(f"/alerts/{top.pk}/"), timeout_s=30, what="the review page")
     assert str(top.pk) in row_ids
     for selector in ("#raw-crop", "#enhanced-crop", "#suspect-photo", "#full-frame"):
@@ -186,7 +192,7 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
     assert top.suspect.name in page and top.suspect.external_id in page
 
     # The explanation is computed by the worker on request and appears in place.
-    browser.find_element(By.ID, "explain-btn").click()
+    click(browser, browser.find_element(By.ID, "explain-btn"))
     wait_for(lambda: image_loaded(browser, "#explain-img"), timeout_s=300, what="the explanation heat-map",
              worker=live_worker)
     shoot(browser, "alert-review")
@@ -200,7 +206,7 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
     second_browser.execute_script("window.__sameReviewPage = true;")
 
     browser.find_element(By.ID, "review-note-input").send_keys("Same face, same jacket as the 14:02 still")
-    browser.find_element(By.CSS_SELECTOR, "button.action-confirm").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "button.action-confirm"))
     wait_for(lambda: "Confirmed" in browser.find_element(By.ID, "review-state").text, timeout_s=30,
              what="bob's confirmation")
     assert "by bob" in browser.find_element(By.ID, "review-state").text
@@ -236,7 +242,7 @@ def test_it_tells_an_admin_that_a_photo_has_no_face(server: str, browser: Any, a
 
     no_face.write_bytes(no_face_photo().read())
     browser.find_element(By.ID, "id_photo").send_keys(str(no_face))
-    browser.find_element(By.CSS_SELECTOR, "form button.primary").click()
+    click(browser, browser.find_element(By.CSS_SELECTOR, "form button.primary"))
     error = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".field-error"), timeout_s=30,
                      what="the face check error")
     assert "No face found in this photo" in error[0].text

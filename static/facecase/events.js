@@ -41,7 +41,7 @@
       item.dataset.seq = p.seq;
       item.className = "level-" + p.level;
       const time = document.createElement("time");
-      time.textContent = new Date(p.created_at).toLocaleTimeString();
+      time.textContent = new Date(p.created_at).toISOString().slice(11, 19);  // UTC, like the server-rendered lines
       item.appendChild(time);
       item.appendChild(document.createTextNode(" " + p.message));
       list.appendChild(item);

@@ -344,7 +344,7 @@
             item.dataset.seq = line.seq;
             item.className = "level-" + line.level;
             const time = document.createElement("time");
-            time.textContent = new Date(line.created_at).toLocaleTimeString();
+            time.textContent = new Date(line.created_at).toISOString().slice(11, 19);
             item.appendChild(time);
             item.appendChild(document.createTextNode(" " + line.message));
             log.appendChild(item);
