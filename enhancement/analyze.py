@@ -2,7 +2,7 @@
 
 Conventions: frames and crops are ``uint8`` BGR; boxes are ``(x, y, w, h)`` ints in pixels of the original frame;
 timestamps in seconds. Pure library code: no Django. The Django side (``footage/analysis.py``) stores what the
-``on_track`` callback hands it and keeps the checkpoints that ``progress_cb`` reports.
+``on_track`` callback hands it and keeps the checkpoints that ``checkpoint_cb`` hands it.
 
 Why it is shaped like this (costs measured on the 2 shared cores): a full-frame Haar pass is ~50 ms at 640x360 and
 ~260 ms at 1080p, a dlib descriptor ~130 ms per face. So:
@@ -13,15 +13,16 @@ Why it is shaped like this (costs measured on the 2 shared cores): a full-frame 
   about ``roi_face_px`` wide (a few ms), and moving regions away from any track are searched at detection scale;
 - each track keeps only its ``keep_best`` crops (bounded memory); only those are enhanced and embedded.
 
-Resuming: after a scheduled full pass that leaves no live track, the state of the analysis is fully described by
-the frame index (no track open, motion gate primed by that frame), and that index is reported as ``checkpoint``.
-``analyze_video(..., resume_from=checkpoint)`` continues exactly as the uninterrupted run would, so the tracks it
-finds carry the same ``key`` and the caller can de-duplicate by it.
+Resuming: every ``checkpoint_every_s`` of footage the whole analysis state (open tracks and their best crops, the
+motion gate, counters) is handed to ``checkpoint_cb`` as bytes, after every track finished so far went to
+``on_track``. ``analyze_video(..., resume_from=blob)`` continues from there exactly as the uninterrupted run would,
+so the tracks it finds carry the same ids and the caller can de-duplicate by them.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class AnalysisConfig:
     steps: str | list[str] = "auto"
     top_k: int = 5
     threshold: float | None = None  # None: enhancement.match.DEFAULT_THRESHOLD
+    checkpoint_every_s: float = 10.0  # footage seconds between resumable snapshots (see analyze_video)
     min_face_px: int = 20  # smaller faces are not embedded: the descriptor is noise below this
     # Faces narrower than this are bicubic-upscaled before the embedder's landmark fit (its 150 px chip is the same
     # either way). Measured on Alex Lacamoire's ~30 px face in the Hamilton clip: distance to his reference photo
@@ -337,40 +339,61 @@ class _Matcher:
                            enh, self.threshold)
 
 
+CHECKPOINT_VERSION = 1
+
+
 def analyze_video(path: str | Path, *, gallery: Any, config: AnalysisConfig | None = None,
                   progress_cb: Callable[[Progress], None] | None = None,
-                  log_cb: Callable[[str, str], None] | None = None, resume_from: int | None = None,
-                  on_track: Callable[[TrackResult], None] | None = None) -> AnalysisResult:
-    """Analyse one footage file (video, GIF or still image) and return every track with its match.
+                  log_cb: Callable[[str, str], None] | None = None, resume_from: bytes | None = None,
+                  on_track: Callable[[TrackResult], None] | None = None,
+                  checkpoint_cb: Callable[[int, bytes], None] | None = None) -> AnalysisResult:
+    """Analyse one footage file (video, GIF or still image) and return the tracks it finished, with their matches.
 
     ``gallery`` is an ``enhancement.match.Gallery`` (or None: tracks are found but nothing matches).
-    ``progress_cb(Progress)`` is called at most once per percent and at every new checkpoint;
-    ``log_cb(level, message)`` receives human-readable job log lines; ``on_track(TrackResult)`` is called as soon
-    as each track is finished (before the checkpoint that covers it is reported). Raises
-    ``enhancement.video.DecodeError`` when the file cannot be read at all.
+    ``progress_cb(Progress)`` is called at most once per percent; ``log_cb(level, message)`` receives job log lines;
+    ``on_track(TrackResult)`` is called as soon as each track is finished. ``checkpoint_cb(frame_index, blob)``
+    receives, every ``checkpoint_every_s`` of footage, the complete state after that frame (open tracks with their
+    best crops, motion gate, counters) as bytes; every track finished before it was handed to ``on_track`` first.
+    Passing such a blob back as ``resume_from`` continues exactly where that run was, so a resumed run finds the
+    same tracks with the same ids as an uninterrupted one. The blob is a pickle: keep it where only this process
+    writes and check its digest before passing it back. Raises ``enhancement.video.DecodeError`` when the file
+    cannot be read at all.
     """
     config = config or AnalysisConfig()
     say = log_cb or (lambda level, msg: log.log(logging.getLevelName(level.upper()), msg))
     clock = _Clock()
-    reader = FrameReader(path, max_fps=config.max_fps, start_frame=resume_from or 0)
+    state = pickle.loads(resume_from) if resume_from else None
+    if state is not None and (state.get("version") != CHECKPOINT_VERSION or state["config"] != config.to_dict()):
+        raise ValueError("the checkpoint was written by another version or with other settings; start afresh")
+    start = state["frame_index"] + 1 if state else 0
+    reader = FrameReader(path, max_fps=config.max_fps, start_frame=start)
     info = reader.info
     step = reader.step
     is_image = info.kind == "image"
     fps = info.fps or 1.0
-    tracker = Tracker(max_gap=max(1, int(round(config.max_gap_seconds * fps))))
     detector = _Detector(config)
     matcher = _Matcher(gallery, config, clock)
     gate = MotionGate() if config.motion_gating and not is_image else None
-    crops: dict[int, BestCrops] = {}
     results: list[TrackResult] = []
     min_dets = 1 if is_image else config.min_detections
-    frames_analysed = faces_found = 0
     last_percent = -1
-    checkpoint: int | None = None
-    moved_since_full = True
+    if state is None:
+        tracker = Tracker(max_gap=max(1, int(round(config.max_gap_seconds * fps))))
+        crops: dict[int, BestCrops] = {}
+        frames_analysed = faces_found = tracks_before = 0
+        moved_since_full = True
+        last_checkpoint_ts = 0.0
+    else:
+        tracker, crops = state["tracker"], state["crops"]
+        frames_analysed, faces_found = state["frames_analysed"], state["faces_found"]
+        tracks_before, moved_since_full = state["tracks_done"], state["moved_since_full"]
+        last_checkpoint_ts = state["timestamp"]
+        if gate is not None:
+            gate.restore(state["gate_previous"])
+    checkpoint: int | None = state["frame_index"] if state else None
     say("info", f"analysing {info.kind} {info.width}x{info.height}, {info.frame_count} frame(s) at "
                 f"{info.fps:.2f} fps; every {step} frame(s); detector {config.detector}"
-                + (f"; resuming after frame {resume_from}" if resume_from else ""))
+                + (f"; resuming after frame {checkpoint} with {len(tracker.active)} open track(s)" if state else ""))
 
     def finish(tracks: list[Track]) -> None:
         for track in tracks:
@@ -385,17 +408,18 @@ def analyze_video(path: str | Path, *, gallery: Any, config: AnalysisConfig | No
             if on_track:
                 on_track(result)
 
-    frames = iter(reader)
+    def snapshot(frame_index: int, timestamp: float) -> bytes:
+        return pickle.dumps({
+            "version": CHECKPOINT_VERSION, "config": config.to_dict(), "frame_index": frame_index,
+            "timestamp": timestamp, "tracker": tracker, "crops": crops, "frames_analysed": frames_analysed,
+            "faces_found": faces_found, "tracks_done": tracks_before + len(results),
+            "moved_since_full": moved_since_full, "gate_previous": gate.snapshot() if gate is not None else None,
+        }, protocol=pickle.HIGHEST_PROTOCOL)
+
     t0 = time.perf_counter()
-    for frame in frames:
+    for frame in reader:
         t0 = clock.add("decode", t0)
         image = frame.image
-        if resume_from and frame.index == resume_from:
-            if gate is not None:
-                gate.prime(image)  # the checkpoint frame itself was already analysed
-            moved_since_full = False  # as after the scheduled pass the interrupted run made on this frame
-            t0 = clock.add("motion", t0)
-            continue
         frames_analysed += 1
         n = frame.index // step
         motion = gate.update(image) if gate is not None else (0, 0, image.shape[1], image.shape[0])
@@ -430,28 +454,24 @@ def analyze_video(path: str | Path, *, gallery: Any, config: AnalysisConfig | No
                 store.offer(image, frame.index, frame.timestamp, point.box, point.landmarks)
         t0 = clock.add("crops", t0)
         finish(closed)
-        t0 = time.perf_counter()
 
-        new_checkpoint = None
-        if scheduled and not tracker.active and not is_image:
-            new_checkpoint = frame.index
+        if checkpoint_cb and not is_image and frame.timestamp - last_checkpoint_ts >= config.checkpoint_every_s:
+            checkpoint_cb(frame.index, snapshot(frame.index, frame.timestamp))
+            checkpoint, last_checkpoint_ts = frame.index, frame.timestamp
         percent = 100.0 * (frame.index + 1) / max(1, info.frame_count)
-        moved_on = new_checkpoint is not None and new_checkpoint != checkpoint
-        if progress_cb and (int(percent) != last_percent or moved_on):
+        if progress_cb and int(percent) != last_percent:
             last_percent = int(percent)
-            checkpoint = new_checkpoint if new_checkpoint is not None else checkpoint
             progress_cb(Progress(frame.index, info.frame_count, min(100.0, percent), frames_analysed, faces_found,
-                                 len(results), checkpoint))
-        elif new_checkpoint is not None:
-            checkpoint = new_checkpoint
+                                 tracks_before + len(results), checkpoint))
         t0 = time.perf_counter()
     finish(tracker.finish())
     if reader.report.stopped_early:
         say("warning", reader.report.reason + f"; kept the {len(results)} track(s) found before that point")
     if progress_cb:
         progress_cb(Progress(reader.report.last_index, info.frame_count, 100.0, frames_analysed, faces_found,
-                             len(results), checkpoint))
-    say("info", f"done: {frames_analysed} frames analysed, {faces_found} face detections, {len(results)} track(s), "
-                f"{sum(1 for r in results if r.decision)} matched")
+                             tracks_before + len(results), checkpoint))
+    say("info", f"done: {frames_analysed} frames analysed, {faces_found} face detections, "
+                f"{tracks_before + len(results)} track(s) in all, {sum(1 for r in results if r.decision)} matched"
+                + (" since the resume" if state else ""))
     return AnalysisResult(info, results, reader.report, frames_analysed, faces_found, clock.seconds, checkpoint,
                           config)

@@ -11,7 +11,6 @@ kept with a margin around the face so that enhancement and the embedder's own al
 from __future__ import annotations
 
 import heapq
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +117,7 @@ class BestCrops:
     keep: int = 3
     margin: float = 0.3
     _heap: list[tuple[float, int, Candidate]] = field(default_factory=list)
-    _counter: itertools.count = field(default_factory=itertools.count)
+    _seq: int = 0  # insertion order, the tie-break between equal scores (a plain int so the store pickles)
 
     def offer(self, frame: np.ndarray, frame_index: int, timestamp: float, box: Box, landmarks: Any = None) -> bool:
         x, y, w, h = box
@@ -128,7 +127,8 @@ class BestCrops:
         if len(self._heap) >= self.keep and q.score <= self._heap[0][0]:
             return False  # not better than the worst kept: skip the copy
         crop, inner = crop_with_margin(frame, box, self.margin)
-        item = (q.score, next(self._counter), Candidate(frame_index, timestamp, box, crop, inner, q, landmarks))
+        self._seq += 1
+        item = (q.score, self._seq, Candidate(frame_index, timestamp, box, crop, inner, q, landmarks))
         if len(self._heap) >= self.keep:
             heapq.heapreplace(self._heap, item)
         else:

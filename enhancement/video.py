@@ -243,9 +243,12 @@ class MotionGate:
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
         return cv2.GaussianBlur(grey, (3, 3), 0)  # suppresses compression noise that is not motion
 
-    def prime(self, frame: np.ndarray) -> None:
-        """Remember ``frame`` as the previous one without judging it (used when resuming)."""
-        self._previous = self.thumbnail(frame)
+    def snapshot(self) -> np.ndarray | None:
+        """The remembered previous thumbnail, so that a resumed analysis judges its next frame as this one would."""
+        return self._previous
+
+    def restore(self, previous: np.ndarray | None) -> None:
+        self._previous = previous
 
     def update(self, frame: np.ndarray) -> Box | None:
         thumb = self.thumbnail(frame)

@@ -6,9 +6,10 @@ The pure pipeline is ``enhancement.analyze.analyze_video``; this module only sto
 Idempotent and resumable:
 - a Sighting is keyed by (footage, stable track id) and an Alert by (sighting, suspect), both unique in the
   database, and each track is stored in one transaction: re-running never duplicates;
-- the pipeline reports checkpoints (frames after which no track is open); the last one, with the registry version
-  and settings of the run, is kept in ``Footage.analysis_state`` only after every track before it is stored, so a
-  worker killed mid-video resumes from there with the same registry and gets the same track ids.
+- every ``checkpoint_every_s`` of footage the pipeline hands over a snapshot of its state (open tracks, their best
+  crops); it is written to private storage and its frame and sha256 kept in ``Footage.analysis_state`` (with the
+  registry version and settings of the run) only after every track before it is stored, so a worker killed
+  mid-video resumes from there, with the same registry, and finds the same tracks under the same ids.
 Alerts: one per (track, suspect) for a match at or under the threshold to a suspect who is not cleared, unless an
 operator already said "not this person" for that suspect about this track or about a track whose descriptor is
 within ``SAME_PERSON_DISTANCE`` of it.
@@ -17,6 +18,7 @@ within ``SAME_PERSON_DISTANCE`` of it.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -220,16 +222,22 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     else:
         reporter.log(f"matching against registry v{version.number} ({version.suspect_count} suspects, "
                      f"{version.photo_count} photos)")
-    resume = state.get("checkpoint")
+    resume = _read_checkpoint(footage, state)
+    if state.get("checkpoint") is not None and resume is None:
+        reporter.log("the saved checkpoint is missing or altered: analysing from the start", JobLogLine.Level.WARNING)
     state.update({"registry_version": version.number if version else None, "config": config.to_dict()})
     Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
     store = _Store(footage, reporter, version)
 
     def progress(p: Any) -> None:
         reporter.progress(PROGRESS_FROM + (100 - PROGRESS_FROM) * p.percent / 100)
-        if p.checkpoint is not None and p.checkpoint != state.get("checkpoint"):
-            state["checkpoint"] = p.checkpoint
-            Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
+
+    def checkpoint(frame_index: int, blob: bytes) -> None:
+        # Every track finished before this frame is already stored (on_track runs first): only now may a restart
+        # skip to here. The file is replaced atomically and its digest kept with the frame index.
+        name, digest = _write_checkpoint(footage, blob)
+        state.update({"checkpoint": frame_index, "checkpoint_file": name, "checkpoint_sha256": digest})
+        Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
 
     def log_line(level: str, message: str) -> None:
         reporter.log(message, level if level in JobLogLine.Level.values else JobLogLine.Level.INFO)
@@ -237,10 +245,13 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     path = verified_path(footage.original, footage.sha256)
     try:
         result = analyze_video(path, gallery=gallery, config=config, progress_cb=progress, log_cb=log_line,
-                               resume_from=resume, on_track=store.track)
+                               resume_from=resume, on_track=store.track, checkpoint_cb=checkpoint)
     except DecodeError as exc:
         raise ProcessingError(str(exc)) from exc
     state["finished"] = True
+    for key in ("checkpoint", "checkpoint_file", "checkpoint_sha256"):
+        state.pop(key, None)  # done: a later run of this footage starts from the beginning
+    Sighting._meta.get_field("raw_crop").storage.delete(_checkpoint_name(footage))
     state["stopped_early"] = result.report.reason if result.report.stopped_early else ""
     Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
     summary = {"tracks": len(result.tracks), "sightings_new": store.sightings, "alerts_new": store.alerts,
@@ -249,3 +260,37 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     reporter.log(f"analysis: {summary['tracks']} track(s), {store.sightings} new sighting(s), {store.alerts} new "
                  f"alert(s); stage seconds {summary['stage_seconds']}")
     return summary
+
+
+def _checkpoint_name(footage: Footage) -> str:
+    return f"analysis/footage-{footage.pk}/checkpoint.pkl"
+
+
+def _write_checkpoint(footage: Footage, blob: bytes) -> tuple[str, str]:
+    import hashlib
+    import os
+
+    storage = Sighting._meta.get_field("raw_crop").storage
+    name = _checkpoint_name(footage)
+    final = Path(storage.path(name))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    part = final.with_suffix(".part")
+    part.write_bytes(blob)
+    os.replace(part, final)
+    return name, hashlib.sha256(blob).hexdigest()
+
+
+def _read_checkpoint(footage: Footage, state: dict[str, Any]) -> bytes | None:
+    """The saved snapshot, only if its digest is the one recorded (it is unpickled: never trust a changed file)."""
+    import hashlib
+
+    name, digest = state.get("checkpoint_file"), state.get("checkpoint_sha256")
+    if not name or not digest:
+        return None
+    storage = Sighting._meta.get_field("raw_crop").storage
+    path = Path(storage.path(name))
+    if not path.exists():
+        return None
+    blob = path.read_bytes()
+    return blob if hashlib.sha256(blob).hexdigest() == digest else None
+

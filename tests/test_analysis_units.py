@@ -191,3 +191,23 @@ def test_it_scores_a_frontal_face_above_a_turned_one_from_landmarks() -> None:
     assert frontalness(frontal) == pytest.approx(1.0)
     assert frontalness(turned) < 0.3
     assert frontalness(None) is None
+
+
+@needs_shared
+def test_it_resumes_from_a_checkpoint_exactly_as_the_uninterrupted_run() -> None:
+    from enhancement.analyze import AnalysisConfig, analyze_video
+
+    config = AnalysisConfig(enhance=False, checkpoint_every_s=3.0)
+    emitted: list[int] = []
+    snapshots: list[tuple[int, int, bytes]] = []  # (frame, tracks emitted before it, blob)
+    full = analyze_video(hamilton(), gallery=None, config=config, on_track=lambda t: emitted.append(t.track_id),
+                         checkpoint_cb=lambda i, b: snapshots.append((i, len(emitted), b)))
+    assert len(snapshots) >= 2
+    frame, done_before, blob = snapshots[1]  # mid-clip, with Lin-Manuel Miranda's track open
+    resumed = analyze_video(hamilton(), gallery=None, config=config, resume_from=blob)
+
+    def signature(tracks):
+        return [(t.track_id, t.frames, t.boxes, [c.frame_index for c in t.crops]) for t in tracks]
+
+    assert signature(resumed.tracks) == signature(full.tracks[done_before:])
+    assert any(t.first_frame < frame for t in resumed.tracks)  # a track open at the checkpoint was carried over
