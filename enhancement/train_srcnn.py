@@ -1,6 +1,6 @@
 """Train SRCNN (9-5-5, residual over bicubic) on luma patches; checkpoints, resume and a progress log.
 
-    python -m enhancement.train_srcnn --scale 3 --model general --steps 6000 --batch 64 --patch 44 --seed 1 \
+    python -m enhancement.train_srcnn --scale 3 --model general --steps 3000 --batch 64 --patch 44 --seed 1 \
         --out weights/srcnn_general_x3.weights.h5 --resume --threads 1
 
 Data (never Set5/Set14, which are the test sets):
@@ -10,12 +10,15 @@ Data (never Set5/Set14, which are the test sets):
   (``weights/splits``), centre 160 px; flips (no rotations: faces are upright in our use).
 LR images are MATLAB-style bicubic down then up (``sr_metrics.imresize``), as in the paper's evaluation.
 
-Optimiser: Adam, lr 1e-3 held for the first half, then cosine decay to 1e-5; loss MSE on the patch centre
+Optimiser: Adam, lr ``--lr`` (1e-3) held for the first half, then cosine decay to 1e-5; loss MSE on the patch centre
 (``--margin`` px skipped so no zero padding enters the loss). Batch ``i`` is drawn from ``default_rng([seed, i])``,
 so a resumed run sees exactly the batches an uninterrupted one would.
 
-Set5 validation PSNR in the log is for reporting and for choosing the last good checkpoint only; nothing is tuned
-on it during training. Checkpoints go to ``runs/srcnn_<name>/`` (weights, optimiser state, step).
+``--init`` starts from other weights (the face model starts from the general one). Validation PSNR in the log
+(Set5 for ``general``; 50 crops of the LFW *val* identities for ``face``) is for reporting and for choosing the
+last good checkpoint only; nothing is tuned on it during training. ``--stop-at`` ends a run early once the
+validation figure reaches a target (with Set5 that is a use of the test set for stopping; the model cards say so).
+Checkpoints go to ``runs/<name>/`` (weights, optimiser state, step); the final file holds layer weights only.
 """
 
 from __future__ import annotations
@@ -122,6 +125,15 @@ def validation_psnr(model, images: list[np.ndarray], scale: int) -> float:
     return float(np.mean(scores))
 
 
+def export_weights(model, path: str | Path) -> None:
+    """Save the layer weights alone: a compiled model's weights file also carries the Adam moments (3x the size)."""
+    from .srcnn import build_model
+
+    clean = build_model()
+    clean.set_weights(model.get_weights())
+    clean.save_weights(str(path), overwrite=True)
+
+
 def learning_rate(step: int, total: int, base: float = 1e-3, final: float = 1e-5) -> float:
     hold = total // 2
     if step < hold:
@@ -142,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="final weights file, e.g. weights/srcnn_general_x3.weights.h5")
     ap.add_argument("--name", default=None, help="run name (default: from --out)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate held for the first half")
+    ap.add_argument("--init", default=None, help="start from these weights (e.g. the general model), not at random")
     ap.add_argument("--threads", type=int, default=1, help="TensorFlow intra-op threads (1 for background runs)")
     ap.add_argument("--every", type=int, default=250, help="log / checkpoint / validate every N steps")
     ap.add_argument("--stop-at", type=float, default=None, help="stop once Set5 validation PSNR reaches this")
@@ -186,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     model.compile(optimizer=optimizer, loss=centre_mse)
     state_path, ckpt_path, opt_path = run_dir / "state.json", run_dir / "ckpt.weights.h5", run_dir / "optimizer.npz"
     step = 0
+    if args.init:
+        model.load_weights(args.init)
+        say(f"initialised from {args.init}")
     if args.resume and state_path.exists():
         state = json.loads(state_path.read_text())
         step = state["step"]
@@ -208,14 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     val_images = validation_images(args.model)
     val_name = f"{'lfw_val' if args.model == 'face' else 'set5'}_x{val_scale}"
     while step < args.steps:
-        optimizer.learning_rate.assign(learning_rate(step, args.steps))
+        optimizer.learning_rate.assign(learning_rate(step, args.steps, args.lr))
         x, y = sampler.batch(args.seed, step, args.batch)
         losses.append(float(model.train_on_batch(x, y)))
         step += 1
         if step % args.every == 0 or step == args.steps:
             val = validation_psnr(model, val_images, val_scale)
             rate = args.every / (time.time() - t_last)
-            say(f"step {step} loss {np.mean(losses):.3e} lr {learning_rate(step - 1, args.steps):.2e} "
+            say(f"step {step} loss {np.mean(losses):.3e} lr {learning_rate(step - 1, args.steps, args.lr):.2e} "
                 f"{val_name} {val:.3f} dB ({rate:.2f} steps/s)")
             checkpoint(step, val)
             if val > (json.loads((run_dir / "best.json").read_text())["val_psnr"]
@@ -226,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.stop_at is not None and val >= args.stop_at:
                 say(f"reached {args.stop_at} dB, stopping")
                 break
-    model.save_weights(args.out, overwrite=True)
+    export_weights(model, args.out)
     out = Path(args.out).resolve()
     digest = record_in_manifest(out, out.parent) if out.parent == WEIGHTS_DIR.resolve() else sha256_file(out)
     say(f"wrote {args.out} at step {step}, sha256 {digest}")
