@@ -81,6 +81,9 @@ def render_overlay(image: np.ndarray, result: OcclusionMap, *, size: int = 256, 
     out_size = (size, max(1, int(round(image.shape[0] * scale))))
     base = cv2.resize(image, out_size, interpolation=cv2.INTER_CUBIC)
     heat = cv2.resize(np.maximum(result.heat, 0.0), out_size, interpolation=cv2.INTER_LINEAR)
+    # Smooth away the square patch edges: the method's resolution is the stride, not the pixel.
+    sigma = max(1.0, size * float(result.params.get("stride", 1)) / image.shape[1] / 2)
+    heat = cv2.GaussianBlur(heat, (0, 0), sigma)
     peak = float(heat.max())
     normalised = (heat / peak) if peak > 0 else np.zeros_like(heat)
     colours = cv2.applyColorMap((normalised * 255).astype(np.uint8), cv2.COLORMAP_JET)

@@ -28,6 +28,16 @@ SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 EXAMPLES = SHARED_DATA / "face_recognition_examples"
 
 
+@pytest.fixture(autouse=True)
+def role_groups(transactional_db: None) -> None:
+    """Workaround: after the flush that ends a transactional test the role groups are gone by the next test's
+    setup, although facecase's post_migrate hook recreates them during the flush (seen, not yet explained; reported
+    to the platform owner). Recreating them here is idempotent."""
+    from facecase.roles import sync_role_groups
+
+    sync_role_groups()
+
+
 def with_password(user: Any) -> Any:
     from django.contrib.auth.hashers import make_password
 
@@ -50,6 +60,7 @@ def shoot(driver: Any, name: str, width: int = 1280) -> None:
     wait_for(lambda: driver.execute_script(
         "return [...document.images].filter(i => !i.hidden).every(i => i.complete)"), timeout_s=30,
         what=f"the images of {name} to load")
+    driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     height = driver.execute_script("return Math.max(document.body.scrollHeight, 700)")
     driver.set_window_size(width, min(int(height) + 120, 2400))
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))

@@ -175,7 +175,7 @@ def test_it_shows_the_review_workspace_with_both_crops_and_the_suspect_photo(ale
     assert "83%" in page and "52%" in page  # enhanced vs raw score
     assert "The match depends on enhancement" in page
     assert "W-0001" in page and "Wanted" in page
-    assert 'data-box="' in page and "#12" in page  # face box and the track strip
+    assert 'data-box="' in page and "3 frames, 0.0–1.0 s" in page  # face box and the track summary
 
 
 def test_it_shows_the_provenance_record_of_the_enhanced_crop(alert: Alert, bob: Any):
