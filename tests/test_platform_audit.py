@@ -117,3 +117,14 @@ def test_it_audits_downloads_of_originals_and_serves_them_defensively(charlie: A
     assert "sandbox" in response["Content-Security-Policy"]
     assert response["Content-Type"] == "image/jpeg"
     assert AuditEvent.objects.filter(verb="download", object_id=str(footage.pk), actor=charlie).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_puts_the_role_groups_back_after_a_flush():
+    """Transactional tests empty every table between tests; the roles must come back with the permissions."""
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert set(Group.objects.values_list("name", flat=True)) == {"admin", "operator", "analyst"}
+    assert Group.objects.get(name="operator").permissions.filter(codename="change_alert").exists()
