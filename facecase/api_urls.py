@@ -10,6 +10,7 @@ from footage.api import (
     CaseFootageApi,
     FootageDetailApi,
     FootageLogApi,
+    FootageRequeueApi,
 )
 from suspects.api import SuspectDetailApi, SuspectListCreateApi, SuspectPhotoApi
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("cases/<int:case_id>/footage/", CaseFootageApi.as_view(), name="case-footage"),
     path("footage/<int:pk>/", FootageDetailApi.as_view(), name="footage-detail"),
     path("footage/<int:pk>/log/", FootageLogApi.as_view(), name="footage-log"),
+    path("footage/<int:pk>/requeue/", FootageRequeueApi.as_view(), name="footage-requeue"),
     path("suspects/", SuspectListCreateApi.as_view(), name="suspect-list"),
     path("suspects/<int:pk>/", SuspectDetailApi.as_view(), name="suspect-detail"),
     path("suspects/<int:pk>/photos/", SuspectPhotoApi.as_view(), name="suspect-photos"),

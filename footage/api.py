@@ -17,7 +17,13 @@ from facecase.selectors import case_list_for_user
 from facecase.uploads import upload_errors
 from footage.models import Alert, Footage, JobLogLine
 from footage.selectors import alert_list_for_user, footage_list_for_user, footage_log
-from footage.services import alert_confirm, alert_dismiss, alert_not_this_person, footage_ingest
+from footage.services import (
+    alert_confirm,
+    alert_dismiss,
+    alert_not_this_person,
+    footage_ingest,
+    footage_requeue,
+)
 
 
 class FootageOutput(serializers.ModelSerializer):
@@ -104,6 +110,29 @@ class FootageLogApi(generics.ListAPIView):
         except ValueError:
             after = 0
         return footage_log(footage, after_seq=after)
+
+
+class FootageRequeueInput(serializers.Serializer):
+    fresh = serializers.BooleanField(default=False, help_text="forget the analysis checkpoint and start over")
+
+
+class FootageRequeueApi(APIView):
+    """Analyse again: footage that failed or finished goes back to the queue."""
+
+    permission_classes = [MethodPermission]
+    required_perms = {"POST": "footage.add_footage"}
+
+    @extend_schema(request=FootageRequeueInput, responses={200: FootageOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        footage = get_object_or_404(footage_list_for_user(request.user), pk=pk)
+        if footage.status not in (Footage.Status.DONE, Footage.Status.FAILED):
+            return Response({"detail": [f"footage is {footage.status}; only done or failed footage can be queued "
+                                        "again"]}, status=status.HTTP_409_CONFLICT)
+        data = FootageRequeueInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        footage = footage_requeue(actor=request.user, footage=footage, fresh=data.validated_data["fresh"],
+                                  reason=f"requested by {request.user.get_username()}")
+        return Response(FootageOutput(footage).data)
 
 
 class AlertOutput(serializers.ModelSerializer):

@@ -228,3 +228,19 @@ def test_it_recovers_jobs_that_a_restart_forgot(live_worker: Any, charlie: Any, 
         )
         assert footage.status == "done", footage.error
     assert AuditEvent.objects.filter(verb="requeue", object_id=str(ids[0])).exists()
+
+
+def test_it_queues_failed_footage_again_on_request(charlie: Any, charlies_case: Any):
+    photo = shared_file(HAMILTON_CLIP.parent / "obama-240p.jpg").read_bytes()
+    client = logged_in(charlie)
+    footage_id = upload(client, charlies_case.pk, "still.jpg", photo, "image/jpeg").json()["id"]
+    Footage.objects.filter(pk=footage_id).update(status="failed", error="worker ran out of memory",
+                                                 analysis_state={"checkpoint": 120})
+
+    response = client.post(f"/api/footage/{footage_id}/requeue/", {"fresh": True}, content_type="application/json")
+    assert response.status_code == 200
+    footage = Footage.objects.get(pk=footage_id)
+    assert (footage.status, footage.error, footage.analysis_state) == ("queued", "", {})
+    assert JobLogLine.objects.filter(footage=footage, message="queued again (requested by charlie)").exists()
+    event = AuditEvent.objects.get(verb="requeue", object_id=str(footage_id))
+    assert event.details == {"from": "failed", "fresh": True, "reason": "requested by charlie"}

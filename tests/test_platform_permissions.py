@@ -83,6 +83,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
      dict(anonymous=ANON_API, alice=200, bob=403, charlie=200, dave=404, mallory=403)),
     ("get", "/api/footage/{footage}/log/", None,
      dict(anonymous=ANON_API, alice=200, bob=403, charlie=200, dave=404, mallory=403)),
+    ("post", "/api/footage/{footage}/requeue/", lambda: {"fresh": True},  # still queued: refused as a conflict
+     dict(anonymous=ANON_API, alice=403, bob=403, charlie=409, dave=404, mallory=403)),
     ("get", "/api/suspects/", None, dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=200, mallory=403)),
     ("post", "/api/suspects/", lambda: {"name": "Joe Biden", "external_id": "S-2", "status": "wanted"},
      dict(anonymous=ANON_API, alice=201, bob=403, charlie=403, dave=403, mallory=403)),
