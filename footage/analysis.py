@@ -51,9 +51,9 @@ def analysis_config(footage: Footage) -> Any:
     fields = AnalysisConfig.__dataclass_fields__
     config = AnalysisConfig(**{k: v for k, v in overrides.items() if k in fields})
     if config.threshold is None:
-        from footage.calibration import active_threshold
+        from footage.calibration import alert_threshold
 
-        config.threshold = active_threshold()  # None: the library's LFW default
+        config.threshold = alert_threshold()
     return config
 
 
