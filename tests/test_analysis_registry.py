@@ -1,0 +1,154 @@
+"""Registry enrolment, the demo, "not this person" memory, cleared suspects and threshold calibration.
+
+These stories run the footage job in this process (the task function a worker runs), on real images and on the
+synthetic CCTV clip that ``manage.py demo`` makes from ``skimage.data.astronaut()``.
+"""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from enhancement.synthetic import astronaut_bgr, make_cctv_clip
+from facecase.models import AuditEvent
+from footage.models import Alert, Footage, ReviewLabel, Sighting
+from footage.services import alert_confirm, alert_not_this_person, footage_ingest
+from footage.tasks import process_footage
+from suspects.enrolment import photo_enrol, registry_rebuild
+from suspects.models import RegistryVersion, Suspect, SuspectPhoto
+from suspects.services import suspect_create, suspect_photo_add, suspect_photo_choose_face, suspect_update
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_queue(settings: Any, tmp_path: Path) -> None:
+    """No worker here: rebuilds are run by the stories; the recalibrated threshold lands in a folder of our own."""
+    settings.FACECASE_REGISTRY_AUTO_REBUILD = False
+    settings.VAR_DIR = tmp_path / "var"
+
+
+def png(image: np.ndarray, name: str = "photo.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, cv2.imencode(".png", image)[1].tobytes(), content_type="image/png")
+
+
+def analyse(actor: Any, case: Any, path: Path) -> Footage:
+    footage = footage_ingest(actor=actor, case=case, upload=SimpleUploadedFile(path.name, path.read_bytes()))
+    assert process_footage(footage.pk) == "done", Footage.objects.get(pk=footage.pk).error
+    footage.refresh_from_db()
+    return footage
+
+
+def test_it_refuses_a_photo_without_a_face_and_says_why(alice: Any):
+    from skimage import data
+
+    suspect = suspect_create(actor=alice, name="Nobody", external_id="N-1")
+    coffee = cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR)
+    photo = suspect_photo_add(actor=alice, suspect=suspect, upload=png(coffee, "coffee.png"))
+    result = photo_enrol(photo=photo)
+    photo.refresh_from_db()
+    assert not result.enrolled and photo.embedding is None
+    assert photo.index_error.startswith("No face found in this photo")
+
+
+def test_it_asks_which_face_in_a_photo_of_two_and_enrols_the_chosen_one(alice: Any):
+    suspect = suspect_create(actor=alice, name="Eileen Collins", external_id="E-1")
+    pair = np.hstack([astronaut_bgr(), cv2.flip(astronaut_bgr(), 1)])
+    photo = suspect_photo_add(actor=alice, suspect=suspect, upload=png(pair, "pair.png"))
+    result = photo_enrol(photo=photo)
+    assert not result.enrolled and len(result.faces) == 2
+    assert photo.index_error == "2 faces found — choose the suspect's face."
+    left = sorted(result.faces)[0]
+    suspect_photo_choose_face(actor=alice, photo=photo, box=list(left))
+    version = registry_rebuild(reason="face chosen")
+    photo.refresh_from_db()
+    assert photo.index_error == "" and photo.face_box == list(left)
+    assert len(np.frombuffer(bytes(photo.embedding), np.float32)) == 128
+    assert photo.crop and Path(photo.crop.path).exists()
+    assert version.photo_count == 1 and version.suspect_count == 1
+
+
+def test_it_reindexes_once_and_then_changes_nothing(alice: Any):
+    suspect = suspect_create(actor=alice, name="Eileen Collins", external_id="E-1")
+    suspect_photo_add(actor=alice, suspect=suspect, upload=png(astronaut_bgr()))
+    out = StringIO()
+    call_command("reindex_suspects", stdout=out)
+    assert "registry v1 ready: 1 photos of 1 suspects" in out.getvalue()
+    embedding = bytes(SuspectPhoto.objects.get().embedding)
+    out = StringIO()
+    call_command("reindex_suspects", stdout=out)
+    assert "registry unchanged" in out.getvalue()
+    assert RegistryVersion.objects.count() == 1
+    assert bytes(SuspectPhoto.objects.get().embedding) == embedding
+
+
+def test_the_demo_shows_a_real_alert_and_loading_it_again_adds_nothing():
+    call_command("demo", stdout=StringIO())
+    alert = Alert.objects.select_related("suspect", "sighting", "footage").get()
+    assert alert.suspect.external_id == "DEMO-ASTRONAUT" and alert.suspect.status == Suspect.Status.WANTED
+    assert alert.footage.case.reference == "DEMO-1" and alert.footage.kind == "video"
+    assert alert.sighting.last_ts - alert.sighting.first_ts > 3  # tracked across the clip, one alert
+    assert alert.registry_version is not None
+    call_command("demo", stdout=StringIO())
+    assert Alert.objects.count() == 1 and Footage.objects.count() == 1 and Suspect.objects.count() == 1
+
+
+@pytest.fixture
+def eileen(alice: Any) -> Suspect:
+    suspect = suspect_create(actor=alice, name="Eileen Collins", external_id="E-1", status=Suspect.Status.WANTED)
+    suspect_photo_add(actor=alice, suspect=suspect, upload=png(astronaut_bgr()))
+    registry_rebuild(reason="test")
+    return suspect
+
+
+def test_it_never_alerts_on_a_cleared_suspect_but_still_records_the_sighting(
+        alice: Any, charlie: Any, charlies_case: Any, eileen: Suspect, tmp_path: Path):
+    suspect_update(actor=alice, suspect=eileen, status=Suspect.Status.CLEARED)
+    footage = analyse(charlie, charlies_case, make_cctv_clip(tmp_path / "cctv.mp4").path)
+    assert not Alert.objects.exists()
+    assert Sighting.objects.filter(footage=footage, best_suspect=eileen).exists()
+
+
+def test_it_remembers_not_this_person_for_the_same_face_in_new_footage(
+        bob: Any, charlie: Any, charlies_case: Any, eileen: Suspect, tmp_path: Path):
+    first = analyse(charlie, charlies_case, make_cctv_clip(tmp_path / "a.mp4", seed=0).path)
+    alert = Alert.objects.get(footage=first)
+    alert_not_this_person(actor=bob, alert=alert, note="a look-alike")
+    # Another camera catches the same face (different noise, speed and size): no new alert for that suspect.
+    second = analyse(charlie, charlies_case,
+                     make_cctv_clip(tmp_path / "b.mp4", seed=7, seconds=4.0, face_px=64).path)
+    assert Sighting.objects.filter(footage=second, best_suspect=eileen).exists()
+    assert not Alert.objects.filter(footage=second).exists()
+
+
+def test_calibrate_moves_the_threshold_from_operators_verdicts_and_audits_it(
+        bob: Any, charlie: Any, charlies_case: Any, eileen: Suspect, tmp_path: Path, settings: Any):
+    footage = analyse(charlie, charlies_case, make_cctv_clip(tmp_path / "a.mp4").path)
+    alert = Alert.objects.get(footage=footage)
+    alert_confirm(actor=bob, alert=alert)
+    confirmed = ReviewLabel.objects.get(alert=alert)
+    assert confirmed.label == "same" and confirmed.distance is not None
+    # Operators rejected many matches at distances just under the current threshold: it must move below them.
+    from footage.calibration import alert_threshold
+
+    previous = alert_threshold()
+    rejected = previous - 0.02
+    for _ in range(30):
+        ReviewLabel.objects.create(alert=alert, label="different", distance=rejected, created_by=bob)
+    out = StringIO()
+    call_command("calibrate", stdout=out)
+    saved = json.loads((Path(settings.VAR_DIR) / "matcher_threshold.json").read_text())
+    assert confirmed.distance < saved["threshold"] < rejected
+    assert saved["labels_different"] == 30 and saved["labels_same"] == 1
+    assert "expected false-alert rate" in out.getvalue()
+    event = AuditEvent.objects.get(verb="calibrate")
+    assert event.details["threshold"] == saved["threshold"]
+    assert event.details["previous"] == pytest.approx(previous, abs=1e-4)
