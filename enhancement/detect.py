@@ -76,13 +76,21 @@ def _detect_haar(image: np.ndarray, scale_factor: float = 1.1, min_neighbors: in
     return sorted(detections, key=lambda d: -d.confidence)
 
 
-def _detect_mtcnn(image: np.ndarray, **params: Any) -> list[Detection]:
+def _detect_mtcnn(image: np.ndarray, min_face_size: int = 20, **params: Any) -> list[Detection]:
     rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
-    found = _mtcnn().detect_faces(rgb, **params)
+    # mtcnn 1.0 sizes its image pyramid for min_face_size=20: with a larger value it keeps levels under PNet's
+    # 12 px input, PNet fails, and the package returns no faces at all (a 1080p frame with a 300 px face and
+    # min_face_size=60 gave 0 faces). The same pyramid is had by shrinking the image ourselves and asking for 20.
+    factor = 1.0
+    if min_face_size > 20:
+        factor = 20.0 / min_face_size
+        rgb = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    found = _mtcnn().detect_faces(rgb, min_face_size=min(min_face_size, 20), **params)
     detections = []
     for face in found:
-        x, y, w, h = (int(round(v)) for v in face["box"])
-        points = tuple((float(face["keypoints"][k][0]), float(face["keypoints"][k][1])) for k in LANDMARK_ORDER)
+        x, y, w, h = (int(round(v / factor)) for v in face["box"])
+        points = tuple((float(face["keypoints"][k][0]) / factor, float(face["keypoints"][k][1]) / factor)
+                       for k in LANDMARK_ORDER)
         detections.append(Detection((x, y, w, h), float(face["confidence"]), points))
     return sorted(detections, key=lambda d: -d.confidence)
 

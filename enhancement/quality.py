@@ -78,7 +78,7 @@ class QualityPolicy:
     dark_luminance: float = 75.0
     blur_threshold: float = 0.031
     min_size_for_blur: int = 64
-    small_size: int = 80
+    small_size: int = 64
     target_size: int = 96
     sr_scales: tuple[int, ...] = (2, 3, 4)
     sr_model: str = "face"

@@ -70,3 +70,15 @@ def test_it_clips_a_crop_at_the_frame_edge():
     image = astronaut_bgr()
     crop = crop_box(image, (480, 480, 64, 64), margin=0.25)
     assert crop.shape == (32 + 16, 32 + 16, 3)
+
+
+@needs_data
+def test_it_finds_a_large_face_with_mtcnn_when_small_faces_are_excluded():
+    """mtcnn 1.0 alone returns nothing for min_face_size > 20 on a 1080p frame; detect_faces works around it."""
+    from enhancement.datasets import shared_data_dir
+
+    frame = cv2.imread(str(shared_data_dir() / "face_recognition_examples" / "obama-1080p.jpg"))
+    default = detect_faces(frame, "mtcnn")[0]
+    large_only = detect_faces(frame, "mtcnn", min_face_size=60)
+    assert large_only, "no face found with min_face_size=60"
+    assert iou(large_only[0].box, default.box) > 0.7
