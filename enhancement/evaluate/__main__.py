@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="embedding cache folder (git-ignored); 'none' disables it")
     ap.add_argument("--alt-policy", type=json.loads, default=None,
                     help='JSON of QualityPolicy fields, e.g. \'{"dark_luminance": 50}\': adds the variant auto_alt')
+    ap.add_argument("--sections", nargs="+", default=["verification", "detection", "identification"],
+                    help="which parts to run (a partial run is for warming the caches)")
     ap.add_argument("--threads", type=int, default=2, help="TensorFlow threads (the machine is shared)")
     return ap.parse_args(argv)
 
@@ -101,23 +103,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cache = EmbeddingCache(cache_path, lambda image, box: embed_face(image, box=box))
     det_frames = min(plan["detection_frames"], len(pairs))
     conditions = [c for c in plan["identification"] if c[0] in degradations and c[1] in args.variants]
-    conditions = conditions if ident_set else []
-    total = len(pairs) * len(degradations) + det_frames * len(degradations)
+    conditions = conditions if ident_set and "identification" in args.sections else []
+    det_frames = det_frames if "detection" in args.sections else 0
+    total = len(pairs) * len(degradations) * ("verification" in args.sections) + det_frames * len(degradations)
     total += (len(ident_set.known) + len(ident_set.unknown)) * len(conditions) if ident_set else 0
     bar = tqdm(total=total, desc="evaluate", unit="probe", file=sys.stderr, dynamic_ncols=True, mininterval=2.0)
 
     from .verification import run_verification
 
-    bar.set_description("verification")
-    ver = run_verification(pairs, degradations, args.variants, cache, args.seed, bar, alt_policy)
-    bar.set_description("detection")
-    det_cache = None if cache_path is None else args.cache / f"detections-{code_tag('enhancement.detect')}.json"
-    det = run_detection([b for _, b, _ in pairs[:det_frames]], degradations, args.detectors, args.seed, bar,
-                        det_cache)
-    ident = None
-    if ident_set is not None:
+    ver = det = ident = None
+    if "verification" in args.sections:
+        bar.set_description("verification")
+        ver = run_verification(pairs, degradations, args.variants, cache, args.seed, bar, alt_policy)
+    unavailable = ver.unavailable if ver is not None else {}
+    if det_frames:
+        bar.set_description("detection")
+        det_cache = None if cache_path is None else args.cache / f"detections-{code_tag('enhancement.detect')}.json"
+        det = run_detection([b for _, b, _ in pairs[:det_frames]], degradations, args.detectors, args.seed, bar,
+                            det_cache)
+    if conditions:
         bar.set_description("identification")
-        usable = [c for c in conditions if c[1] not in ver.unavailable]
+        usable = [c for c in conditions if c[1] not in unavailable]
         ident = run_identification(ident_set, usable, cache, args.seed, bar, alt_policy)
     bar.close()
     threshold_file = REPO_ROOT / "weights" / "matcher_calibration.json"
@@ -131,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "degradations": degradations, "variants": args.variants, "threshold": float(DEFAULT_THRESHOLD),
             "threshold_source": "weights/matcher_calibration.json" if threshold_file.exists() else "match.py default",
             "disjoint_check": disjoint, "detection_frames": det_frames, "cpus": os.cpu_count(),
-            "unavailable": ver.unavailable, "alt_policy": args.alt_policy,
+            "unavailable": unavailable, "alt_policy": args.alt_policy, "sections": args.sections,
             "degradation_notes": {
                 "clean": "no change", "x4": "MATLAB bicubic x1/4 (250 -> 63 px)", "x6": "x1/6 (250 -> 42 px)",
                 "low_light": f"gain {degrade.LOW_LIGHT_GAIN_RANGE[0]}-{degrade.LOW_LIGHT_GAIN_RANGE[1]}, Poisson shot "
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cache": {"hits": cache.hits, "misses": cache.misses},
     }
     summary["elapsed_s"] = round(time.perf_counter() - t0, 1)
-    write_all(args.out, summary, ver, det, ident, degradations, args.variants, float(DEFAULT_THRESHOLD))
+    write_all(args.out, summary, ver, det or [], ident, degradations, args.variants, float(DEFAULT_THRESHOLD))
     print(f"evaluation written to {args.out} in {summary['elapsed_s'] / 60:.1f} min "
           f"(embeddings: {cache.misses} computed, {cache.hits} from cache)")
     return summary
