@@ -49,8 +49,10 @@ def audit_event_list(filters: dict[str, str] | None = None) -> QuerySet:
         events = events.filter(object_type=filters["object_type"])
     if filters.get("object_id"):
         events = events.filter(object_id=filters["object_id"])
+    from facecase.ui import day_end, day_start
+
     if filters.get("date_from"):
-        events = events.filter(created_at__date__gte=filters["date_from"])
+        events = events.filter(created_at__gte=day_start(filters["date_from"]))
     if filters.get("date_to"):
-        events = events.filter(created_at__date__lte=filters["date_to"])
+        events = events.filter(created_at__lt=day_end(filters["date_to"]))
     return events.order_by("-created_at", "-id")

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from facecase.roles import is_admin, is_operator
 from facecase.selectors import case_list_for_user
+from facecase.ui import day_end, day_start
 from footage.models import Alert, Footage, JobLogLine, Sighting
 
 
@@ -52,7 +53,8 @@ ALERT_FILTERS = ("status", "suspect", "case", "camera", "date_from", "date_to")
 
 
 def alert_queue_for_user(user: Any, filters: dict[str, str] | None = None) -> QuerySet[Alert]:
-    """The alert queue with the page's filters applied (``status``, ``suspect`` id, ``case`` id, ``camera``
+    """The alert queue with the page's filters applied (``status``, ``suspect`` id or name/external id, ``case`` id,
+    ``camera``
     name or footage file name, ``date_from``/``date_to`` as YYYY-MM-DD). Unknown or empty filters are ignored."""
     filters = {key: value for key, value in (filters or {}).items() if key in ALERT_FILTERS and value}
     alerts = alert_list_for_user(user).select_related("footage__case").defer(
@@ -61,17 +63,23 @@ def alert_queue_for_user(user: Any, filters: dict[str, str] | None = None) -> Qu
     )
     if filters.get("status") in Alert.Status.values:
         alerts = alerts.filter(status=filters["status"])
-    if str(filters.get("suspect", "")).isdigit():
-        alerts = alerts.filter(suspect_id=int(filters["suspect"]))
+    suspect = str(filters.get("suspect", "")).strip()
+    if suspect.isdigit():
+        alerts = alerts.filter(suspect_id=int(suspect))
+    elif suspect:
+        alerts = alerts.filter(Q(suspect__name__icontains=suspect) | Q(suspect__external_id__iexact=suspect))
     if str(filters.get("case", "")).isdigit():
         alerts = alerts.filter(footage__case_id=int(filters["case"]))
     if filters.get("camera"):
         camera = filters["camera"]
         alerts = alerts.filter(Q(camera_name__icontains=camera) | Q(footage__original_name__icontains=camera))
-    if filters.get("date_from"):
-        alerts = alerts.filter(created_at__date__gte=filters["date_from"])
-    if filters.get("date_to"):
-        alerts = alerts.filter(created_at__date__lte=filters["date_to"])
+    try:
+        if filters.get("date_from"):
+            alerts = alerts.filter(created_at__gte=day_start(filters["date_from"]))
+        if filters.get("date_to"):
+            alerts = alerts.filter(created_at__lt=day_end(filters["date_to"]))
+    except ValueError:
+        return alerts.none()  # not a date: nothing matches, rather than an error page
     return alerts.order_by("-created_at", "-id")
 
 
@@ -87,11 +95,12 @@ def sightings_for_case(case_id: int) -> QuerySet[Sighting]:
 
 def sighting_search_for_user(user: Any, suspect_id: int | None) -> QuerySet[Sighting]:
     """Sightings the user may see, across all their cases, whose best match or any alert is ``suspect_id``."""
-    sightings = Sighting.objects.filter(
-        pk__in=sighting_list_for_user(user).values("pk")
-    ).select_related("best_suspect", "footage__case")
     if suspect_id is None:
-        return sightings.none()
-    return sightings.filter(Q(best_suspect_id=suspect_id) | Q(alerts__suspect_id=suspect_id)).distinct().order_by(
-        "-created_at", "-id"
-    )
+        return Sighting.objects.none()
+    visible = sighting_list_for_user(user)
+    # Two narrow id lookups (each uses an index) instead of one OR across a join, which scans every sighting.
+    ids = set(visible.filter(best_suspect_id=suspect_id).values_list("pk", flat=True))
+    ids |= set(visible.filter(alerts__suspect_id=suspect_id).values_list("pk", flat=True))
+    return Sighting.objects.filter(pk__in=ids).select_related("best_suspect", "footage__case").defer(
+        "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames",
+    ).order_by("-created_at", "-id")

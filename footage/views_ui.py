@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -38,6 +39,7 @@ REVIEW_ACTIONS = {
     "not_this_person": alert_not_this_person,
 }
 ALERT_ROLES = (ROLE_OPERATOR, ROLE_ADMIN, ROLE_ANALYST)
+MAX_SUSPECT_MATCHES = 20
 CASE_ROLES = (ROLE_ANALYST, ROLE_ADMIN)
 
 
@@ -111,13 +113,23 @@ def footage_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @role_required(*CASE_ROLES)
 def sighting_search(request: HttpRequest) -> HttpResponse:
+    """Search by a suspect's name or external id; several matches are offered as a choice, one is shown."""
     suspect_id = request.GET.get("suspect", "")
-    suspect = Suspect.objects.filter(pk=int(suspect_id)).first() if suspect_id.isdigit() else None
+    query = request.GET.get("q", "").strip()
+    suspect, matches = None, []
+    if suspect_id.isdigit():
+        suspect = Suspect.objects.filter(pk=int(suspect_id)).first()
+    elif query:
+        matches = list(Suspect.objects.filter(Q(name__icontains=query) | Q(external_id__iexact=query))
+                       .only("pk", "name", "external_id", "status").order_by("name")[:MAX_SUSPECT_MATCHES + 1])
+        if len(matches) == 1:
+            suspect, matches = matches[0], []
     sightings = sighting_search_for_user(request.user, suspect.pk if suspect else None)
     return render(request, "sightings/search.html", {
-        "suspect": suspect, "suspects": Suspect.objects.only("pk", "name", "external_id").order_by("name"),
+        "suspect": suspect, "matches": matches[:MAX_SUSPECT_MATCHES],
+        "more_matches": len(matches) > MAX_SUSPECT_MATCHES, "query": query or (suspect.name if suspect else ""),
         "page": paginate(request, sightings, per_page=24), "filter_query": query_without_page(request),
-        "searched": bool(suspect_id),
+        "searched": bool(suspect_id or query),
     })
 
 
@@ -188,11 +200,19 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     alerts = alert_queue_for_user(request.user, filters)
     return render(request, "alerts/list.html", {
         "page": paginate(request, alerts), "filters": filters, "statuses": Alert.Status.choices,
-        "suspects": Suspect.objects.only("pk", "name").order_by("name"),
+        "suspect_label": _suspect_label(filters["suspect"]),
         "cases": case_list_for_user(request.user).only("pk", "reference").order_by("reference"),
         "filter_query": query_without_page(request),
         "can_review": request.user.has_perm("footage.change_alert"),
     })
+
+
+def _suspect_label(value: str) -> str:
+    """What the suspect filter box shows: a name for an id that came from a link, else what was typed."""
+    if value.isdigit():
+        suspect = Suspect.objects.filter(pk=int(value)).only("name").first()
+        return suspect.name if suspect else value
+    return value
 
 
 def _alert_or_404(request: HttpRequest, pk: int) -> Alert:

@@ -153,6 +153,7 @@ def test_it_opens_the_queue_on_new_alerts_and_filters_it(alice: Any, bob: Any, c
     assert ids("") == {first.pk}  # the queue opens on what needs review
     assert ids("?status=") == {first.pk, second.pk}
     assert ids(f"?status=&suspect={other.pk}") == {second.pk}
+    assert ids("?status=&suspect=kafka") == {second.pk} and ids("?status=&suspect=W-0001") == {first.pk}
     assert ids("?status=&camera=car+park") == {second.pk}
     assert ids(f"?status=&case={charlies_case.pk}") == {first.pk, second.pk}
     today = first.created_at.date().isoformat()
@@ -232,6 +233,11 @@ def test_it_finds_sightings_of_a_suspect_across_cases(alert: Alert, alice: Any, 
     page = logged_in(charlie).get(f"/sightings/?suspect={alert.suspect_id}")
     assert page.context["page"].paginator.count == 2
     assert "CASE-1" in page.content.decode() and "CASE-2" in page.content.decode()
+    by_name = logged_in(charlie).get("/sightings/?q=eileen")
+    assert by_name.context["suspect"] == alert.suspect and by_name.context["page"].paginator.count == 2
+    make_suspect(alice, name="Eileen Other", external_id="W-8", photo=False)
+    choice = logged_in(charlie).get("/sightings/?q=eileen").content.decode()
+    assert "2 suspects match “eileen” — choose one" in choice and f'href="?suspect={alert.suspect_id}"' in choice
     nobody = make_suspect(alice, name="Nobody Seen", external_id="W-9", photo=False)
     empty = logged_in(charlie).get(f"/sightings/?suspect={nobody.pk}").content.decode()
     assert "No sightings of Nobody Seen" in empty
