@@ -182,7 +182,7 @@ def test_it_resumes_a_video_after_its_worker_is_killed_without_duplicates(
     queue = f"{queue_env['FACECASE_Q_NAME']}-kill-{uuid.uuid4().hex[:4]}"  # a queue only our own workers read
     monkeypatch.setattr(Conf, "PREFIX", queue)
     monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
-    clip = looped_clip(tmp_path / "three-times.mp4", 3)
+    clip = looped_clip(tmp_path / "twice.mp4", 2)
     first = start_worker(worker_env, queue, private_media, tmp_path / "worker1.log")
     try:
         footage = upload(charlie, charlies_case, clip)
@@ -220,7 +220,7 @@ def test_it_resumes_a_video_after_its_worker_is_killed_without_duplicates(
             seen.setdefault(entry["frame"], []).append(entry["box"])
     alerts = Alert.objects.filter(footage=footage)
     assert {a.suspect.external_id for a in alerts} == {"H-LMM", "H-AL"}
-    assert alerts.filter(suspect__external_id="H-LMM").count() >= 3  # Lin on stage, once per loop
+    assert alerts.filter(suspect__external_id="H-LMM").count() >= 2  # Lin on stage, at least once per loop
 
 
 def boxes_overlap(a: list[int], b: list[int]) -> bool:
