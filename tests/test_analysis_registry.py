@@ -152,3 +152,21 @@ def test_calibrate_moves_the_threshold_from_operators_verdicts_and_audits_it(
     event = AuditEvent.objects.get(verb="calibrate")
     assert event.details["threshold"] == saved["threshold"]
     assert event.details["previous"] == pytest.approx(previous, abs=1e-4)
+
+
+def test_the_analysis_stage_fails_an_undecodable_file_with_a_clear_reason(charlie: Any, charlies_case: Any,
+                                                                           tmp_path: Path):
+    from django.core.files.base import ContentFile
+
+    from facecase.files import sha256_of_path
+    from footage.analysis import analyze_footage
+    from footage.processing import JobReporter, ProcessingError
+
+    footage = Footage(case=charlies_case, original_name="cam.mp4", sha256="", size=0, content_type="video/mp4",
+                      kind=Footage.Kind.VIDEO, uploaded_by=charlie)
+    footage.original.save("cam.mp4", ContentFile(b"not a video at all\n" * 64), save=False)
+    footage.sha256, footage.size = sha256_of_path(footage.original.path), footage.original.size
+    footage.save()
+    with pytest.raises(ProcessingError, match="not a readable video"):
+        analyze_footage(footage, JobReporter(footage))
+    assert not Sighting.objects.filter(footage=footage).exists()
