@@ -60,7 +60,7 @@ def _sprite(face_px: int) -> tuple[np.ndarray, np.ndarray]:
     body_centre = (size[0] // 2, size[1] - 1)
     cv2.ellipse(alpha, body_centre, (size[0] // 2 - 1, round(size[1] - fy - fh * 1.05)), 0, 180, 360, 1.0, -1)
     alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, face_px / 25))
-    return sprite, alpha
+    return sprite, np.clip(alpha, 0.0, 1.0)  # blurring can overshoot 1 by float error; 1 - alpha must stay >= 0
 
 
 def _motion_blur(image: np.ndarray, length: int) -> np.ndarray:
@@ -81,7 +81,7 @@ def make_cctv_clip(path: str | Path, *, width: int = 640, height: int = 360, fps
     background = _background(width, height).astype(np.float32)
     sprite, alpha = _sprite(face_px)
     sprite = _motion_blur(sprite, blur_px).astype(np.float32)
-    alpha = _motion_blur(alpha, blur_px)[..., None]
+    alpha = np.clip(_motion_blur(alpha, blur_px), 0.0, 1.0)[..., None]
     sh, sw = sprite.shape[:2]
     n = max(2, int(round(seconds * fps)))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
@@ -100,7 +100,7 @@ def make_cctv_clip(path: str | Path, *, width: int = 640, height: int = 360, fps
             s = sprite[y0 - y:y1 - y, x0 - x:x1 - x]
             a = alpha[y0 - y:y1 - y, x0 - x:x1 - x]
             frame[y0:y1, x0:x1] = region * (1 - a) + s * a
-            lowlight = 255.0 * darkness * (frame / 255.0) ** gamma
+            lowlight = 255.0 * darkness * (np.clip(frame, 0, 255) / 255.0) ** gamma
             noisy = lowlight + rng.normal(0, noise_sigma, lowlight.shape)
             out = np.clip(noisy, 0, 255).astype(np.uint8)
             ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
