@@ -51,7 +51,9 @@ def assert_disjoint() -> None:
     evaluation = set(split_identities("eval"))
     overlap = train & evaluation
     if overlap:
-        raise AssertionError(f"{len(overlap)} training identities appear in the evaluation split: {sorted(overlap)[:5]}")
+        raise AssertionError(
+            f"{len(overlap)} training identities appear in the evaluation split: {sorted(overlap)[:5]}"
+        )
 
 
 def lfw_pairs(name: str = "pairsDevTest") -> list[tuple[Path, Path, bool]]:

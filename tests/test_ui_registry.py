@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import files_under
 from django.test import Client
 
 from facecase.models import AuditEvent
 from suspects.face_check import check_path
 from suspects.models import Suspect, SuspectPhoto
-from conftest import files_under
 from tests.ui_factory import astronaut, face_photo, jpeg, make_suspect, no_face_photo, two_face_photo
 
 pytestmark = pytest.mark.django_db
