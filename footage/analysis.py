@@ -229,8 +229,15 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
     store = _Store(footage, reporter, version)
 
+    reported = {"tenth": -1}
+
     def progress(p: Any) -> None:
         reporter.progress(PROGRESS_FROM + (100 - PROGRESS_FROM) * p.percent / 100)
+        tenth = int(p.percent // 10)
+        if tenth != reported["tenth"] and tenth < 10:  # a live log line every 10 %: frames, faces, tracks so far
+            reported["tenth"] = tenth
+            reporter.log(f"{p.percent:.0f}%: frame {p.frame_index + 1} of {p.frames_total}, {p.frames_analysed} "
+                         f"analysed, {p.faces_found} face detections, {p.tracks_done} track(s) finished")
 
     def checkpoint(frame_index: int, blob: bytes) -> None:
         # Every track finished before this frame is already stored (on_track runs first): only now may a restart
