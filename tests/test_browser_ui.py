@@ -28,16 +28,6 @@ SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 EXAMPLES = SHARED_DATA / "face_recognition_examples"
 
 
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db: None) -> None:
-    """Workaround: after the flush that ends a transactional test the role groups are gone by the next test's
-    setup, although facecase's post_migrate hook recreates them during the flush (seen, not yet explained; reported
-    to the platform owner). Recreating them here is idempotent."""
-    from facecase.roles import sync_role_groups
-
-    sync_role_groups()
-
-
 def with_password(user: Any) -> Any:
     from django.contrib.auth.hashers import make_password
 
