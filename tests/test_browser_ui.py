@@ -168,6 +168,12 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
     shoot(second_browser, "footage-done")
     second_browser.get(f"{server}/cases/{charlies_case.pk}/")
     shoot(second_browser, "case-page")
+    second_browser.get(f"{server}/cases/")
+    shoot(second_browser, "cases")
+    second_browser.get(f"{server}/sightings/?q=Lin-Manuel")
+    wait_for(lambda: second_browser.find_elements(By.CSS_SELECTOR, ".gallery .tile"), timeout_s=30,
+             what="the sightings of Lin-Manuel Miranda")
+    shoot(second_browser, "sightings-search")
 
     # The worker's alerts reached the operator's open queue without a reload, with a count in the header.
     alerts = list(Alert.objects.filter(footage=footage).order_by("-score"))
@@ -249,6 +255,24 @@ def test_it_tells_an_admin_that_a_photo_has_no_face(server: str, browser: Any, a
     assert "No face found in this photo" in error[0].text
     assert not Suspect.objects.filter(external_id="W-0003").exists()
     shoot(browser, "suspect-no-face")
+
+    # A photo with two faces: the admin is asked which one, and the choice is kept for enrolment.
+    from tests.ui_factory import two_face_photo
+
+    eileen = Suspect.objects.get(external_id="W-0001")
+    pair = no_face.with_name("pair.jpg")
+    pair.write_bytes(two_face_photo().read())
+    browser.get(f"{server}/suspects/{eileen.pk}/")
+    browser.find_element(By.ID, "id_photo").send_keys(str(pair))
+    click(browser, browser.find_element(By.CSS_SELECTOR, "#photo-form button[type=submit]"))
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, ".face-choice")) == 2, timeout_s=30,
+             what="the face chooser")
+    wait_for(lambda: image_loaded(browser, ".choose-face img"), timeout_s=30, what="the photo to choose in")
+    shoot(browser, "suspect-choose-face")
+    click(browser, browser.find_elements(By.CSS_SELECTOR, ".face-choice")[0])
+    wait_for(lambda: browser.current_url.endswith(f"/suspects/{eileen.pk}/"), timeout_s=30, what="the suspect page")
+    assert eileen.photos.exclude(face_box=None).count() >= 1
+    shoot(browser, "suspect-page")
 
     browser.get(f"{server}/audit/")
     shoot(browser, "audit-log")
