@@ -176,6 +176,7 @@ def test_it_shows_the_review_workspace_with_both_crops_and_the_suspect_photo(ale
     assert "83%" in page and "52%" in page  # enhanced vs raw score
     assert "The match depends on enhancement" in page
     assert "W-0001" in page and "Wanted" in page
+    assert 'href="/cases/' not in page and 'href="/suspects/' not in page  # an operator may follow neither
     assert 'data-box="' in page and "3 frames, 0.0–1.0 s" in page  # face box and the track summary
 
 
