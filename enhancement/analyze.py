@@ -304,26 +304,29 @@ class _Matcher:
     def aggregate(self, vectors: list[np.ndarray], weights: list[float]) -> MatchSummary:
         if not vectors or self.gallery is None or len(self.gallery) == 0:
             return MatchSummary(None, None, None, [])
+        from .match import score as match_score
+
         k = self.config.top_k
         per_crop = [self.gallery.search(v, k, threshold=self.threshold) for v in vectors]
-        labels = {c.label for cands in per_crop for c in cands}
+        labels = sorted({str(c.label) for cands in per_crop for c in cands})
+        # Exact distance of every crop to every candidate identity (its nearest enrolled photo), also where the
+        # identity was outside that crop's top-k: one matrix-vector product per crop.
+        all_d = [self.gallery.distances(v) for v in vectors]
+        rows_of = {label: np.asarray(self.gallery.labels) == label for label in labels}
         total = float(sum(weights)) or 1.0
         rows = []
         for label in labels:
-            distance = score = 0.0
-            votes = 0.0
-            for cands, wgt in zip(per_crop, weights, strict=True):
-                hit = next((c for c in cands if c.label == label), None)
-                if hit is None:  # outside this crop's top-k: at least as far as its k-th candidate
-                    hit = cands[-1]
-                    d, s = float(hit.distance), 0.0
-                else:
-                    d, s = float(hit.distance), float(hit.score)
-                    votes += wgt
+            distance = votes = 0.0
+            for cands, dists, wgt in zip(per_crop, all_d, weights, strict=True):
+                d = float(dists[rows_of[label]].min())
+                if any(str(c.label) == label for c in cands):
+                    votes += wgt  # weight of the crops that rank this identity in their own top-k
                 distance += wgt * d
-                score += wgt * s
-            rows.append({"label": label, "distance": round(distance / total, 4), "score": round(score / total, 4),
-                         "votes": round(votes / total, 3)})
+            mean = distance / total
+            # The score of the weighted mean distance (the matcher's curve: 0.5 exactly at the threshold), so that
+            # "score >= 0.5" and "matched" always agree; the per-crop scores' mean need not.
+            rows.append({"label": label, "distance": round(mean, 4),
+                         "score": round(match_score(mean, self.threshold), 4), "votes": round(votes / total, 3)})
         rows.sort(key=lambda r: (r["distance"], str(r["label"])))
         rows = rows[:k]
         best = rows[0]
@@ -371,6 +374,10 @@ class _Matcher:
 CHECKPOINT_VERSION = 1
 
 
+class CheckpointError(ValueError):
+    """A resume blob that this code cannot continue from (other version or settings, unreadable): start afresh."""
+
+
 def analyze_video(path: str | Path, *, gallery: Any, config: AnalysisConfig | None = None,
                   progress_cb: Callable[[Progress], None] | None = None,
                   log_cb: Callable[[str, str], None] | None = None, resume_from: bytes | None = None,
@@ -391,9 +398,12 @@ def analyze_video(path: str | Path, *, gallery: Any, config: AnalysisConfig | No
     config = config or AnalysisConfig()
     say = log_cb or (lambda level, msg: log.log(logging.getLevelName(level.upper()), msg))
     clock = _Clock()
-    state = pickle.loads(resume_from) if resume_from else None
-    if state is not None and (state.get("version") != CHECKPOINT_VERSION or state["config"] != config.to_dict()):
-        raise ValueError("the checkpoint was written by another version or with other settings; start afresh")
+    try:
+        state = pickle.loads(resume_from) if resume_from else None
+    except Exception as exc:  # classes moved or renamed since it was written
+        raise CheckpointError(f"the checkpoint cannot be read by this version: {exc}") from exc
+    if state is not None and (state.get("version") != CHECKPOINT_VERSION or state.get("config") != config.to_dict()):
+        raise CheckpointError("the checkpoint was written by another version or with other settings")
     start = state["frame_index"] + 1 if state else 0
     reader = FrameReader(path, max_fps=config.max_fps, start_frame=start)
     info = reader.info

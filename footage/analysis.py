@@ -201,7 +201,7 @@ class _Store:
 
 def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     """Analyse one probed footage row; raises with a clear message when the file cannot be decoded at all."""
-    from enhancement.analyze import analyze_video
+    from enhancement.analyze import CheckpointError, analyze_video
     from enhancement.video import DecodeError
     from footage.processing import ProcessingError
     from suspects.enrolment import current_gallery, load_gallery
@@ -250,9 +250,15 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
         reporter.log(message, level if level in JobLogLine.Level.values else JobLogLine.Level.INFO)
 
     path = verified_path(footage.original, footage.sha256)
+    run = {"gallery": gallery, "config": config, "progress_cb": progress, "log_cb": log_line,
+           "on_track": store.track, "checkpoint_cb": checkpoint}
     try:
-        result = analyze_video(path, gallery=gallery, config=config, progress_cb=progress, log_cb=log_line,
-                               resume_from=resume, on_track=store.track, checkpoint_cb=checkpoint)
+        try:
+            result = analyze_video(path, resume_from=resume, **run)
+        except CheckpointError as exc:
+            # Stored tracks keep their ids, so starting over duplicates nothing; it only costs time.
+            reporter.log(f"cannot resume ({exc}): analysing from the start", JobLogLine.Level.WARNING)
+            result = analyze_video(path, resume_from=None, **run)
     except DecodeError as exc:
         raise ProcessingError(str(exc)) from exc
     state["finished"] = True
