@@ -279,8 +279,8 @@ def calibration_section() -> str:
         return "## Matcher calibration\n\nNot calibrated yet (`python -m enhancement.calibrate_matcher`)."
     c = json.loads(CALIBRATION_FILE.read_text())
     t = c["dev_test"]
-    rows = [["threshold (max accuracy on pairsDevTrain)", c["threshold"]],
-            ["pairsDevTrain accuracy", f"{c['dev_train']['accuracy']:.4f} ({c['dev_train']['pairs']} pairs)"],
+    rows = [["threshold (max accuracy on the balanced pairsDevTrain set)", c["threshold"]],
+            ["balanced pairsDevTrain accuracy", f"{c['dev_train']['accuracy']:.4f} ({c['dev_train']['pairs']} pairs)"],
             ["pairsDevTest accuracy at that threshold", f"{t['accuracy']:.4f} ({t['pairs']} pairs)"],
             ["pairsDevTest TAR / FAR at that threshold", f"{t['tar_at_threshold']:.4f} / {t['far_at_threshold']:.4f}"],
             ["pairsDevTest TAR @ FAR = 1 %", f"{t['tar_at_far_1pct']:.4f} (threshold {t['threshold_at_far_1pct']})"]]
