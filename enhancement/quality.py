@@ -72,7 +72,8 @@ class QualityPolicy:
       ``min_size_for_blur`` px, because on a tiny crop the measure mostly reflects the lack of pixels, which is the
       super-resolution step's job.
     - ``small_size``: faces whose shorter side is below this get super-resolution, with the smallest scale in
-      ``sr_scales`` that brings them to ``target_size`` (the largest scale if none does).
+      ``sr_scales`` that brings them to ``target_size`` (the largest scale if none does). Only x2 and x4 by default:
+      those are the scales the face SR model was trained for; x3 would run it off its training scale.
     """
 
     dark_luminance: float = 75.0
@@ -80,7 +81,7 @@ class QualityPolicy:
     min_size_for_blur: int = 64
     small_size: int = 64
     target_size: int = 96
-    sr_scales: tuple[int, ...] = (2, 3, 4)
+    sr_scales: tuple[int, ...] = (2, 4)  # the face SR model is trained at x2 and x4 (enhancement.srcnn)
     sr_model: str = "face"
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -67,8 +67,8 @@ def test_it_sends_a_small_dark_face_to_lime_then_super_resolution_or_says_why_no
     assert steps[0] == "lime"
     if "srcnn" in steps:  # the SR module and its weights are present: it ran at the scale the policy chose
         record = result.records[1]
-        assert record.params["scale"] == 3 and record.ai_enhanced and record.weights_sha256
-        assert result.image.shape[:2] == (96, 96)
+        assert record.params == {"scale": 4, "model": "face"} and record.ai_enhanced and record.weights_sha256
+        assert result.image.shape[:2] == (128, 128)
         assert replay(tiny, result.records).tobytes() == result.image.tobytes()
     else:
         assert [s for s, _ in result.skipped] == ["srcnn"]

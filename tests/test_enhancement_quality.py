@@ -41,8 +41,9 @@ def test_it_sends_a_small_face_to_super_resolution_at_a_scale_that_reaches_the_t
     quality = measure_quality(small)
     policy = QualityPolicy()
     assert decide_steps(quality, policy) == ["srcnn"]
-    assert policy.sr_scale(quality) == 3  # 40 px x 3 = 120 px >= 96 px, x 2 would give only 80
-    assert policy.sr_scale(measure_quality(cv2.resize(face, (20, 20)))) == 4
+    assert policy.sr_scale(quality) == 4  # x2 would give only 80 px < 96; the face model is trained at x2 and x4
+    assert policy.sr_scale(measure_quality(cv2.resize(face, (50, 50)))) == 2  # 100 px
+    assert policy.sr_scale(measure_quality(cv2.resize(face, (20, 20)))) == 4  # the largest when none reaches 96
 
 
 def test_it_orders_lime_before_deblur_before_super_resolution(face):
