@@ -108,6 +108,16 @@ def click(driver: Any, element: Any) -> None:
     element.click()
 
 
+def text_of(driver: Any, element_id: str) -> str:
+    """The element's text, or "" while the page is being replaced (a form was just submitted)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    try:
+        return driver.find_element("id", element_id).text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
 def image_loaded(driver: Any, selector: str) -> bool:
     return bool(driver.execute_script(
         "const i = document.querySelector(arguments[0]); return !!i && i.complete && i.naturalWidth > 0;", selector))
@@ -214,10 +224,9 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
 
     browser.find_element(By.ID, "review-note-input").send_keys("Same face, same jacket as the 14:02 still")
     click(browser, browser.find_element(By.CSS_SELECTOR, "button.action-confirm"))
-    wait_for(lambda: "Confirmed" in browser.find_element(By.ID, "review-state").text, timeout_s=30,
-             what="bob's confirmation")
-    assert "by bob" in browser.find_element(By.ID, "review-state").text
-    wait_for(lambda: "Confirmed" in second_browser.find_element(By.ID, "review-state").text, timeout_s=30,
+    wait_for(lambda: "by bob" in text_of(browser, "review-state"), timeout_s=30, what="bob's confirmation")
+    assert "Confirmed" in text_of(browser, "review-state")
+    wait_for(lambda: "Confirmed" in text_of(second_browser, "review-state"), timeout_s=30,
              what="carol to see bob's decision live")
     assert "by bob" in second_browser.find_element(By.ID, "review-state").text
     assert second_browser.execute_script("return window.__sameReviewPage === true")
