@@ -51,9 +51,14 @@ def _root(folder: Path) -> Path:
 
 def suspect_import_zip(*, actor: Any, upload: Any) -> str:
     """Import the archive and return the command's summary line. Raises ``ValidationError`` with the reason."""
-    upload.seek(0)
+    # Uploads arrive on disk (the hashing upload handler): open them in place rather than reading them into memory.
+    if hasattr(upload, "temporary_file_path"):
+        source: Any = upload.temporary_file_path()
+    else:
+        upload.seek(0)
+        source = io.BytesIO(upload.read())
     try:
-        archive = zipfile.ZipFile(io.BytesIO(upload.read()))
+        archive = zipfile.ZipFile(source)
     except zipfile.BadZipFile as exc:
         raise ValidationError("this file is not a zip archive") from exc
     workdir = Path(tempfile.mkdtemp(prefix="facecase-import-"))
