@@ -51,3 +51,21 @@ def test_it_reports_the_model_files_and_digests():
     info = model_info()
     assert info["resnet"]["file"] == "dlib_face_recognition_resnet_model_v1.dat"
     assert len(info["resnet"]["sha256"]) == 64
+
+
+@needs_data
+def test_it_computes_the_same_descriptors_in_tensorflow_as_dlib():
+    """The TensorFlow port reads dlib's own weights file; on real LFW chips it must agree with dlib to 1e-4."""
+    from enhancement.embed import aligned_chips, describe_chips
+
+    paths = [p for a, b, _ in lfw_pairs("pairsDevTest")[200:204] for p in (a, b)]
+    chips = []
+    for path in paths:
+        image = cv2.imread(str(path))
+        chips += aligned_chips(image, [lfw_face_box(image) or LFW_FALLBACK_BOX])[0]
+    by_dlib = describe_chips(chips, backend="dlib")
+    by_tf = describe_chips(chips, backend="tf")
+    assert by_tf.shape == (8, 128)
+    assert np.abs(by_dlib - by_tf).max() < 1e-4
+    with pytest.raises(ValueError, match="backend"):
+        describe_chips(chips, backend="onnx")
