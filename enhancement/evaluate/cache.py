@@ -64,3 +64,46 @@ class EmbeddingCache:
         np.savez(tmp, **self.vectors)
         tmp.replace(self.path)
         self._unsaved = 0
+
+
+class ProbeCache:
+    """What treating one probe crop with one variant gave: the embedding, fidelity, time and steps.
+
+    Lets a rerun (a report fix, a larger sample) skip the enhancement steps themselves, not only the embedder.
+    The caller puts in the file name a tag of every module and weights manifest the result depends on.
+    """
+
+    def __init__(self, path: Path | None):
+        import pickle
+
+        self.path = path
+        self.entries: dict[str, dict] = {}
+        self._unsaved = 0
+        if path is not None and path.exists():
+            with path.open("rb") as fh:
+                self.entries = pickle.load(fh)  # our own file under runs/, never downloaded
+
+    @staticmethod
+    def key(crop: np.ndarray, box: Box, variant: str, policy: object = None) -> str:
+        return f"{image_sha256(crop)}|{tuple(box)}|{variant}|{policy!r}"
+
+    def get(self, key: str) -> dict | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, entry: dict) -> None:
+        self.entries[key] = entry
+        self._unsaved += 1
+        if self._unsaved >= 200:
+            self.save()
+
+    def save(self) -> None:
+        import pickle
+
+        if self.path is None or not self._unsaved:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(self.entries, fh)
+        tmp.replace(self.path)
+        self._unsaved = 0

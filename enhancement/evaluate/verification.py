@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import degrade
 from ..sr_metrics import luma
-from .cache import EmbeddingCache
+from .cache import EmbeddingCache, ProbeCache
 from .probes import LFW_SIZE, VariantImage, face_crop, make_variant
 
 
@@ -97,7 +97,7 @@ def _fidelity(reference_crop: np.ndarray, out: VariantImage) -> tuple[float, flo
 
 def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[str], variants: list[str],
                      cache: EmbeddingCache, seed: int, progress: Any = None,
-                     alt_policy: Any = None) -> VerificationResult:
+                     alt_policy: Any = None, probe_cache: ProbeCache | None = None) -> VerificationResult:
     t0 = time.perf_counter()
     n = len(pairs)
     reference = np.zeros((n, 128), dtype=np.float32)
@@ -119,7 +119,14 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
                 key = (deg, variant)
                 if variant in result.unavailable or key in result.not_applicable:
                     continue
+                pkey = ProbeCache.key(crop, box, variant, alt_policy if variant == "auto_alt" else None)
+                hit = probe_cache.get(pkey) if probe_cache is not None and i != example_index else None
+                if hit is not None:
+                    _record(result, key, hit, i)
+                    continue
                 try:
+                    if variant == "auto_lime_denoise" and auto is None:  # auto itself came from the cache
+                        auto = make_variant("auto", crop, box, downscaled=degraded.scale < 1)
                     out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, auto=auto,
                                        policy=alt_policy)
                 except Exception as exc:  # a step whose weights are absent: report it, keep the rest of the run
@@ -135,16 +142,12 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
                     continue
                 if variant == "auto":
                     auto = out
-                result.probes[key][i] = cache.embed(out.image, out.box)
-                result.same_as_raw[key] += int(out.same_as_raw)
-                p, s = _fidelity(clean_crop, out)
-                result.mse[key].append(p)
-                result.ssim[key].append(s)
-                result.enhance_ms[key].append(out.elapsed_ms)
-                if variant == "auto":
-                    chosen = "+".join(out.steps) or "none"
-                    skipped = f" (wanted but not available: {'+'.join(out.skipped)})" if out.skipped else ""
-                    result.auto_steps[deg][chosen + skipped] += 1
+                mse, ssim = _fidelity(clean_crop, out)
+                entry = {"vector": cache.embed(out.image, out.box), "mse": mse, "ssim": ssim, "ms": out.elapsed_ms,
+                         "steps": list(out.steps), "skipped": list(out.skipped), "same_as_raw": out.same_as_raw}
+                if probe_cache is not None:
+                    probe_cache.put(pkey, entry)
+                _record(result, key, entry, i)
                 if i == example_index:
                     result.examples[key] = out.image
             if progress is not None:
@@ -155,5 +158,19 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
     for key in result.not_applicable:
         result.probes.pop(key, None)
     cache.save()
+    if probe_cache is not None:
+        probe_cache.save()
     result.elapsed_s = time.perf_counter() - t0
     return result
+
+
+def _record(result: VerificationResult, key: tuple[str, str], entry: dict[str, Any], index: int) -> None:
+    result.probes[key][index] = entry["vector"]
+    result.same_as_raw[key] += int(entry["same_as_raw"])
+    result.mse[key].append(entry["mse"])
+    result.ssim[key].append(entry["ssim"])
+    result.enhance_ms[key].append(entry["ms"])
+    if key[1] == "auto":
+        chosen = "+".join(entry["steps"]) or "none"
+        skipped = f" (wanted but not available: {'+'.join(entry['skipped'])})" if entry["skipped"] else ""
+        result.auto_steps[key[0]][chosen + skipped] += 1
