@@ -139,7 +139,7 @@ def _alert_review(*, actor: Any, alert: Alert, status: str, note: str, label: st
             details={"from": previous, "to": status, "note": note, "suspect": locked.suspect_id},
         )
         payload = {"id": locked.pk, "status": status, "previous": previous, "reviewed_by": actor.get_username(),
-                   "reviewed_at": locked.reviewed_at.isoformat()}
+                   "reviewed_at": locked.reviewed_at.isoformat(), "note": note}
         transaction.on_commit(lambda: publish(OPERATORS_GROUP, "alert.reviewed", payload))
     return locked
 

@@ -230,6 +230,7 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
              what="carol to see bob's decision live")
     assert "by bob" in second_browser.find_element(By.ID, "review-state").text
     assert second_browser.execute_script("return window.__sameReviewPage === true")
+    assert text_of(second_browser, "review-note") == "Same face, same jacket as the 14:02 still"
     shoot(second_browser, "alert-reviewed-live")
     top.refresh_from_db()
     assert (top.status, top.reviewed_by.username, top.review_note) == (

@@ -173,6 +173,16 @@
       pill.textContent = p.status_display || STATUS_LABELS[p.status] || p.status;
       pill.className = "alert-status pill pill-" + p.status;
       document.getElementById("reviewed-by").textContent = p.reviewed_by ? "by " + p.reviewed_by + " just now" : "";
+      let note = document.getElementById("review-note");
+      if (p.note) {
+        if (!note) {
+          note = document.createElement("blockquote");
+          note.id = "review-note";
+          note.className = "note";
+          document.getElementById("review-state").after(note);
+        }
+        note.textContent = p.note;  // text, never HTML: notes are typed by people
+      } else if (note) { note.remove(); }
       const state = document.getElementById("review-state");
       state.classList.remove("flash"); void state.offsetWidth; state.classList.add("flash");
       const override = form && form.querySelector(".override");
