@@ -59,15 +59,6 @@ def _disjoint_check(identities: set[str]) -> str:
             "trained the face SR and deblur models (checked in code at the start of every run).")
 
 
-def _digest(*parts: str | bytes) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode() if isinstance(part, str) else part)
-    return h.hexdigest()[:12]
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(args.threads))
@@ -125,12 +116,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bar.set_description("verification")
         from .cache import ProbeCache
 
-        # every module and weights file a treated probe depends on: any change starts a fresh probe cache
+        # every module a treated probe depends on (weights are in each entry's key): a change starts a fresh cache
         step_tag = code_tag("enhancement.embed", "enhancement.lime", "enhancement.srcnn",
                             "enhancement.deblur.inference", "enhancement.deblur.model", "enhancement.pipeline",
                             "enhancement.quality", "enhancement.evaluate.probes", "enhancement.sr_metrics")
-        manifest = REPO_ROOT / "weights" / "manifest.json"
-        step_tag = _digest(step_tag, manifest.read_bytes() if manifest.exists() else b"")
         probe_cache = ProbeCache(None if cache_path is None else args.cache / f"probes-{step_tag}.pkl")
         ver = run_verification(pairs, degradations, args.variants, cache, args.seed, bar, alt_policy, probe_cache)
     unavailable = ver.unavailable if ver is not None else {}

@@ -84,8 +84,9 @@ class ProbeCache:
                 self.entries = pickle.load(fh)  # our own file under runs/, never downloaded
 
     @staticmethod
-    def key(crop: np.ndarray, box: Box, variant: str, policy: object = None) -> str:
-        return f"{image_sha256(crop)}|{tuple(box)}|{variant}|{policy!r}"
+    def key(crop: np.ndarray, box: Box, variant: str, policy: object = None, weights: str = "") -> str:
+        """``weights``: digest of the weights the variant may use, so new weights only invalidate their users."""
+        return f"{image_sha256(crop)}|{tuple(box)}|{variant}|{policy!r}|{weights}"
 
     def get(self, key: str) -> dict | None:
         return self.entries.get(key)

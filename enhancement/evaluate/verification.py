@@ -119,7 +119,8 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
                 key = (deg, variant)
                 if variant in result.unavailable or key in result.not_applicable:
                     continue
-                pkey = ProbeCache.key(crop, box, variant, alt_policy if variant == "auto_alt" else None)
+                pkey = ProbeCache.key(crop, box, variant, alt_policy if variant == "auto_alt" else None,
+                                      _weights_digest(variant))
                 hit = probe_cache.get(pkey) if probe_cache is not None and i != example_index else None
                 if hit is not None:
                     _record(result, key, hit, i)
@@ -162,6 +163,18 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
         probe_cache.save()
     result.elapsed_s = time.perf_counter() - t0
     return result
+
+
+def _weights_digest(variant: str) -> str:
+    """The manifest entries a variant can load (none for the classical ones, all for the pipeline)."""
+    from ..weights import read_manifest
+
+    manifest = read_manifest()
+    prefix = {"raw": None, "bicubic": None, "lime": None, "lime_denoise": None, "deblur": "deblur", "srcnn": "srcnn"}
+    if variant in prefix and prefix[variant] is None:
+        return ""
+    wanted = prefix.get(variant)
+    return "|".join(f"{k}={v}" for k, v in sorted(manifest.items()) if wanted is None or k.startswith(wanted))
 
 
 def _record(result: VerificationResult, key: tuple[str, str], entry: dict[str, Any], index: int) -> None:
