@@ -96,10 +96,14 @@ def bench_steps(quick: bool) -> str:
     repeats = 3 if quick else 7
     faces = [cv2.imread(str(p))[67:182, 68:183] for p in lfw_sample(4, seed=3)]
     rows, notes = [], []
-    srcnn, why_srcnn = optional_step("srcnn", {"scale": 2, "model": "face"}, cv2.resize(faces[0], (32, 32)))
+    sr_variants = []
+    for model, scale in (("face", 2), ("face", 4), ("general", 3)):
+        step, why = optional_step("srcnn", {"scale": scale, "model": model}, cv2.resize(faces[0], (32, 32)))
+        if step is None:
+            notes.append(f"SRCNN {model} x{scale} rows skipped: {why}")
+        else:
+            sr_variants.append((model, scale, step))
     deblur, why_deblur = optional_step("deblur", {}, cv2.resize(faces[0], (64, 64)))
-    if srcnn is None:
-        notes.append(f"SRCNN rows skipped: {why_srcnn}")
     if deblur is None:
         notes.append(f"deblur rows skipped: {why_deblur}")
     for size in (32, 64, 128):
@@ -112,15 +116,16 @@ def bench_steps(quick: bool) -> str:
         n = len(crops)
         cases = [
             ("bicubic x2 (baseline)", each(lambda c: cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))),
+            ("bicubic x3 (baseline)", each(lambda c: cv2.resize(c, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC))),
             ("bicubic x4 (baseline)", each(lambda c: cv2.resize(c, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC))),
             ("quality measure", each(measure_quality)),
             ("LIME exact", each(lambda c: lime.lime_step(c, {}), dark)),
             ("LIME fast", each(lambda c: lime.lime_step(c, {"fast": True}), dark)),
             ("LIME exact + denoise", each(lambda c: lime.lime_step(c, {"denoise": True}), dark)),
         ]
-        if srcnn is not None:
-            for scale in (2, 4):
-                cases.append((f"SRCNN face x{scale}", each(lambda c, s=scale: srcnn(c, {"scale": s, "model": "face"}))))
+        for model, scale, step in sr_variants:
+            params = {"scale": scale, "model": model}
+            cases.append((f"SRCNN {model} x{scale}", each(lambda c, st=step, p=params: st(c, p))))
         if deblur is not None:
             cases.append(("deblur", each(lambda c: deblur(c, {}))))
         for name, fn in cases:

@@ -28,7 +28,7 @@ Box = tuple[int, int, int, int]
 CHIP_SIZE = 150  # the input size of dlib's ResNet
 CHIP_PADDING = 0.25
 # "dlib": the dlib-bin wheel (~130-300 ms per face here); "tf": the same network and weights in TensorFlow
-# (enhancement.embed_tf; ~10 ms per face in batches of 32, descriptors within 1e-6 of dlib's). dlib stays the default
+# (enhancement.embed_tf; 8-19 ms per face batched or not, descriptors within 1e-6 of dlib's). dlib stays the default
 # so a process that never needed TensorFlow does not start importing it; analysis workers can opt in.
 BACKEND = os.environ.get("FACECASE_EMBED_BACKEND", "dlib")
 MODEL_FILES = {"landmarks": "shape_predictor_5_face_landmarks.dat",
