@@ -223,11 +223,22 @@ def live_worker(qcluster: subprocess.Popen, settings: Any) -> subprocess.Popen:
     return qcluster
 
 
+try:
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    _TRANSIENT_DOM_ERRORS: tuple[type[BaseException], ...] = (StaleElementReferenceException,)
+except ImportError:  # selenium is a dev dependency; without it there are no browser tests to wait for
+    _TRANSIENT_DOM_ERRORS = ()
+
+
 def wait_for(predicate: Any, timeout_s: float, what: str, worker: subprocess.Popen | None = None) -> Any:
     """Poll until ``predicate()`` is truthy. The limit only bounds a hang; it asserts nothing about speed."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except _TRANSIENT_DOM_ERRORS:
+            value = None  # the live page replaced the element between lookup and read: look again
         if value:
             return value
         if worker is not None and worker.poll() is not None:

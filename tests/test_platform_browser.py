@@ -109,7 +109,7 @@ def test_it_renders_the_login_page_and_logs_in(server: str, browser: Any, charli
     browser.save_screenshot(str(tmp_path / "login.png"))
 
     log_in(browser, server, "charlie", "wrong password")
-    assert "did not match" in browser.page_source
+    wait_for(lambda: "did not match" in browser.page_source, timeout_s=30, what="the login error")
     log_in(browser, server, "charlie", PASSWORD)
     wait_for(lambda: browser.current_url.rstrip("/") == server, timeout_s=30, what="the home page after login")
     assert "charlie" in browser.find_element(By.CSS_SELECTOR, ".who").text
