@@ -207,24 +207,27 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     from suspects.enrolment import current_gallery, load_gallery
 
     state = dict(footage.analysis_state or {})
-    config = analysis_config(footage)
-    version: RegistryVersion | None
-    if state.get("registry_version"):
+    resume = _read_checkpoint(footage, state)
+    if state.get("checkpoint") is not None and resume is None:
+        reporter.log("the saved checkpoint is missing or altered: analysing from the start", JobLogLine.Level.WARNING)
+    version: RegistryVersion | None = None
+    if resume is not None and state.get("registry_version"):
+        # A resumed run keeps the registry and settings it started with, or its results would not line up.
         version = RegistryVersion.objects.filter(number=state["registry_version"]).first()
-        gallery, latest = current_gallery()
-        if version is None or latest is None or latest.number != version.number:
-            gallery = load_gallery(version) if version else None
+    if version is not None:
+        gallery = load_gallery(version)
     else:
         gallery, version = current_gallery()
+    if resume is None:
+        state.pop("config", None)
+    footage.analysis_state = state
+    config = analysis_config(footage)
     if gallery is None:
         reporter.log("the suspect registry is empty: faces are tracked and stored but nothing can match",
                      JobLogLine.Level.WARNING)
     else:
         reporter.log(f"matching against registry v{version.number} ({version.suspect_count} suspects, "
                      f"{version.photo_count} photos)")
-    resume = _read_checkpoint(footage, state)
-    if state.get("checkpoint") is not None and resume is None:
-        reporter.log("the saved checkpoint is missing or altered: analysing from the start", JobLogLine.Level.WARNING)
     state.update({"registry_version": version.number if version else None, "config": config.to_dict()})
     Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
     store = _Store(footage, reporter, version)
