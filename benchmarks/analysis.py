@@ -179,9 +179,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--only-long", action="store_true", help="just the memory run; prints it, writes nothing")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     load = os.getloadavg()
+    if args.only_long:
+        from enhancement.synthetic import make_cctv_clip
+
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = make_cctv_clip(Path(tmp) / "synthetic-360.mp4").path
+            print(json.dumps({"load": load, **bench_long(clip, args.long_minutes, Path(tmp))}), flush=True)
+        return
     source = shared_data_dir() / "face_recognition_examples" / "short_hamilton_clip.mp4"
     warm_s = warm_up()
     g = gallery()
