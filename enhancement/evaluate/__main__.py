@@ -61,6 +61,12 @@ def _disjoint_check(identities: set[str]) -> str:
             "trained the face SR and deblur models (checked in code at the start of every run).")
 
 
+def _manifest() -> dict[str, str]:
+    from ..weights import read_manifest
+
+    return read_manifest()
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(args.threads))
@@ -150,6 +156,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "threshold_source": "weights/matcher_calibration.json" if threshold_file.exists() else "match.py default",
             "disjoint_check": disjoint, "detection_frames": det_frames, "cpus": os.cpu_count(),
             "unavailable": unavailable, "alt_policy": args.alt_policy, "sections": args.sections,
+            "weights": _manifest(), "embed_backend": os.environ.get("FACECASE_EMBED_BACKEND", "dlib"),
             "degradation_notes": {
                 "clean": "no change", "x4": "MATLAB bicubic x1/4 (250 -> 63 px)", "x6": "x1/6 (250 -> 42 px)",
                 "low_light": f"gain {degrade.LOW_LIGHT_GAIN_RANGE[0]}-{degrade.LOW_LIGHT_GAIN_RANGE[1]}, Poisson shot "

@@ -112,6 +112,10 @@ def write_readme(out: Path, summary: dict[str, Any], vrows: list[dict[str, Any]]
         "each single step through `enhance_face(crop, steps=[step])`; the automatic quality-gated pipeline "
         "`enhance_face(crop, steps=\"auto\")` with the default `QualityPolicy`.",
     ]
+    if cfg.get("weights"):
+        lines.append("- Weights (sha256 from `weights/manifest.json` at run time): " + "; ".join(
+            f"`{k}` {v[:12]}…" for k, v in sorted(cfg["weights"].items()))
+            + f". Embedder backend: {cfg['embed_backend']}.")
     if cfg.get("unavailable"):
         lines.append("- **Not run** (missing weights or module): " + "; ".join(
             f"{k}: {v}" for k, v in cfg["unavailable"].items()))
