@@ -19,7 +19,7 @@ import numpy as np
 from .. import degrade
 from ..datasets import lfw_images, split_identities
 from .cache import EmbeddingCache
-from .metrics import rank_of_truth
+from .metrics import rank_of_truth, threshold_at_far
 from .probes import LFW_SIZE, face_crop, make_variant
 from .verification import load, probe_seed
 
@@ -63,6 +63,10 @@ class IdentificationRow:
     identified_at_threshold: float  # known probes accepted with the right label
     false_alert_rate: float  # unknown probes accepted as someone
     threshold: float
+    # open-set operating point set on these unknown probes (an oracle, for orientation only): the distance threshold
+    # that lets 1 % of unknown probes through, and the share of known probes identified correctly under it
+    threshold_at_1pct_false_alerts: float | None = None
+    identified_at_1pct_false_alerts: float | None = None
 
 
 @dataclass
@@ -126,7 +130,14 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
         ranks = [rank_of_truth(_nn_scores(gallery, v), t) for v, t in zip(known_vecs, truths, strict=True)]
         ok = [match(v, gallery, threshold).label == t for v, t in zip(known_vecs, truths, strict=True)]
         alerts = [match(v, gallery, threshold).label is not None for v in unknown_vecs]
-        result.rows.append(_summarise(ranks, ok, alerts, degradation, variant, "nearest_neighbour", threshold))
+        row = _summarise(ranks, ok, alerts, degradation, variant, "nearest_neighbour", threshold)
+        known_best = [gallery.search(v, 1)[0] for v in known_vecs]
+        unknown_nearest = np.array([gallery.search(v, 1)[0].distance for v in unknown_vecs])
+        t1 = threshold_at_far(unknown_nearest, 0.01)
+        row.threshold_at_1pct_false_alerts = round(float(t1), 4)
+        row.identified_at_1pct_false_alerts = float(np.mean([c.label == t and c.distance < t1
+                                                             for c, t in zip(known_best, truths, strict=True)]))
+        result.rows.append(row)
         if head is not None:
             result.rows.append(_head_row(head, known_vecs, truths, unknown_vecs, degradation, variant))
     cache.save()
