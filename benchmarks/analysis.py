@@ -99,7 +99,8 @@ def progress(p):
     if not samples or p.percent - samples[-1][0] >= 10:
         samples.append((round(p.percent, 1), round(proc.memory_info().rss / 2**20, 1)))
 t0 = time.perf_counter()
-r = analyze_video(sys.argv[1], gallery=None, config=AnalysisConfig(), progress_cb=progress)
+# on_track as the footage job uses it: each finished track is handed over (and its images released) at once.
+r = analyze_video(sys.argv[1], gallery=None, config=AnalysisConfig(), progress_cb=progress, on_track=lambda t: None)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall_s": round(time.perf_counter() - t0, 1), "frames_analysed": r.frames_analysed,
                   "tracks": len(r.tracks), "peak_rss_mib": round(peak, 1),
