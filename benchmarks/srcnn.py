@@ -99,21 +99,24 @@ def natural_section(ensemble: bool) -> list[str]:
 
 def faces_section(count: int, ensemble: bool) -> list[str]:
     manifest = read_manifest()
-    general, face = "srcnn_general_x3.weights.h5", "srcnn_face_x2x4.weights.h5"
+    files = [w for w in sorted(set(WEIGHTS.values())) if w in manifest]
     lines = [f"## Held-out LFW faces ({count} centre 120x120 crops, `eval` identities, never trained on)", "",
-             "Both weights files at every scale (the pipeline's choice per scale is `enhancement.srcnn.WEIGHTS`).", "",
-             f"| scale | bicubic | `{general}` | gain | `{face}` | gain |", "|---|---|---|---|---|---|"]
+             "Every weights file at every scale, as the gain over bicubic (bicubic in dB); **bold** is the file the "
+             "pipeline uses for `model=\"face\"` at that scale (`enhancement.srcnn.WEIGHTS`).", "",
+             "| scale | bicubic | " + " | ".join(f"`{w.removesuffix('.weights.h5')}`" for w in files) + " |",
+             "|---|---|" + "---|" * len(files)]
     crops = lfw_centre_crops("eval", count)
     extra = ""
     for scale in (2, 3, 4):
-        used = [w for w in (general, face) if w in manifest]
-        bic, ours, _ = evaluate(crops, scale, used)
-        cells = [f"{ours[w]:.2f} | {ours[w] - bic:+.2f}" if w in ours else "n/a | n/a" for w in (general, face)]
-        lines.append(f"| x{scale} | {bic:.2f} | {cells[0]} | {cells[1]} |")
+        bic, ours, _ = evaluate(crops, scale, files)
+        chosen = WEIGHTS[("face", scale)]
+        cells = [f"{ours[w]:.2f} ({ours[w] - bic:+.2f})" for w in files]
+        cells = [f"**{c}**" if w == chosen else c for w, c in zip(files, cells, strict=True)]
+        lines.append(f"| x{scale} | {bic:.2f} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
-        if ensemble and scale == 4 and face in ours:
-            extra = f"`{face}` x8 self-ensemble at x4 (test-time, same weights): " \
-                    f"{ensemble_psnr(crops, 4, face) - bic:+.2f} dB over bicubic"
+        if ensemble and scale == 4:
+            extra = f"`{chosen}` x8 self-ensemble at x4 (test-time, same weights): " \
+                    f"{ensemble_psnr(crops, 4, chosen) - bic:+.2f} dB over bicubic"
     if extra:
         lines += ["", extra]
         print(extra, flush=True)
@@ -124,7 +127,8 @@ def _weights_tag(section: str) -> str:
     """Which weights (name and digest prefix) a section's numbers depend on."""
     manifest = read_manifest()
     kinds = ("general",) if section == "natural" else ("general", "face")
-    names = sorted({w for (kind, _), w in WEIGHTS.items() if kind in kinds})
+    names = sorted({w for (kind, _), w in WEIGHTS.items() if kind in kinds} | ({*WEIGHTS.values()} if
+                                                                               section == "faces" else set()))
     return ",".join(f"{w}={manifest.get(w, 'absent')[:12]}" for w in names)
 
 

@@ -26,19 +26,22 @@ from .weights import read_manifest, verified_path
 
 RADIUS = 8  # receptive-field radius of 9-5-5: 4 + 2 + 2
 
-# (model, scale) -> weights file. Scales without a dedicated model use the best trained one we measured; the
-# record's notes say so. General x2 uses the face model (trained on x2/x4): on Set5 x2 it gives 34.23 dB against
-# bicubic 33.66, while the x3 model over-sharpens at x2 (31.23 dB, worse than bicubic). General x4 keeps the x3
-# model (Set5 x4 29.13 dB against 29.04 for the face model). Figures: weights/srcnn_*.md.
+# (model, scale) -> weights file, chosen from measurements (weights/srcnn_*.md, docs/benchmarks/srcnn.md); a file
+# used at a scale it was not trained for says so in the record's notes.
+# - general x2: the face x2/x4 model (Set5 x2 34.23 dB, bicubic 33.66); the x3 model over-sharpens at x2 (31.23).
+# - general x4: the x3 model (Set5 x4 29.13 dB against 29.04 for the face x2/x4 model).
+# - face x3: the general x3 model (held-out LFW x3 +1.83 dB over bicubic against +1.35 for the face x2/x4 model).
+# - face x4: the x4-only face fine-tune (the mixed x2/x4 model reached only +0.90 dB at x4).
 WEIGHTS = {
     ("general", 2): "srcnn_face_x2x4.weights.h5",
     ("general", 3): "srcnn_general_x3.weights.h5",
     ("general", 4): "srcnn_general_x3.weights.h5",
     ("face", 2): "srcnn_face_x2x4.weights.h5",
-    ("face", 3): "srcnn_face_x2x4.weights.h5",
-    ("face", 4): "srcnn_face_x2x4.weights.h5",
+    ("face", 3): "srcnn_general_x3.weights.h5",
+    ("face", 4): "srcnn_face_x4.weights.h5",
 }
-TRAINED_SCALES = {"srcnn_general_x3.weights.h5": (3,), "srcnn_face_x2x4.weights.h5": (2, 4)}
+TRAINED_SCALES = {"srcnn_general_x3.weights.h5": (3,), "srcnn_face_x2x4.weights.h5": (2, 4),
+                  "srcnn_face_x4.weights.h5": (4,), "srcnn_face_x2.weights.h5": (2,)}
 
 
 def build_model() -> Any:
