@@ -31,12 +31,12 @@ RADIUS = 8  # receptive-field radius of 9-5-5: 4 + 2 + 2
 # - general x2: the face x2/x4 model (Set5 x2 34.23 dB, bicubic 33.66); the x3 model over-sharpens at x2 (31.23).
 # - general x4: the x3 model (Set5 x4 29.13 dB against 29.04 for the face x2/x4 model).
 # - face x3: the general x3 model (held-out LFW x3 +1.83 dB over bicubic against +1.35 for the face x2/x4 model).
-# - face x4: the x4-only face fine-tune (the mixed x2/x4 model reached only +0.90 dB at x4).
+# - face x2 and x4: the single-scale face fine-tunes (the mixed x2/x4 model was -0.55 dB at x2 and +0.90 at x4).
 WEIGHTS = {
     ("general", 2): "srcnn_face_x2x4.weights.h5",
     ("general", 3): "srcnn_general_x3.weights.h5",
     ("general", 4): "srcnn_general_x3.weights.h5",
-    ("face", 2): "srcnn_face_x2x4.weights.h5",
+    ("face", 2): "srcnn_face_x2.weights.h5",
     ("face", 3): "srcnn_general_x3.weights.h5",
     ("face", 4): "srcnn_face_x4.weights.h5",
 }
