@@ -69,6 +69,7 @@ class ProbeResult:
     fps: float | None
     frame_count: int
     duration: float | None
+    damage: str = ""  # why the evidence is incomplete (frames stop decoding); empty when the whole file decodes
 
 
 def _probe_image(path: str) -> ProbeResult:
@@ -100,12 +101,12 @@ def _probe_video(path: str, reporter: JobReporter | None) -> ProbeResult:
         capture.release()
     if decoded == 0:
         raise ProcessingError("no frame could be decoded")
-    if declared and decoded < declared * (1 - FRAME_COUNT_TOLERANCE) - 1:
-        raise ProcessingError(f"video is truncated or damaged: the container declares {declared} frames, "
-                              f"only {decoded} decode")
     if fps <= 0:
         raise ProcessingError("video declares no frame rate")
-    return ProbeResult(width=width, height=height, fps=fps, frame_count=decoded, duration=decoded / fps)
+    damage = ""
+    if declared and decoded < declared * (1 - FRAME_COUNT_TOLERANCE) - 1:
+        damage = f"video is truncated or damaged: the container declares {declared} frames, only {decoded} decode"
+    return ProbeResult(width=width, height=height, fps=fps, frame_count=decoded, duration=decoded / fps, damage=damage)
 
 
 def probe_footage(footage: Footage, reporter: JobReporter | None = None) -> ProbeResult:
@@ -137,7 +138,14 @@ def _analysis_stage() -> Any:
 def run_pipeline(footage: Footage, reporter: JobReporter | None = None) -> None:
     """Everything the job does to one footage row, in order. Raises on failure; the task records the reason."""
     reporter = reporter or JobReporter(footage)
-    probe_footage(footage, reporter)
+    probe = probe_footage(footage, reporter)
+    if probe.damage:
+        reporter.log(f"{probe.damage}: analysing the frames that decode", level=JobLogLine.Level.WARNING)
     analyze = _analysis_stage()
     if analyze is not None:
         analyze(footage, reporter)
+    if probe.damage:
+        # Damaged evidence must not look complete: the job fails with the reason, and whatever was found in the
+        # frames that decoded (sightings, alerts) stays for review.
+        kept = " (results from the frames that decoded are kept)" if analyze is not None else ""
+        raise ProcessingError(f"{probe.damage}; decoding stopped at frame {probe.frame_count}{kept}")

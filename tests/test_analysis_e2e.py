@@ -242,3 +242,30 @@ def test_it_raises_several_alerts_from_one_group_photo(live_worker: Any, alice: 
     assert len(alerts) >= 3
     assert len({a.suspect_id for a in alerts}) == len(alerts)  # several people, each once
     assert len({a.sighting_id for a in alerts}) == len(alerts)  # each on their own face
+
+
+def test_it_keeps_what_a_damaged_video_showed_and_says_where_decoding_stopped(
+        live_worker: Any, charlie: Any, charlies_case: Any, hamilton_registry: dict[str, Any], tmp_path: Path):
+    # The clip's first 150 frames as MJPG, cut in half as an interrupted copy would be: about 75 frames decode.
+    source = cv2.VideoCapture(str(shared_file(HAMILTON_CLIP)))
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 29.97, (640, 360))
+    for _ in range(150):
+        ok, frame = source.read()
+        assert ok
+        writer.write(frame)
+    writer.release()
+    source.release()
+    cut = tmp_path / "interrupted.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+
+    footage_id = upload(charlie, charlies_case, cut).pk
+    footage = wait_for(lambda: Footage.objects.filter(pk=footage_id, status__in=["done", "failed"]).first(),
+                       timeout_s=900, what="the damaged footage to finish", worker=live_worker)
+
+    assert footage.status == "failed"  # incomplete evidence never looks complete
+    assert "declares 150 frames" in footage.error and "decoding stopped at frame" in footage.error
+    assert "results from the frames that decoded are kept" in footage.error
+    assert Sighting.objects.filter(footage=footage).exists()  # what the decoded half showed is still there
+    assert Sighting.objects.filter(footage=footage, last_frame__lt=footage.frame_count).count() == \
+        Sighting.objects.filter(footage=footage).count()
