@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The embedder's TensorFlow backend runs dlib's own network and weights ~8x faster here (descriptors agree with
     # dlib's to < 1e-6; measured 3.9e-7 on 10 LFW crops), which is what makes the full run fit the time budget.
-    os.environ.setdefault("FACECASE_EMBED_BACKEND", "tf")
+    backend = os.environ.get("FACECASE_EMBED_BACKEND", "tf")  # passed per call: the process environment is left alone
     from tqdm import tqdm
 
     from .. import degrade
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     tag = code_tag("enhancement.embed", "enhancement.embed_tf")
     cache_path = None if str(args.cache) == "none" else args.cache / f"embeddings-{tag}.npz"
-    cache = EmbeddingCache(cache_path, lambda image, box: embed_face(image, box=box))
+    cache = EmbeddingCache(cache_path, lambda image, box: embed_face(image, box=box, backend=backend))
     det_frames = min(plan["detection_frames"], len(pairs))
     conditions = [c for c in plan["identification"] if c[0] in degradations and c[1] in args.variants]
     conditions = conditions if ident_set and "identification" in args.sections else []
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "threshold_source": "weights/matcher_calibration.json" if threshold_file.exists() else "match.py default",
             "disjoint_check": disjoint, "detection_frames": det_frames, "cpus": os.cpu_count(),
             "unavailable": unavailable, "alt_policy": args.alt_policy, "sections": args.sections,
-            "weights": _manifest(), "embed_backend": os.environ.get("FACECASE_EMBED_BACKEND", "dlib"),
+            "weights": _manifest(), "embed_backend": backend,
             "degradation_notes": {
                 "clean": "no change", "x4": "MATLAB bicubic x1/4 (250 -> 63 px)", "x6": "x1/6 (250 -> 42 px)",
                 "low_light": f"gain {degrade.LOW_LIGHT_GAIN_RANGE[0]}-{degrade.LOW_LIGHT_GAIN_RANGE[1]}, Poisson shot "
