@@ -109,7 +109,8 @@ def write_readme(out: Path, summary: dict[str, Any], vrows: list[dict[str, Any]]
         "- Degradations (`enhancement/degrade.py`, per-probe seeds): " + "; ".join(
             f"`{k}`: {v}" for k, v in cfg["degradation_notes"].items() if k in degradations) + ".",
         "- Probe variants: raw degraded crop; bicubic up by the scale SRCNN would get (downscaled probes only); "
-        "each single step through `enhance_face(crop, steps=[step])`; the automatic quality-gated pipeline "
+        "each single step through `enhance_face(crop, steps=[step])` (SRCNN only on downscaled probes: the policy "
+        "never super-resolves a full-size face, so it is n/a elsewhere); the automatic quality-gated pipeline "
         "`enhance_face(crop, steps=\"auto\")` with the default `QualityPolicy`.",
     ]
     if cfg.get("weights"):
