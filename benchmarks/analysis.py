@@ -13,7 +13,7 @@ Run: ``.venv/bin/python benchmarks/analysis.py [--long-minutes 10] [--skip-long]
 - Memory: peak RSS of a fresh process analysing a ``--long-minutes`` video made by looping the 640x360 synthetic
   clip (one walker every 6 s), sampled along the way to show it stays flat (frames are streamed, never held).
 - Models (TensorFlow deblur, dlib) are loaded once before timing; their one-time load is reported on its own.
-The machine's 2 cores are shared with training jobs, so every ratio is against a baseline measured in the same run.
+The machine's 2 cores may be shared with other jobs, so every ratio is against a baseline measured in the same run.
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def bench_long(source: Path, minutes: float, folder: Path) -> dict:
 def markdown(rows: list[dict], long: dict | None, load: tuple[float, float, float], warm_s: float) -> str:
     lines = ["# Footage analysis benchmark", "",
              "Produced by `benchmarks/analysis.py` (see its docstring for the method). 2 shared CPU cores; "
-             f"load average at the start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (other engineers' training "
-             "jobs were running), so absolute seconds are pessimistic: compare each row with its own "
+             f"load average at the start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (above 2 means other jobs "
+             "shared the cores and absolute seconds are pessimistic): compare each row with its own "
              "decode-only baseline.",
              "",
              f"One-time model load before the runs (TensorFlow deblur graph, dlib): {warm_s:.1f} s (not in the rows).",
