@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models, transaction
@@ -48,20 +49,27 @@ def case_create(*, actor: Any, reference: str, title: str, description: str = ""
 
 @transaction.atomic
 def case_update(*, actor: Any, case: Case, **fields: Any) -> Case:
-    unknown = set(fields) - set(_CASE_EDITABLE)
+    audited_update(actor=actor, obj=case, fields=fields, editable=_CASE_EDITABLE)
+    return case
+
+
+def audited_update(*, actor: Any, obj: Any, fields: dict[str, Any], editable: Iterable[str]) -> dict[str, Any]:
+    """Set the ``editable`` ``fields`` that changed, validate, save, and audit the changes (from/to) in one event.
+    Call inside the caller's transaction. Returns the changes; nothing is written when there are none."""
+    unknown = set(fields) - set(editable)
     if unknown:
-        raise ValueError(f"cannot update case fields {sorted(unknown)}")
+        raise ValueError(f"cannot update {obj._meta.verbose_name} fields {sorted(unknown)}")
     changes = {}
     for name, value in fields.items():
-        old = getattr(case, name)
+        old = getattr(obj, name)
         if old != value:
             changes[name] = {"from": old, "to": value}
-            setattr(case, name, value)
+            setattr(obj, name, value)
     if changes:
-        case.full_clean()
-        case.save()
-        audit_record(actor=actor, verb="update", obj=case, details={"changes": changes})
-    return case
+        obj.full_clean()
+        obj.save()
+        audit_record(actor=actor, verb="update", obj=obj, details={"changes": changes})
+    return changes
 
 
 @transaction.atomic

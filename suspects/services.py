@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from facecase.files import check_image, store_private_upload
-from facecase.services import audit_record
+from facecase.services import audit_record, audited_update
 from suspects.models import Suspect, SuspectPhoto
 
 _SUSPECT_EDITABLE = ("name", "external_id", "status", "notes")
@@ -28,19 +28,7 @@ def suspect_create(
 
 @transaction.atomic
 def suspect_update(*, actor: Any, suspect: Suspect, **fields: Any) -> Suspect:
-    unknown = set(fields) - set(_SUSPECT_EDITABLE)
-    if unknown:
-        raise ValueError(f"cannot update suspect fields {sorted(unknown)}")
-    changes = {}
-    for name, value in fields.items():
-        old = getattr(suspect, name)
-        if old != value:
-            changes[name] = {"from": old, "to": value}
-            setattr(suspect, name, value)
-    if changes:
-        suspect.full_clean()
-        suspect.save()
-        audit_record(actor=actor, verb="update", obj=suspect, details={"changes": changes})
+    audited_update(actor=actor, obj=suspect, fields=fields, editable=_SUSPECT_EDITABLE)
     return suspect
 
 
