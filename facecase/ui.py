@@ -73,25 +73,3 @@ def query_without_page(request: HttpRequest) -> str:
 
 def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
-
-
-def discard_unstored_uploads(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Remove the request's uploads that the view did not store (a form refused them), so nothing rejected is
-    left in private storage's incoming folder. Stored uploads were moved out of it already."""
-    from pathlib import Path
-
-    from facecase.uploads import incoming_dir
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        finally:
-            if request.method == "POST":
-                for upload in request.FILES.values():
-                    path = Path(upload.temporary_file_path()) if hasattr(upload, "temporary_file_path") else None
-                    if path is not None and path.parent == incoming_dir():
-                        upload.close()
-                        path.unlink(missing_ok=True)
-
-    return wrapped

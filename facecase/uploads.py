@@ -109,3 +109,23 @@ class HashingUploadHandler(FileUploadHandler):
 
     def upload_interrupted(self) -> None:
         self._cleanup()
+
+
+class DiscardUnstoredUploadsMiddleware:
+    """After every request, remove the uploads it received that no service stored (a form, serializer or check
+    refused them), so nothing rejected stays in private storage's incoming folder. Stored uploads were already
+    moved out of it. Only requests whose body was parsed into files are looked at."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        try:
+            return self.get_response(request)
+        finally:
+            if "_files" in request.__dict__:
+                for upload in request.FILES.values():
+                    path = Path(upload.temporary_file_path()) if hasattr(upload, "temporary_file_path") else None
+                    if path is not None and path.parent == incoming_dir():
+                        upload.close()
+                        path.unlink(missing_ok=True)

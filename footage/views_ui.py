@@ -17,7 +17,7 @@ from facecase.media import CSP
 from facecase.roles import ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role
 from facecase.selectors import case_get_for_user, case_list_for_user
 from facecase.storage import private_storage
-from facecase.ui import discard_unstored_uploads, paginate, query_without_page, role_required, wants_json
+from facecase.ui import paginate, query_without_page, role_required, wants_json
 from facecase.uploads import upload_errors
 from footage import explanations
 from footage.derived import FrameUnavailable, sighting_frame_path
@@ -48,7 +48,6 @@ CASE_ROLES = (ROLE_ANALYST, ROLE_ADMIN)
 
 @role_required(*CASE_ROLES)
 @require_POST
-@discard_unstored_uploads
 def case_upload(request: HttpRequest, pk: int) -> HttpResponse:
     """The upload form posts here; the page's script sends the same form by XHR (for its progress bar) and asks
     for JSON, so the browser can go straight to live analysis progress."""

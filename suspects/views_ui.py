@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from facecase.roles import ROLE_ADMIN
 from facecase.services import audit_record
-from facecase.ui import discard_unstored_uploads, paginate, query_without_page, role_required
+from facecase.ui import paginate, query_without_page, role_required
 from suspects.bulk_import import suspect_import_zip
 from suspects.face_check import FaceCheck, check_path
 from suspects.forms_ui import ImportForm, PhotoForm, SuspectForm, SuspectStatusNoteForm
@@ -68,7 +68,6 @@ def _after_photo(request: HttpRequest, photo: SuspectPhoto, check: FaceCheck | N
 
 @role_required(ROLE_ADMIN)
 @require_http_methods(["GET", "POST"])
-@discard_unstored_uploads
 def suspect_new(request: HttpRequest) -> HttpResponse:
     form = SuspectForm(request.POST or None)
     photo_form = PhotoForm(request.POST or None, request.FILES or None, photo_required=False)
@@ -143,7 +142,6 @@ def suspect_detail(request: HttpRequest, pk: int, photo_form: PhotoForm | None =
 
 @role_required(ROLE_ADMIN)
 @require_POST
-@discard_unstored_uploads
 def suspect_photo_add_view(request: HttpRequest, pk: int) -> HttpResponse:
     suspect = _suspect_or_404(pk)
     form = PhotoForm(request.POST, request.FILES)
@@ -193,7 +191,6 @@ def suspect_photo_face(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(ROLE_ADMIN)
 @require_http_methods(["GET", "POST"])
-@discard_unstored_uploads
 def suspect_import(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     summary = None
