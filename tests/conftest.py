@@ -183,6 +183,7 @@ def worker_env(django_db_setup: None, django_db_blocker: Any, queue_env: dict[st
     env.setdefault("TF_NUM_INTRAOP_THREADS", "1")
     env.setdefault("TF_NUM_INTEROP_THREADS", "1")
     env.setdefault("OMP_NUM_THREADS", "1")
+    env["PYTHONFAULTHANDLER"] = "1"  # a stuck worker sent SIGABRT writes every thread's stack to its log
     return env
 
 
@@ -245,6 +246,8 @@ def wait_for(predicate: Any, timeout_s: float, what: str, worker: subprocess.Pop
             break
         time.sleep(0.2)
     detail = ""
+    if worker is not None and worker.poll() is not None:
+        detail += f" (the worker exited with code {worker.returncode}: -9 is SIGKILL, e.g. the kernel's OOM killer)"
     if worker is not None and hasattr(worker, "log_path"):
         detail = "\nworker log tail:\n" + Path(worker.log_path).read_text(errors="replace")[-3000:]
     raise AssertionError(f"gave up waiting for {what}{detail}")

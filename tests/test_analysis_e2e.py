@@ -64,9 +64,44 @@ def upload(actor: Any, case: Any, path: Path) -> Footage:
     return footage_ingest(actor=actor, case=case, upload=SimpleUploadedFile(path.name, path.read_bytes()))
 
 
+def job_state(footage_id: int) -> str:
+    """Where a job stands, for a failure message: status, progress and its last log lines."""
+    row = Footage.objects.filter(pk=footage_id).values("status", "progress", "error", "analysis_state").first()
+    lines = list(JobLogLine.objects.filter(footage_id=footage_id).order_by("-pk").values_list("message", flat=True))
+    return f"{row}\njob log (newest first):\n" + "\n".join(lines[:15])
+
+
+def database_waits() -> str:
+    """On PostgreSQL, the other sessions and what they wait for: a job that never ends may be waiting on a lock."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid, state, wait_event_type, wait_event, left(query, 120) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return "database sessions:\n" + "\n".join(map(str, cursor.fetchall())) + "\n"
+
+
+def dump_stacks(worker: Any) -> str:
+    """SIGABRT to a stuck worker's processes (started with PYTHONFAULTHANDLER) and the stacks they printed."""
+    log_path = getattr(worker, "log_path", None)
+    if worker is None or log_path is None or worker.poll() is not None:
+        return ""
+    try:
+        os.killpg(worker.pid, signal.SIGABRT)
+        worker.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    return "worker stacks:\n" + Path(log_path).read_text(errors="replace")[-6000:]
+
+
 def finished(footage_id: int, worker: Any, timeout_s: float = 900) -> Footage:
-    footage = wait_for(lambda: Footage.objects.filter(pk=footage_id, status__in=["done", "failed"]).first(),
-                       timeout_s=timeout_s, what=f"footage {footage_id} to finish", worker=worker)
+    try:
+        footage = wait_for(lambda: Footage.objects.filter(pk=footage_id, status__in=["done", "failed"]).first(),
+                           timeout_s=timeout_s, what=f"footage {footage_id} to finish", worker=worker)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{job_state(footage_id)}\n{database_waits()}{dump_stacks(worker)}") from None
     log = "\n".join(JobLogLine.objects.filter(footage=footage).values_list("message", flat=True))
     assert footage.status == "done", f"{footage.error}\n{log}"
     return footage
@@ -157,8 +192,10 @@ def looped_clip(path: Path, times: int) -> Path:
 
 def start_worker(worker_env: dict[str, str], queue: str, media: Path, log: Path) -> subprocess.Popen:
     env = {**worker_env, "FACECASE_Q_NAME": queue, "PRIVATE_MEDIA_ROOT": str(media)}
-    return subprocess.Popen([sys.executable, str(REPO_ROOT / "manage.py"), "qcluster"], cwd=REPO_ROOT, env=env,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "manage.py"), "qcluster"], cwd=REPO_ROOT, env=env,
+                               stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115
+    process.log_path = log  # type: ignore[attr-defined]  # wait_for shows its tail when it gives up
+    return process
 
 
 def stop(worker: subprocess.Popen, sig: int) -> None:
