@@ -38,6 +38,47 @@ def _calibrated_threshold() -> float:
 DEFAULT_THRESHOLD: float = _calibrated_threshold()
 
 
+def _open_set_table() -> list[tuple[float, float]]:
+    """(per-comparison false-accept rate, distance threshold) rows from the calibration file, FAR ascending."""
+    try:
+        rows = json.loads(CALIBRATION_FILE.read_text())["open_set"]["table"]
+        return sorted((float(r["far"]), float(r["threshold"])) for r in rows)
+    except (OSError, KeyError, ValueError, TypeError):
+        return []
+
+
+OPEN_SET_TABLE: list[tuple[float, float]] = _open_set_table()
+
+
+def threshold_for_far(far: float, table: Sequence[tuple[float, float]] | None = None) -> float:
+    """The distance threshold whose per-comparison false-accept rate on LFW is ``far`` (log-linear between the
+    calibrated rows). Below the table's smallest rate the smallest row's threshold is returned: the calibration
+    set holds too few impostor pairs to read a stricter point, so that is the strictest threshold we can vouch for."""
+    rows = list(table if table is not None else OPEN_SET_TABLE)
+    if not rows:
+        return DEFAULT_THRESHOLD
+    fars = np.log10([r[0] for r in rows])
+    thresholds = np.array([r[1] for r in rows])
+    return float(np.interp(math.log10(max(far, 1e-12)), fars, thresholds))
+
+
+def open_set_threshold(enrolled: int, false_alert_rate: float = 0.01, ceiling: float = DEFAULT_THRESHOLD,
+                       table: Sequence[tuple[float, float]] | None = None) -> float:
+    """Distance threshold that keeps the chance of a *stranger* matching anyone in a gallery of ``enrolled``
+    identities at about ``false_alert_rate``.
+
+    A probe of someone never enrolled is compared with every enrolled identity and alerts if the nearest is under
+    the threshold, so a per-pair threshold (``DEFAULT_THRESHOLD``, ~2 % false accepts per pair) lets most strangers
+    through a large gallery (70 % of never-enrolled LFW probes against 100 identities, docs/evaluation). Treating
+    the identities as independent chances (photos of one person are nearly one chance: they look alike), each may
+    false-accept with ``p = 1 - (1 - false_alert_rate) ** (1 / enrolled)``; the threshold is the calibrated one for
+    that ``p`` (``OPEN_SET_TABLE``, from LFW pairsDevTrain impostors), never looser than ``ceiling``.
+    """
+    n = max(1, int(enrolled))
+    per_comparison = 1.0 - (1.0 - false_alert_rate) ** (1.0 / n)
+    return min(float(ceiling), threshold_for_far(per_comparison, table))
+
+
 def score(distance: float, threshold: float = DEFAULT_THRESHOLD) -> float:
     return 1.0 / (1.0 + math.exp((distance - threshold) / SCORE_SCALE))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from facecase.env import env_bool, env_int, env_list, env_str
+from facecase.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FACECASE_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -124,6 +124,9 @@ STATIC_ROOT = VAR_DIR / "static"
 # Uploaded and derived media live here and are served only by the permission-checked media view.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 FACECASE_MAX_UPLOAD_BYTES = env_int("FACECASE_MAX_UPLOAD_BYTES", 2 * 1024**3)
+# Chance that a face of someone who is not in the registry raises an alert against the whole registry: the alert
+# threshold tightens as the registry grows (footage.calibration.alert_threshold).
+FACECASE_FALSE_ALERT_RATE = env_float("FACECASE_FALSE_ALERT_RATE", 0.01)
 # Every upload goes through the hashing handler: streamed to private storage, SHA-256 computed on the way.
 FILE_UPLOAD_HANDLERS = ["facecase.uploads.HashingUploadHandler"]
 FILE_UPLOAD_PERMISSIONS = 0o600

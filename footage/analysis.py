@@ -40,8 +40,9 @@ PROGRESS_FROM = 10  # the probe used 0..10
 SAME_PERSON_DISTANCE = 0.35
 
 
-def analysis_config(footage: Footage) -> Any:
-    """Settings ``FACECASE_ANALYSIS`` (a dict of ``AnalysisConfig`` fields) override the defaults."""
+def analysis_config(footage: Footage, enrolled: int | None = None) -> Any:
+    """Settings ``FACECASE_ANALYSIS`` (a dict of ``AnalysisConfig`` fields) override the defaults. ``enrolled``:
+    the number of identities in the gallery, which sets the open-set alert threshold (``footage.calibration``)."""
     from enhancement.analyze import AnalysisConfig
 
     overrides = dict(getattr(settings, "FACECASE_ANALYSIS", {}) or {})
@@ -53,7 +54,7 @@ def analysis_config(footage: Footage) -> Any:
     if config.threshold is None:
         from footage.calibration import alert_threshold
 
-        config.threshold = alert_threshold()
+        config.threshold = alert_threshold(enrolled)
     return config
 
 
@@ -221,7 +222,7 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     if resume is None:
         state.pop("config", None)
     footage.analysis_state = state
-    config = analysis_config(footage)
+    config = analysis_config(footage, enrolled=len(set(gallery.labels)) if gallery is not None else None)
     if gallery is None:
         reporter.log("the suspect registry is empty: faces are tracked and stored but nothing can match",
                      JobLogLine.Level.WARNING)

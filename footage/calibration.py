@@ -26,9 +26,13 @@ def threshold_file() -> Path:
     return Path(settings.VAR_DIR) / "matcher_threshold.json"
 
 
-def alert_threshold() -> float:
+def alert_threshold(enrolled: int | None = None) -> float:
     """The distance under which a track alerts: the operators' recalibration when there is one, else the LFW
-    operating point at a 1 % false-accept rate from ``weights/matcher_calibration.json``, else the library default.
+    operating point at a 1 % false-accept rate from ``weights/matcher_calibration.json``, else the library default;
+    with ``enrolled`` (the number of suspects in the registry's gallery) it is tightened so that a stranger
+    alerts against the whole gallery with about ``FACECASE_FALSE_ALERT_RATE`` probability
+    (``enhancement.match.open_set_threshold``): a per-pair threshold let 70 % of never-enrolled faces alert against
+    a 100-person registry in the evaluation.
 
     Why not the library's default (best LFW accuracy, 0.626 at 2 % FAR)? An alert interrupts an operator, and CCTV
     shows many strangers: on the looped Hamilton clip an audience member matched an enrolled LFW person at 0.624.
@@ -41,9 +45,14 @@ def alert_threshold() -> float:
     try:
         from enhancement.match import CALIBRATION_FILE
 
-        return float(json.loads(CALIBRATION_FILE.read_text())["dev_test"]["threshold_at_far_1pct"])
+        base = float(json.loads(CALIBRATION_FILE.read_text())["dev_test"]["threshold_at_far_1pct"])
     except (OSError, KeyError, ValueError, TypeError):
-        return lfw_default()
+        base = lfw_default()
+    if not enrolled:
+        return base
+    from enhancement.match import open_set_threshold
+
+    return open_set_threshold(enrolled, float(settings.FACECASE_FALSE_ALERT_RATE), ceiling=base)
 
 
 def active_threshold() -> float | None:

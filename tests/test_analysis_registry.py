@@ -170,3 +170,21 @@ def test_the_analysis_stage_fails_an_undecodable_file_with_a_clear_reason(charli
     with pytest.raises(ProcessingError, match="not a readable video"):
         analyze_footage(footage, JobReporter(footage))
     assert not Sighting.objects.filter(footage=footage).exists()
+
+
+def test_the_alert_threshold_tightens_with_the_registry_size_unless_operators_recalibrated(
+        settings: Any, tmp_path: Path):
+    from enhancement.match import open_set_threshold
+    from footage.calibration import alert_threshold
+
+    settings.VAR_DIR = tmp_path  # no operators' recalibration here
+    settings.FACECASE_FALSE_ALERT_RATE = 0.01
+    base = alert_threshold()
+    assert alert_threshold(enrolled=None) == base
+    sizes = [alert_threshold(enrolled=n) for n in (1, 20, 500)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] < base
+    assert sizes[1] == pytest.approx(open_set_threshold(20, 0.01, ceiling=base))
+    settings.FACECASE_FALSE_ALERT_RATE = 0.05  # a looser policy lets more through
+    assert alert_threshold(enrolled=500) > sizes[-1]
+    (tmp_path / "matcher_threshold.json").write_text(json.dumps({"threshold": 0.55}))
+    assert alert_threshold(enrolled=500) == 0.55  # operators measured their own false alerts: theirs stands

@@ -76,3 +76,32 @@ def test_it_has_a_calibrated_default_threshold():
     assert 0.3 < DEFAULT_THRESHOLD < 0.8
     with pytest.raises(ValueError, match="labels"):
         Gallery(np.zeros((3, 128)), ["a", "b"])
+
+
+def test_the_open_set_threshold_tightens_as_the_gallery_grows():
+    from enhancement.match import OPEN_SET_TABLE, open_set_threshold, threshold_for_far
+
+    assert len(OPEN_SET_TABLE) >= 10, "weights/matcher_calibration.json lacks the open-set table"
+    fars, thresholds = zip(*OPEN_SET_TABLE, strict=True)
+    assert list(thresholds) == sorted(thresholds)  # a stricter false-accept rate never allows a larger distance
+    assert all(t < DEFAULT_THRESHOLD for t, f in zip(thresholds, fars, strict=True) if f <= 0.01)
+    sizes = [1, 10, 100, 1000, 10000]
+    values = [open_set_threshold(n, 0.01) for n in sizes]
+    assert values == sorted(values, reverse=True) and values[0] > values[-1]
+    assert all(v <= DEFAULT_THRESHOLD for v in values)
+    # one enrolled photo: the threshold is the calibrated point for a 1 % false accept per comparison
+    assert open_set_threshold(1, 0.01) == pytest.approx(min(DEFAULT_THRESHOLD, threshold_for_far(0.01)))
+    assert open_set_threshold(100, 0.01, ceiling=0.3) == 0.3
+
+
+def test_the_open_set_table_holds_on_people_it_was_not_read_from():
+    """Each row's threshold was read from pairsDevTrain impostors; on the disjoint pairsDevTest people the same
+    threshold must accept about the same share of impostors (within a factor of 3 where there are enough pairs)."""
+    import json
+
+    from enhancement.match import CALIBRATION_FILE
+
+    table = json.loads(CALIBRATION_FILE.read_text())["open_set"]
+    for row in table["table"]:
+        if row["far"] * table["dev_test_impostor_comparisons"] >= 100:
+            assert row["far"] / 3 <= row["dev_test_far"] <= row["far"] * 3, row

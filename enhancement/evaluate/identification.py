@@ -104,7 +104,7 @@ def _summarise(known_ranks: list[int], known_ok: list[bool], unknown_hits: list[
 
 def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str]], cache: EmbeddingCache,
                        seed: int, progress: Any = None, alt_policy: Any = None) -> IdentificationResult:
-    from ..match import DEFAULT_THRESHOLD, Gallery, match
+    from ..match import DEFAULT_THRESHOLD, Gallery, match, open_set_threshold
 
     t0 = time.perf_counter()
     vectors, labels = [], []
@@ -117,6 +117,9 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
     head, note = _train_head(np.stack(vectors), labels, seed)
     result = IdentificationResult(enrolled=len(ident.enrol), enrolment_photos=len(labels), classifier_note=note)
     threshold = float(DEFAULT_THRESHOLD)
+    # What the product alerts with: the per-pair threshold tightened for this gallery's size (calibrated on LFW
+    # pairsDevTrain, not on these probes) so that about 1 % of strangers alert.
+    open_set = open_set_threshold(len(ident.enrol), 0.01)
     for degradation, variant in conditions:
         known_vecs = [_embed_probe(p, i, degradation, variant, cache, seed, alt_policy)
                       for i, p in enumerate(ident.known)]
@@ -138,6 +141,10 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
         row.identified_at_1pct_false_alerts = float(np.mean([c.label == t and c.distance < t1
                                                              for c, t in zip(known_best, truths, strict=True)]))
         result.rows.append(row)
+        ok_open = [match(v, gallery, open_set).label == t for v, t in zip(known_vecs, truths, strict=True)]
+        alerts_open = [match(v, gallery, open_set).label is not None for v in unknown_vecs]
+        result.rows.append(_summarise(ranks, ok_open, alerts_open, degradation, variant,
+                                      "nearest_neighbour_open_set", open_set))
         if head is not None:
             result.rows.append(_head_row(head, known_vecs, truths, unknown_vecs, degradation, variant))
     cache.save()

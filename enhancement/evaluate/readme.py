@@ -176,8 +176,14 @@ def write_readme(out: Path, summary: dict[str, Any], vrows: list[dict[str, Any]]
             lines.append(f"| {r['degradation']} | {r['variant']} | {r['method']} | {r['known']} | {r['unknown']} | "
                          f"{_pct(r['rank1'])} | {_pct(r['rank5'])} | {_pct(r['identified_at_threshold'])} | "
                          f"{_pct(r['false_alert_rate'])} | {r['threshold']:.3f} | {oracle} |")
-        lines += ["", "The last column sets the threshold on these same unknown probes (1 of 100 let through): an "
-                  "orientation for what a gallery-aware threshold could achieve, not a tuned operating point."]
+        lines += ["", "Methods: `nearest_neighbour` at the per-pair threshold (`match.DEFAULT_THRESHOLD`, chosen for "
+                  "verification accuracy); `nearest_neighbour_open_set` at `match.open_set_threshold(enrolled "
+                  "identities, 1 %)`, the threshold the footage analysis alerts with: the per-pair threshold tightened "
+                  "for the gallery's size from the LFW pairsDevTrain impostor table in "
+                  "`weights/matcher_calibration.json` (never from these probes), aiming at 1 % of strangers "
+                  "alerting; `classifier_head`, the Keras head.",
+                  "", "The last column sets the threshold on these same unknown probes (1 of 100 let through): an "
+                  "oracle for orientation, not an operating point."]
         if ident.get("classifier_note"):
             lines += ["", f"Classifier head: {ident['classifier_note']}"]
     lines += ["", "## Decision: the default policy", "",
