@@ -229,6 +229,10 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     else:
         reporter.log(f"matching against registry v{version.number} ({version.suspect_count} suspects, "
                      f"{version.photo_count} photos)")
+    if resume is None or "threshold_basis" not in state:
+        from footage.calibration import threshold_basis
+
+        state["threshold_basis"] = threshold_basis(len(set(gallery.labels)) if gallery is not None else None)
     state.update({"registry_version": version.number if version else None, "config": config.to_dict()})
     Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
     store = _Store(footage, reporter, version)

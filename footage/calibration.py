@@ -55,6 +55,17 @@ def alert_threshold(enrolled: int | None = None) -> float:
     return open_set_threshold(enrolled, float(settings.FACECASE_FALSE_ALERT_RATE), ceiling=base)
 
 
+def threshold_basis(enrolled: int | None = None) -> str:
+    """How ``alert_threshold(enrolled)`` was set, in words for the reviewer's "why" panel."""
+    if active_threshold() is not None:
+        return "recalibrated from operators' verdicts (manage.py calibrate)"
+    if enrolled:
+        rate = float(settings.FACECASE_FALSE_ALERT_RATE)
+        return (f"set for a registry of {enrolled} suspect{'s' if enrolled != 1 else ''} so that about "
+                f"{rate * 100:g} % of people who are not in it would alert")
+    return "the LFW operating point with 1 % false accepts per comparison"
+
+
 def active_threshold() -> float | None:
     """The recalibrated threshold, or None when operators never recalibrated."""
     path = threshold_file()

@@ -270,7 +270,17 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next_alert_id": next_alert_id,
         "explanation": explanations.explanation_state(alert),
         "case": alert.footage.case if alert.footage else None,
+        "alert_threshold": _alert_threshold(alert),
     })
+
+
+def _alert_threshold(alert: Alert) -> dict[str, Any] | None:
+    """The distance under which this footage alerted and the registry it was set for (the analysis saves both)."""
+    state = (alert.footage.analysis_state if alert.footage else None) or {}
+    threshold = (state.get("config") or {}).get("threshold")
+    if threshold is None:
+        return None
+    return {"distance": float(threshold), "basis": state.get("threshold_basis", "")}
 
 
 @role_required(ROLE_OPERATOR, ROLE_ADMIN)

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from facecase.models import AuditEvent
-from footage.models import Alert
+from footage.models import Alert, Footage
 from tests.ui_factory import astronaut, jpeg, make_alert, make_footage, make_sighting, make_suspect
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +178,18 @@ def test_it_shows_the_review_workspace_with_both_crops_and_the_suspect_photo(ale
     assert "W-0001" in page and "Wanted" in page
     assert 'href="/cases/' not in page and 'href="/suspects/' not in page  # an operator may follow neither
     assert 'data-box="' in page and "3 frames, 0.0–1.0 s" in page  # face box and the track summary
+    assert 'id="alert-threshold"' not in page  # this footage's analysis saved no threshold: nothing to explain
+
+
+def test_it_says_which_threshold_the_footage_alerted_under_and_why(alert: Alert, bob: Any):
+    from footage.calibration import threshold_basis
+
+    basis = threshold_basis(12)
+    Footage.objects.filter(pk=alert.footage_id).update(
+        analysis_state={"config": {"threshold": 0.5338}, "threshold_basis": basis})
+    page = logged_in(bob).get(f"/alerts/{alert.pk}/").content.decode()
+    assert "Alerts when d &lt; 0.534" in page
+    assert "a registry of 12 suspects so that about 1 % of people who are not in it would alert" in page
 
 
 def test_it_shows_the_provenance_record_of_the_enhanced_crop(alert: Alert, bob: Any):
