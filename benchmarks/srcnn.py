@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["Weights files and the scales they were trained for are in `enhancement/srcnn.py` (`WEIGHTS`, "
               "`TRAINED_SCALES`) and the model cards under `weights/`. The general model was trained for x3 only; "
               "its x4 rows are that x3 model applied at x4. At x2 the pipeline uses the face model (trained on x2 "
-              "and x4), because the x3 model is worse than bicubic at x2 (Set5 31.23 dB, Set14 28.39 dB: see "
+              "and x4), because the x3 model is worse than bicubic at x2 (Set5 30.26 dB, Set14 27.84 dB: see "
               "`weights/srcnn_general_x3.md`). ms / output MP were measured while other jobs loaded the 2 cores: "
               "read them as an order of magnitude.", ""]
     if not args.no_write:

@@ -28,9 +28,9 @@ RADIUS = 8  # receptive-field radius of 9-5-5: 4 + 2 + 2
 
 # (model, scale) -> weights file, chosen from measurements (weights/srcnn_*.md, docs/benchmarks/srcnn.md); a file
 # used at a scale it was not trained for says so in the record's notes.
-# - general x2: the face x2/x4 model (Set5 x2 34.23 dB, bicubic 33.66); the x3 model over-sharpens at x2 (31.23).
-# - general x4: the x3 model (Set5 x4 29.13 dB against 29.04 for the face x2/x4 model).
-# - face x3: the general x3 model (held-out LFW x3 +1.83 dB over bicubic against +1.35 for the face x2/x4 model).
+# - general x2: the face x2/x4 model (Set5 x2 34.23 dB, bicubic 33.66); the x3 model over-sharpens at x2 (30.26).
+# - general x4: the x3 model (Set5 x4 29.25 dB against 29.04 for the face x2/x4 model).
+# - face x3: the general x3 model (held-out LFW x3 +1.86 dB over bicubic against +1.35 for the face x2/x4 model).
 # - face x2 and x4: the single-scale face fine-tunes (the mixed x2/x4 model was -0.55 dB at x2 and +0.90 at x4).
 WEIGHTS = {
     ("general", 2): "srcnn_face_x2x4.weights.h5",
