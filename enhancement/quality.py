@@ -74,10 +74,6 @@ class QualityPolicy:
     - ``small_size``: faces whose shorter side is below this get super-resolution, with the smallest scale in
       ``sr_scales`` that brings them to ``target_size`` (the largest scale if none does). Only x2 and x4 by default:
       those are the scales the face SR model was trained for; x3 would run it off its training scale.
-    - ``lime_min_size``: LIME only runs on dark faces at least this big. On small dark faces (the combined
-      degradation: a ~29 px face, dark, noisy, compressed) it amplifies the sensor noise and the JPEG blocks and
-      costs the embedder: TAR at FAR = 1 % 14.0 -> 10.0 with LIME + SR against 14.7 with bicubic alone, and
-      36.7 -> 15.3 when the same probe is not JPEG-compressed (``docs/evaluation/combined_ablation.md``).
     - ``enabled``: the steps the automatic policy may apply at all. The evaluation (``docs/evaluation/``) measured
       the deblur model lowering verification on the very probes it targets (TAR@FAR=1 % 92.0 -> 87.3 on held-out
       motion blur; 97.3 -> 39.3 on x4 probes) and moving faces away from their identity (``docs/benchmarks/deblur.md``),
@@ -87,7 +83,6 @@ class QualityPolicy:
 
     enabled: tuple[str, ...] = ("lime", "srcnn")
     dark_luminance: float = 75.0
-    lime_min_size: int = 64
     blur_threshold: float = 0.031
     min_size_for_blur: int = 64
     small_size: int = 64
@@ -98,9 +93,6 @@ class QualityPolicy:
 
     def is_dark(self, q: FaceQuality) -> bool:
         return q.luminance < self.dark_luminance
-
-    def wants_lime(self, q: FaceQuality) -> bool:
-        return self.is_dark(q) and q.size >= self.lime_min_size
 
     def is_blurred(self, q: FaceQuality) -> bool:
         return q.size >= self.min_size_for_blur and q.blur < self.blur_threshold
@@ -125,7 +117,7 @@ def decide_steps(quality: FaceQuality, policy: QualityPolicy | None = None) -> l
     """
     policy = policy or QualityPolicy()
     steps = []
-    if policy.wants_lime(quality):
+    if policy.is_dark(quality):
         steps.append("lime")
     if policy.is_blurred(quality):
         steps.append("deblur")

@@ -60,13 +60,13 @@ def test_it_fails_on_an_unknown_step_it_was_asked_for(face):
         enhance_face(face, steps=["sharpen"])
 
 
-def test_it_sends_a_small_dark_face_to_super_resolution_only_or_says_why_not(face):
+def test_it_sends_a_small_dark_face_to_lime_then_super_resolution_or_says_why_not(face):
     tiny = cv2.resize(darken(face), (32, 32), interpolation=cv2.INTER_AREA)
     result = enhance_face(tiny)
     steps = [r.step for r in result.records]
-    assert "lime" not in steps  # the policy keeps LIME off faces this small (QualityPolicy.lime_min_size)
+    assert steps[0] == "lime"
     if "srcnn" in steps:  # the SR module and its weights are present: it ran at the scale the policy chose
-        record = result.records[0]
+        record = result.records[1]
         assert record.params == {"scale": 4, "model": "face"} and record.ai_enhanced and record.weights_sha256
         assert result.image.shape[:2] == (128, 128)
         assert replay(tiny, result.records).tobytes() == result.image.tobytes()

@@ -53,18 +53,7 @@ def test_it_orders_lime_before_deblur_before_super_resolution(face):
     ruined = cv2.GaussianBlur(darken(face), (0, 0), 3.0)
     assert decide_steps(measure_quality(ruined), ALL_STEPS) == ["lime", "deblur"]
     tiny_dark = cv2.resize(darken(face), (30, 30), interpolation=cv2.INTER_AREA)
-    assert decide_steps(measure_quality(tiny_dark), QualityPolicy(enabled=STEP_ORDER, lime_min_size=0)) == [
-        "lime", "srcnn"]
-
-
-def test_it_keeps_lime_off_small_dark_faces_where_the_evaluation_saw_it_hurt(face):
-    # docs/evaluation/combined_ablation.md: on small, dark, noisy faces LIME amplifies noise and JPEG blocks
-    tiny_dark = cv2.resize(darken(face), (30, 30), interpolation=cv2.INTER_AREA)
-    quality = measure_quality(tiny_dark)
-    assert QualityPolicy().is_dark(quality) and QualityPolicy().is_small(quality)
-    assert decide_steps(quality) == ["srcnn"]
-    assert decide_steps(measure_quality(cv2.resize(darken(face), (70, 70), interpolation=cv2.INTER_AREA))) == [
-        "lime"]
+    assert decide_steps(measure_quality(tiny_dark), ALL_STEPS) == ["lime", "srcnn"]
 
 
 def test_it_keeps_the_deblur_model_out_of_the_default_policy_as_the_evaluation_decided(face):
