@@ -144,7 +144,7 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
         ok_open = [match(v, gallery, open_set).label == t for v, t in zip(known_vecs, truths, strict=True)]
         alerts_open = [match(v, gallery, open_set).label is not None for v in unknown_vecs]
         result.rows.append(_summarise(ranks, ok_open, alerts_open, degradation, variant,
-                                      "nearest_neighbour_open_set", open_set))
+                                      "nearest_neighbour_open_set", round(open_set, 4)))
         if head is not None:
             result.rows.append(_head_row(head, known_vecs, truths, unknown_vecs, degradation, variant))
     cache.save()
