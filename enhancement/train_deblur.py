@@ -144,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
              f"validation blurred PSNR {psnr_uint8(val_blurred, val_sharp):.2f} dB")
     else:
         (run_dir / "config.json").write_text(json.dumps(config, indent=2))
+        if config.get("init"):
+            # Continue from committed weights (a later, longer run of the same generator): verified like any load.
+            from .weights import verified_path
+
+            gen.load_weights(verified_path(Path(config["init"]).name))
+            _log(log_path, f"generator initialised from {config['init']}: validation PSNR {validate():.2f} dB")
         _log(log_path, f"start {name}: {gen.count_params()} generator parameters, {len(faces)} training faces, "
              f"validation blurred PSNR {psnr_uint8(val_blurred, val_sharp):.2f} dB")
 

@@ -13,7 +13,7 @@ from enhancement.blur_kernels import apply_kernel, heldout_kernels
 from enhancement.datasets import has_shared_data
 from enhancement.weights import WEIGHTS_DIR, WeightsError, read_manifest
 
-WEIGHTS = "deblur_face_s.weights.h5"
+WEIGHTS = "deblur_face_s2.weights.h5"
 needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data (LFW) is not present")
 
 
