@@ -121,11 +121,12 @@ OPEN_SET_FARS = tuple(float(f) for f in np.logspace(-5, -1, 17))
 
 def impostor_distances(paths: list[Path], vectors: dict[str, np.ndarray]) -> np.ndarray:
     """Distances of every pair of these images showing two different people (each pair once)."""
+    from .evaluate.metrics import pairwise_distances
+
     root = lfw_dir()
-    v = np.stack([vectors[str(p.relative_to(root))] for p in paths]).astype(np.float64)
+    v = np.stack([vectors[str(p.relative_to(root))] for p in paths])
     ids = np.array([p.parent.name for p in paths])
-    sq = (v * v).sum(1)
-    d = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * v @ v.T, 0.0))
+    d = pairwise_distances(v, v)
     upper = np.triu(np.ones(d.shape, dtype=bool), k=1) & (ids[:, None] != ids[None, :])
     return d[upper]
 
@@ -134,12 +135,13 @@ def open_set_table(train_paths: list[Path], test_paths: list[Path], vectors: dic
     """Distance threshold for each per-comparison false-accept rate, from every cross-identity pair of the
     pairsDevTrain images; the same thresholds' false-accept rates on the pairsDevTest images (other people) are
     kept next to them as a check that the table transfers to identities it was not read from."""
-    train_imp = np.sort(impostor_distances(train_paths, vectors))
+    from .evaluate.metrics import threshold_at_far
+
+    train_imp = impostor_distances(train_paths, vectors)
     test_imp = np.sort(impostor_distances(test_paths, vectors))
     rows = []
     for far in OPEN_SET_FARS:
-        k = int(np.floor(far * len(train_imp)))
-        threshold = float(train_imp[k])
+        threshold = threshold_at_far(train_imp, far)
         rows.append({"far": far, "threshold": round(threshold, 4),
                      "dev_test_far": float(np.searchsorted(test_imp, threshold, side="left") / len(test_imp))})
     return {
