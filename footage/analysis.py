@@ -222,7 +222,8 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     if resume is None:
         state.pop("config", None)
     footage.analysis_state = state
-    config = analysis_config(footage, enrolled=len(set(gallery.labels)) if gallery is not None else None)
+    enrolled = len(set(gallery.labels)) if gallery is not None else None
+    config = analysis_config(footage, enrolled=enrolled)
     if gallery is None:
         reporter.log("the suspect registry is empty: faces are tracked and stored but nothing can match",
                      JobLogLine.Level.WARNING)
@@ -232,7 +233,7 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     if resume is None or "threshold_basis" not in state:
         from footage.calibration import threshold_basis
 
-        state["threshold_basis"] = threshold_basis(len(set(gallery.labels)) if gallery is not None else None)
+        state["threshold_basis"] = threshold_basis(enrolled)
     state.update({"registry_version": version.number if version else None, "config": config.to_dict()})
     Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
     store = _Store(footage, reporter, version)

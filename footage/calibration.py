@@ -39,9 +39,19 @@ def alert_threshold(enrolled: int | None = None) -> float:
     Caveat: the file reports that 1 % point on pairsDevTest; ``manage.py calibrate`` recomputes it (``--max-far``)
     on pairsDevTrain plus operators' verdicts when the LFW embeddings are cached locally.
     """
+    return _threshold_and_basis(enrolled)[0]
+
+
+def threshold_basis(enrolled: int | None = None) -> str:
+    """How ``alert_threshold(enrolled)`` was set, in words for the reviewer's "why" panel."""
+    return _threshold_and_basis(enrolled)[1]
+
+
+def _threshold_and_basis(enrolled: int | None) -> tuple[float, str]:
+    """The one place that decides the alert threshold, and says which rule decided it."""
     recalibrated = active_threshold()
     if recalibrated is not None:
-        return recalibrated
+        return recalibrated, "recalibrated from operators' verdicts (manage.py calibrate)"
     try:
         from enhancement.match import CALIBRATION_FILE
 
@@ -49,21 +59,13 @@ def alert_threshold(enrolled: int | None = None) -> float:
     except (OSError, KeyError, ValueError, TypeError):
         base = lfw_default()
     if not enrolled:
-        return base
+        return base, "the LFW operating point with 1 % false accepts per comparison"
     from enhancement.match import open_set_threshold
 
-    return open_set_threshold(enrolled, float(settings.FACECASE_FALSE_ALERT_RATE), ceiling=base)
-
-
-def threshold_basis(enrolled: int | None = None) -> str:
-    """How ``alert_threshold(enrolled)`` was set, in words for the reviewer's "why" panel."""
-    if active_threshold() is not None:
-        return "recalibrated from operators' verdicts (manage.py calibrate)"
-    if enrolled:
-        rate = float(settings.FACECASE_FALSE_ALERT_RATE)
-        return (f"set for a registry of {enrolled} suspect{'s' if enrolled != 1 else ''} so that about "
-                f"{rate * 100:g} % of people who are not in it would alert")
-    return "the LFW operating point with 1 % false accepts per comparison"
+    rate = float(settings.FACECASE_FALSE_ALERT_RATE)
+    return (open_set_threshold(enrolled, rate, ceiling=base),
+            f"set for a registry of {enrolled} suspect{'s' if enrolled != 1 else ''} so that about "
+            f"{rate * 100:g} % of people who are not in it would alert")
 
 
 def active_threshold() -> float | None:
