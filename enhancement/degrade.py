@@ -113,13 +113,15 @@ def jpeg(image: np.ndarray, quality: int = JPEG_QUALITY) -> np.ndarray:
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
 
-def combined(image: np.ndarray, seed: int, factor: float = COMBINED_FACTOR,
-             quality: int = JPEG_QUALITY) -> tuple[np.ndarray, dict[str, Any]]:
-    """Motion blur at full resolution -> xfactor down -> low light with noise -> JPEG."""
-    blurred, blur_params = motion_blur(image, seed)
+def combined(image: np.ndarray, seed: int, factor: float = COMBINED_FACTOR, quality: int | None = JPEG_QUALITY,
+             blur: bool = True, light: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+    """Motion blur at full resolution -> xfactor down -> low light with noise -> JPEG. ``blur=False``,
+    ``light=False`` or ``quality=None`` leave that part out (``benchmarks/combined_ablation.py``)."""
+    blurred, blur_params = motion_blur(image, seed) if blur else (image, None)
     small = downscale(blurred, factor)
-    dark, light_params = low_light(small, seed)
-    return jpeg(dark, quality), {"blur": blur_params, "factor": factor, "low_light": light_params, "jpeg": quality}
+    dark, light_params = low_light(small, seed) if light else (small, None)
+    out = jpeg(dark, quality) if quality else dark
+    return out, {"blur": blur_params, "factor": factor, "low_light": light_params, "jpeg": quality}
 
 
 def _scale(original: np.ndarray, probe: np.ndarray) -> float:
