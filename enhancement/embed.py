@@ -87,6 +87,43 @@ def aligned_chips(image: np.ndarray, boxes: list[Box]) -> tuple[list[np.ndarray]
     return chips, marks
 
 
+def chip_to_image_affine(image: np.ndarray) -> np.ndarray | None:
+    """The 2x3 affine map from the aligned chip's pixels to ``image``'s, for the face nearest the image centre.
+
+    The same chip ``aligned_chips`` cuts (dlib's 5-point alignment, ``CHIP_SIZE``, ``CHIP_PADDING``), as a matrix
+    so that other images of the same geometry (a blurred or restored copy) can be warped identically. ``None``
+    when dlib's HOG detector finds no face.
+    """
+    import dlib
+
+    rgb = _rgb(image)
+    rects = _detector()(rgb, 1)
+    if not rects:
+        return None
+    cy, cx = rgb.shape[0] / 2, rgb.shape[1] / 2
+    rect = min(rects, key=lambda r: ((r.left() + r.right()) / 2 - cx) ** 2 + ((r.top() + r.bottom()) / 2 - cy) ** 2)
+    predictor, _ = _models()
+    details = dlib.get_face_chip_details(predictor(rgb, rect), size=CHIP_SIZE, padding=CHIP_PADDING)
+    r, angle = details.rect, details.angle
+    centre = np.array([(r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2])
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+
+    def rotated(x: float, y: float) -> np.ndarray:
+        return centre + rotation @ (np.array([x, y]) - centre)
+
+    # dlib maps the rotated rectangle's top-left, top-right and bottom-right corners to the chip's corners.
+    tl, tr, br = rotated(r.left(), r.top()), rotated(r.right(), r.top()), rotated(r.right(), r.bottom())
+    n = CHIP_SIZE - 1
+    return np.stack([(tr - tl) / n, (br - tr) / n, tl], axis=1)
+
+
+@cache
+def _detector() -> Any:
+    import dlib
+
+    return dlib.get_frontal_face_detector()
+
+
 def describe_chips(chips: list[np.ndarray], backend: str | None = None) -> np.ndarray:
     """128-d descriptors of aligned RGB chips, one row per chip (``backend``: "dlib" or "tf", see ``BACKEND``)."""
     if not chips:

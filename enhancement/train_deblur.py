@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     tf.config.threading.set_inter_op_parallelism_threads(threads["inter"])
     import keras
 
+    from .blur_kernels import random_motion_kernel
     from .deblur import data
     from .deblur.losses import l1, mse, ralsgan_d_loss, ralsgan_g_loss, ssim_loss
     from .deblur.model import DiscriminatorConfig, GeneratorConfig, build_discriminators, build_generator
@@ -83,50 +84,114 @@ def main(argv: list[str] | None = None) -> int:
     deg = data.Degradation(**config.get("degradation", {}))
     scale = tuple(config.get("scale", (0.6, 1.0)))
 
-    @tf.function(reduce_retracing=True)
-    def content_step(blurred, sharp):
-        with tf.GradientTape() as tape:
-            pred = gen(blurred, training=True)
-            pix, ssim = pixel_loss(pred, sharp), ssim_loss(pred, sharp)
-            loss = w["pixel"] * pix + w["ssim"] * ssim
-        g_opt.apply_gradients(zip(tape.gradient(loss, gen.trainable_variables), gen.trainable_variables, strict=True))
-        return pix, ssim, tf.constant(0.0), tf.constant(0.0)
+    use_identity = bool(w.get("identity"))
+    if use_identity:
+        # See enhancement/deblur/identity.py: dlib's face embedder stands in for the paper's VGG perceptual loss.
+        from .deblur import identity
+        from .embed_tf import _network
+
+        embed = _network()[0]
+
+    def content_terms(blurred, sharp, id_blurred=None, id_sharp=None, id_transforms=None):
+        pred = gen(blurred, training=True)
+        pix, ssim = pixel_loss(pred, sharp), ssim_loss(pred, sharp)
+        ident = tf.constant(0.0)
+        if use_identity:
+            ident = identity.identity_loss(embed, gen(id_blurred, training=True), id_sharp, id_transforms)
+        return pred, pix, ssim, ident, w["pixel"] * pix + w["ssim"] * ssim + w.get("identity", 0.0) * ident
 
     @tf.function(reduce_retracing=True)
-    def gan_step(blurred, sharp):
+    def content_step(blurred, sharp, *id_batch):
+        with tf.GradientTape() as tape:
+            _, pix, ssim, ident, loss = content_terms(blurred, sharp, *id_batch)
+        g_opt.apply_gradients(zip(tape.gradient(loss, gen.trainable_variables), gen.trainable_variables, strict=True))
+        return pix, ssim, tf.constant(0.0), tf.constant(0.0), ident
+
+    @tf.function(reduce_retracing=True)
+    def gan_step(blurred, sharp, *id_batch):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            pred = gen(blurred, training=True)
+            pred, pix, ssim, ident, content = content_terms(blurred, sharp, *id_batch)
             real_p, fake_p = d_patch(sharp, training=True), d_patch(pred, training=True)
             real_g, fake_g = d_global(sharp, training=True), d_global(pred, training=True)
             d_loss = ralsgan_d_loss(real_p, fake_p) + ralsgan_d_loss(real_g, fake_g)
             adv = (ralsgan_g_loss(real_p, fake_p) + ralsgan_g_loss(real_g, fake_g)) / 2.0
-            pix, ssim = pixel_loss(pred, sharp), ssim_loss(pred, sharp)
-            loss = w["pixel"] * pix + w["ssim"] * ssim + w["adv"] * adv
+            loss = content + w["adv"] * adv
         g_opt.apply_gradients(zip(g_tape.gradient(loss, gen.trainable_variables), gen.trainable_variables, strict=True))
         d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars, strict=True))
-        return pix, ssim, adv, d_loss
+        return pix, ssim, adv, d_loss, ident
 
     faces = data.load_training_faces(config.get("lfw_per_identity", 8), config.get("use_utkface", True))
     batch, patch = config["batch"], config["patch"]
+    id_faces = []
+    if use_identity:
+        id_faces = identity.identity_faces("train", config.get("identity_per_identity", 4))
+    id_batch_size = config.get("identity_batch", 4)
+
+    def next_batch():
+        blurred, sharp = data.training_batch(faces, batch, patch, rng, scale, deg)
+        if not use_identity:
+            return tf.constant(blurred), tf.constant(sharp)
+        picks = [id_faces[int(rng.integers(len(id_faces)))] for _ in range(id_batch_size)]
+        id_blurred = [data.degrade(p.face, random_motion_kernel(rng), rng, deg) for p in picks]
+        return (tf.constant(blurred), tf.constant(sharp), tf.constant(data.to_unit(np.stack(id_blurred))),
+                tf.constant(data.to_unit(np.stack([p.face for p in picks]))),
+                tf.constant(np.stack([p.transform for p in picks])))
 
     if args.bench:
         for label, fn in (("content", content_step), ("gan", gan_step)):
-            fn(*data.training_batch(faces, batch, patch, rng, scale, deg))
+            fn(*next_batch())
             t0 = time.perf_counter()
             for _ in range(args.bench):
-                fn(*data.training_batch(faces, batch, patch, rng, scale, deg))
+                fn(*next_batch())
             print(f"{label}: {(time.perf_counter() - t0) / args.bench:.3f} s/step (batch {batch}, patch {patch})")
         return 0
 
-    val_blurred, val_sharp = data.validation_set(config.get("val_count", 40), config.get("val_seed", 4242))
+    val_args = (config.get("val_count", 40), config.get("val_seed", 4242))
+    val_blurred, val_sharp = data.validation_set(*val_args)
+    # With "val_clean", the same faces and kernels without noise are scored too and the checkpoint is chosen on
+    # the mean of both (a model trained partly on clean blur must not be picked on noisy inputs alone).
+    val_clean = data.validation_set(*val_args, noisy=False)[0] if config.get("val_clean") else None
     predict = tf.function(lambda x: gen(x, training=False), reduce_retracing=True)
 
-    def validate() -> float:
+    def val_psnr(blurred: np.ndarray) -> float:
         outs = []
-        for i in range(0, len(val_blurred), 8):
-            y = predict(tf.constant(data.to_unit(val_blurred[i : i + 8]))).numpy()
+        for i in range(0, len(blurred), 8):
+            y = predict(tf.constant(data.to_unit(blurred[i : i + 8]))).numpy()
             outs.append(np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8))
         return psnr_uint8(np.concatenate(outs), val_sharp)
+
+    val_id = None
+    if use_identity:
+        # Identity on the val identities: blurred (with noise) vs restored, embedding distance to the sharp face.
+        id_val_faces = identity.identity_faces("val", 2, limit=config.get("val_count", 40))
+        id_rng = np.random.default_rng(config.get("val_seed", 4242) + 1)
+        val_id = (np.stack([data.degrade(f.face, random_motion_kernel(id_rng), id_rng) for f in id_val_faces]),
+                  np.stack([f.face for f in id_val_faces]), np.stack([f.transform for f in id_val_faces]))
+
+    def identity_distances() -> tuple[float, float]:
+        from .embed_tf import describe_chips_tf
+
+        blurred, sharp, transforms = val_id
+        outs = []
+        for i in range(0, len(blurred), 8):
+            y = predict(tf.constant(data.to_unit(blurred[i : i + 8]))).numpy()
+            outs.append(np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8))
+        ref = describe_chips_tf(identity.numpy_chips(sharp, transforms))
+        dist = [np.linalg.norm(describe_chips_tf(identity.numpy_chips(x, transforms)) - ref, axis=1).mean()
+                for x in (blurred, np.concatenate(outs))]
+        return float(dist[0]), float(dist[1])
+
+    def validate() -> float:
+        if val_id is not None:
+            before, after = identity_distances()
+            _log(log_path, f"validation identity distance to sharp: blurred {before:.4f}, restored {after:.4f}")
+        noisy = val_psnr(val_blurred)
+        if val_clean is None:
+            return noisy
+        clean = val_psnr(val_clean)
+        _log(log_path, f"validation noisy {noisy:.2f} dB (input {psnr_uint8(val_blurred, val_sharp):.2f}), "
+             f"clean {clean:.2f} dB (input {psnr_uint8(val_clean, val_sharp):.2f})")
+        return (noisy + clean) / 2
 
     state = {"step": 0, "best_psnr": -1.0, "best_step": None}
     if args.resume and (run_dir / "state.json").exists():
@@ -163,20 +228,20 @@ def main(argv: list[str] | None = None) -> int:
         state["rng"] = rng.bit_generator.state
         (run_dir / "state.json").write_text(json.dumps(state))
 
-    sums = np.zeros(4)
+    sums = np.zeros(5)
     t0 = time.perf_counter()
     count = 0
     while state["step"] < total:
         step_fn = content_step if state["step"] < warmup else gan_step
-        blurred, sharp = data.training_batch(faces, batch, patch, rng, scale, deg)
-        sums += np.array([float(v) for v in step_fn(tf.constant(blurred), tf.constant(sharp))])
+        sums += np.array([float(v) for v in step_fn(*next_batch())])
         count += 1
         state["step"] += 1
         step = state["step"]
         if step % config.get("log_every", 50) == 0:
             m = sums / count
+            ident = f"identity {m[4]:.4f} " if use_identity else ""
             _log(log_path, f"step {step}/{total} pixel {m[0]:.4f} 1-ssim {m[1]:.4f} adv {m[2]:.4f} d {m[3]:.4f} "
-                 f"lr {float(g_opt.learning_rate):.2e} {(time.perf_counter() - t0) / count:.3f} s/step")
+                 f"{ident}lr {float(g_opt.learning_rate):.2e} {(time.perf_counter() - t0) / count:.3f} s/step")
             sums[:] = 0
             count = 0
             t0 = time.perf_counter()
