@@ -161,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         return psnr_uint8(np.concatenate(outs), val_sharp)
 
     val_id = None
-    if use_identity:
+    if use_identity or config.get("val_identity"):
         # Identity on the val identities: blurred (with noise) vs restored, embedding distance to the sharp face.
+        from .deblur import identity
+
         id_val_faces = identity.identity_faces("val", 2, limit=config.get("val_count", 40))
         id_rng = np.random.default_rng(config.get("val_seed", 4242) + 1)
         val_id = (np.stack([data.degrade(f.face, random_motion_kernel(id_rng), id_rng) for f in id_val_faces]),
