@@ -75,10 +75,12 @@ class QualityPolicy:
       ``sr_scales`` that brings them to ``target_size`` (the largest scale if none does). Only x2 and x4 by default:
       those are the scales the face SR model was trained for; x3 would run it off its training scale.
     - ``enabled``: the steps the automatic policy may apply at all. The evaluation (``docs/evaluation/``) measured
-      the deblur model lowering verification on the very probes it targets (TAR@FAR=1 % 92.0 -> 87.3 on held-out
-      motion blur; 97.3 -> 39.3 on x4 probes) and moving faces away from their identity (``docs/benchmarks/deblur.md``),
-      so it is off by default; LIME (96.7 -> 97.3 on low light) and SR (71.3 -> 84.7 on x6) stay on. A reviewer can
-      still ask for any step explicitly (``enhance_face(crop, steps=[...])``, ``--steps`` on the CLI).
+      the first deblur models lowering verification on the very probes they target (TAR@FAR=1 % 89.4 -> 85.6 on
+      held-out motion blur, 1,000 pairs) and moving faces away from their identity (``docs/benchmarks/deblur.md``).
+      The current one (``deblur_face_s3i``) leaves that TAR unchanged (89.4) and gains nothing measurable with the
+      step enabled (``docs/evaluation/notes.md``), so it stays off by default: no AI reconstruction without a
+      measured gain. SR (x6: 70.6 -> 78.6 auto) and LIME stay on. A reviewer can still ask for any step explicitly
+      (``enhance_face(crop, steps=[...])``, ``--steps`` on the CLI).
     """
 
     enabled: tuple[str, ...] = ("lime", "srcnn")

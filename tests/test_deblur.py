@@ -13,7 +13,7 @@ from enhancement.blur_kernels import apply_kernel, heldout_kernels
 from enhancement.datasets import has_shared_data
 from enhancement.weights import WEIGHTS_DIR, WeightsError, read_manifest
 
-WEIGHTS = "deblur_face_s2.weights.h5"
+WEIGHTS = "deblur_face_s3i.weights.h5"
 needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data (LFW) is not present")
 
 
@@ -48,6 +48,27 @@ def test_it_brings_held_out_faces_closer_to_sharp_than_the_blurred_input() -> No
     # gains 0 and an earlier checkpoint (step 750) lost about 1 dB on clean blur, so these bounds do bite.
     assert np.mean(gains) > 0.3, gains
     assert sum(g > 0 for g in gains) >= 4, gains
+
+
+@needs_data
+def test_its_identity_term_keeps_faces_closer_to_their_identity_than_training_without_it() -> None:
+    # deblur_face_s3 is the same run as the default weights without the identity term. On the benchmark's 194 faces
+    # the term cuts the embedding distance to the sharp face from 0.357 to 0.333 (clean blur). It does not yet
+    # beat the blurred input itself on clean blur (0.324), so that is not asserted here.
+    from enhancement.deblur import DEFAULT_WEIGHTS, deblur_image
+    from enhancement.deblur.data import load_faces
+    from enhancement.embed import embed_face
+
+    faces = load_faces("eval", limit=8)
+    kernels = [k for k in heldout_kernels() if k.shape[0] >= 11][:8]
+    box = (6, 6, 115, 115)  # LFW deep-funneled face box in the 128 crop; the same for every version
+    with_term, without = [], []
+    for face, kernel in zip(faces, kernels, strict=True):
+        ref = embed_face(face, box=box)
+        blurred = apply_kernel(face, kernel)
+        with_term.append(np.linalg.norm(embed_face(deblur_image(blurred, DEFAULT_WEIGHTS), box=box) - ref))
+        without.append(np.linalg.norm(embed_face(deblur_image(blurred, "deblur_face_s3.weights.h5"), box=box) - ref))
+    assert np.mean(with_term) < np.mean(without) - 0.01, (with_term, without)
 
 
 @pytest.mark.parametrize("height,width", [(37, 53), (113, 97), (640, 360), (16, 16), (9, 200)])

@@ -1,7 +1,7 @@
 """Face deblurring (DeblurGAN-v2 style, our own trained weights) as an enhancement step.
 
 ``deblur_step(image, params) -> (image, StepRecord)`` on ``uint8`` BGR images of any size; the output has the
-input's size. ``params``: ``weights`` (a file under ``weights/``, default ``deblur_face_s2.weights.h5``).
+input's size. ``params``: ``weights`` (a file under ``weights/``, default ``deblur_face_s3i.weights.h5``).
 Importing this package does not import TensorFlow or read the weights; the first call does, once.
 """
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..weights import WEIGHTS_DIR, sha256_file, verified_path
 
-DEFAULT_WEIGHTS = "deblur_face_s2.weights.h5"
+DEFAULT_WEIGHTS = "deblur_face_s3i.weights.h5"
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 

@@ -1,10 +1,12 @@
 """Losses for the deblur GAN, on NHWC float tensors in [-1, 1].
 
 Content: pixel (MSE as in the paper, or L1) + (1 - SSIM). The DeblurGAN-v2 paper adds a VGG-19 perceptual
-loss; VGG ImageNet weights cannot be downloaded here (and training a VGG from scratch is out of scope), so SSIM
-stands in as the structural term: it rewards restored local contrast and edges, which is what the perceptual
-term is for, and needs no pretrained network. Adversarial: the paper's relativistic least-squares GAN
-(RaLSGAN), on two scales (patch and whole image).
+loss; VGG ImageNet weights cannot be downloaded here (and training a VGG from scratch is out of scope). Two terms
+stand in for it: SSIM as the structural term (it rewards restored local contrast and edges and needs no pretrained
+network), and, from ``deblur_face_s3i`` on, an identity term: the distance between dlib face-embedder descriptors
+of the output and of the sharp face (``enhancement/deblur/identity.py``), a perceptual loss from the one pretrained
+network we do have, and the one that measures what FaceCase needs. Adversarial: the paper's relativistic
+least-squares GAN (RaLSGAN), on two scales (patch and whole image).
 """
 
 from __future__ import annotations
