@@ -117,7 +117,7 @@ def evaluate(faces, kernels, noisy: bool, seed: int, embedder: Embedder | None, 
     others = {f"ours: {w.removesuffix('.weights.h5')}": w for w in compare}
     methods = ["blurred", "unsharp", f"RL-{RL_ITERATIONS} (true kernel)", "ours", *others]
     scores = {m: {"psnr": [], "ssim": [], "dist": []} for m in methods}
-    per_kernel: dict[int, list[tuple[float, float]]] = {}
+    per_kernel: dict[int, list[tuple[float, ...]]] = {}  # PSNR of blurred, ours, then each compared model
     examples = []
     for i, face in enumerate(faces):
         k_index = i % len(kernels)

@@ -146,53 +146,57 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label}: {(time.perf_counter() - t0) / args.bench:.3f} s/step (batch {batch}, patch {patch})")
         return 0
 
-    val_args = (config.get("val_count", 40), config.get("val_seed", 4242))
-    val_blurred, val_sharp = data.validation_set(*val_args)
+    val_blurred, val_clean, val_sharp = data.validation_set(config.get("val_count", 40), config.get("val_seed", 4242))
     # With "val_clean", the same faces and kernels without noise are scored too and the checkpoint is chosen on
     # the mean of both (a model trained partly on clean blur must not be picked on noisy inputs alone).
-    val_clean = data.validation_set(*val_args, noisy=False)[0] if config.get("val_clean") else None
+    if not config.get("val_clean"):
+        val_clean = None
     predict = tf.function(lambda x: gen(x, training=False), reduce_retracing=True)
 
-    def val_psnr(blurred: np.ndarray) -> float:
+    def restore(blurred: np.ndarray) -> np.ndarray:
+        """The generator's uint8 output for a uint8 stack, in batches of 8."""
         outs = []
         for i in range(0, len(blurred), 8):
             y = predict(tf.constant(data.to_unit(blurred[i : i + 8]))).numpy()
             outs.append(np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8))
-        return psnr_uint8(np.concatenate(outs), val_sharp)
+        return np.concatenate(outs)
 
-    val_id = None
+    identity_line = None
     if use_identity or config.get("val_identity"):
         # Identity on the val identities: blurred (with noise) vs restored, embedding distance to the sharp face.
+        # The sharp descriptors and the blurred inputs' distance do not change during training: computed once.
         from .deblur import identity
+        from .embed_tf import describe_chips_tf
 
         id_val_faces = identity.identity_faces("val", 2, limit=config.get("val_count", 40))
         id_rng = np.random.default_rng(config.get("val_seed", 4242) + 1)
-        val_id = (np.stack([data.degrade(f.face, random_motion_kernel(id_rng), id_rng) for f in id_val_faces]),
-                  np.stack([f.face for f in id_val_faces]), np.stack([f.transform for f in id_val_faces]))
+        id_blurred = np.stack([data.degrade(f.face, random_motion_kernel(id_rng), id_rng) for f in id_val_faces])
+        id_transforms = np.stack([f.transform for f in id_val_faces])
 
-    def identity_distances() -> tuple[float, float]:
-        from .embed_tf import describe_chips_tf
+        def id_distance(images: np.ndarray) -> float:
+            vectors = describe_chips_tf(identity.numpy_chips(images, id_transforms))
+            return float(np.linalg.norm(vectors - id_ref, axis=1).mean())
 
-        blurred, sharp, transforms = val_id
-        outs = []
-        for i in range(0, len(blurred), 8):
-            y = predict(tf.constant(data.to_unit(blurred[i : i + 8]))).numpy()
-            outs.append(np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8))
-        ref = describe_chips_tf(identity.numpy_chips(sharp, transforms))
-        dist = [np.linalg.norm(describe_chips_tf(identity.numpy_chips(x, transforms)) - ref, axis=1).mean()
-                for x in (blurred, np.concatenate(outs))]
-        return float(dist[0]), float(dist[1])
+        id_ref = describe_chips_tf(identity.numpy_chips(np.stack([f.face for f in id_val_faces]), id_transforms))
+        id_before = id_distance(id_blurred)
+
+        def identity_line() -> str:
+            return (f"validation identity distance to sharp: blurred {id_before:.4f}, "
+                    f"restored {id_distance(restore(id_blurred)):.4f}")
+
+    input_psnr = {"noisy": psnr_uint8(val_blurred, val_sharp)}
+    if val_clean is not None:
+        input_psnr["clean"] = psnr_uint8(val_clean, val_sharp)
 
     def validate() -> float:
-        if val_id is not None:
-            before, after = identity_distances()
-            _log(log_path, f"validation identity distance to sharp: blurred {before:.4f}, restored {after:.4f}")
-        noisy = val_psnr(val_blurred)
+        if identity_line is not None:
+            _log(log_path, identity_line())
+        noisy = psnr_uint8(restore(val_blurred), val_sharp)
         if val_clean is None:
             return noisy
-        clean = val_psnr(val_clean)
-        _log(log_path, f"validation noisy {noisy:.2f} dB (input {psnr_uint8(val_blurred, val_sharp):.2f}), "
-             f"clean {clean:.2f} dB (input {psnr_uint8(val_clean, val_sharp):.2f})")
+        clean = psnr_uint8(restore(val_clean), val_sharp)
+        _log(log_path, f"validation noisy {noisy:.2f} dB (input {input_psnr['noisy']:.2f}), "
+             f"clean {clean:.2f} dB (input {input_psnr['clean']:.2f})")
         return (noisy + clean) / 2
 
     state = {"step": 0, "best_psnr": -1.0, "best_step": None}
@@ -208,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             v.assign(opt_state[f"d{i}"])
         rng.bit_generator.state = state["rng"]
         _log(log_path, f"resumed at step {state['step']} (best {state['best_psnr']:.2f} dB at {state['best_step']}), "
-             f"validation blurred PSNR {psnr_uint8(val_blurred, val_sharp):.2f} dB")
+             f"validation blurred PSNR {input_psnr['noisy']:.2f} dB")
     else:
         (run_dir / "config.json").write_text(json.dumps(config, indent=2))
         if config.get("init"):
@@ -218,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             gen.load_weights(verified_path(Path(config["init"]).name))
             _log(log_path, f"generator initialised from {config['init']}: validation PSNR {validate():.2f} dB")
         _log(log_path, f"start {name}: {gen.count_params()} generator parameters, {len(faces)} training faces, "
-             f"validation blurred PSNR {psnr_uint8(val_blurred, val_sharp):.2f} dB")
+             f"validation blurred PSNR {input_psnr['noisy']:.2f} dB")
 
     def checkpoint() -> None:
         gen.save_weights(run_dir / "last_gen.weights.h5")

@@ -116,18 +116,17 @@ def training_batch(faces: list[np.ndarray], batch: int, patch: int, rng: np.rand
     return to_unit(blurred), to_unit(sharp)
 
 
-def validation_set(count: int = 40, seed: int = 4242, noisy: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed (blurred, sharp) uint8 128x128 pairs from the LFW val identities, blurred with seed ``seed``.
+def validation_set(count: int = 40, seed: int = 4242) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fixed (noisy, clean, sharp) uint8 128x128 stacks from the LFW val identities, blurred with seed ``seed``.
 
-    ``noisy=False`` gives the same faces and kernels as blur only (no noise, no JPEG).
+    ``noisy`` is blur + the training noise model; ``clean`` is the same faces blurred by the same kernels, nothing
+    else. Kernels and noise come from one stream in the order the noisy set has always drawn them.
     """
     sharp = load_faces("val", per_identity=2, limit=count)
     rng = np.random.default_rng(seed)
-    blurred = []
+    noisy, clean = [], []
     for face in sharp:
         kernel = random_motion_kernel(rng)
-        # The noisy set draws noise from the same stream, so the kernels of both sets match only when the noise
-        # draws are replayed: draw them in both cases and discard them for the clean set.
-        noisy_face = degrade(face, kernel, rng)
-        blurred.append(noisy_face if noisy else apply_kernel(face, kernel))
-    return np.stack(blurred), np.stack(sharp)
+        noisy.append(degrade(face, kernel, rng))
+        clean.append(apply_kernel(face, kernel))
+    return np.stack(noisy), np.stack(clean), np.stack(sharp)
