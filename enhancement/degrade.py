@@ -79,8 +79,12 @@ def upscale(image: np.ndarray, scale: int) -> np.ndarray:
 
 
 def low_light(image: np.ndarray, seed: int, gain: float | None = None, photons_at_white: float = PHOTONS_AT_WHITE,
-              read_noise_dn: float = READ_NOISE_DN) -> tuple[np.ndarray, dict[str, Any]]:
-    """Darken by ``gain`` (drawn from 0.2-0.3 when None) and add Poisson shot noise and Gaussian read noise."""
+              read_noise_dn: float = READ_NOISE_DN, agc: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
+    """Darken by ``gain`` (drawn from 0.2-0.3 when None) and add Poisson shot noise and Gaussian read noise.
+
+    ``agc``: the camera's automatic gain brings the exposure back (divides by ``gain``, noise included) before the
+    image is quantised, as a CCTV camera's image processor does before its encoder (not part of any evaluated
+    degradation; ``benchmarks/combined_ablation.py`` measures it)."""
     _check(image)
     rng = rng_for(seed, "low_light")
     if gain is None:
@@ -88,8 +92,11 @@ def low_light(image: np.ndarray, seed: int, gain: float | None = None, photons_a
     signal = image.astype(np.float64) / 255.0 * gain
     electrons = rng.poisson(signal * photons_at_white).astype(np.float64)
     noisy = electrons / photons_at_white * 255.0 + rng.normal(0.0, read_noise_dn, size=image.shape)
+    if agc:
+        noisy = noisy / gain
     out = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
-    return out, {"gain": round(gain, 4), "photons_at_white": photons_at_white, "read_noise_dn": read_noise_dn}
+    params = {"gain": round(gain, 4), "photons_at_white": photons_at_white, "read_noise_dn": read_noise_dn}
+    return out, {**params, "agc": True} if agc else params
 
 
 def motion_blur(image: np.ndarray, seed: int, kernel_index: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -114,12 +121,13 @@ def jpeg(image: np.ndarray, quality: int = JPEG_QUALITY) -> np.ndarray:
 
 
 def combined(image: np.ndarray, seed: int, factor: float = COMBINED_FACTOR, quality: int | None = JPEG_QUALITY,
-             blur: bool = True, light: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+             blur: bool = True, light: bool = True, agc: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
     """Motion blur at full resolution -> xfactor down -> low light with noise -> JPEG. ``blur=False``,
-    ``light=False`` or ``quality=None`` leave that part out (``benchmarks/combined_ablation.py``)."""
+    ``light=False`` or ``quality=None`` leave that part out, ``agc=True`` restores the exposure before the JPEG
+    (``benchmarks/combined_ablation.py``)."""
     blurred, blur_params = motion_blur(image, seed) if blur else (image, None)
     small = downscale(blurred, factor)
-    dark, light_params = low_light(small, seed) if light else (small, None)
+    dark, light_params = low_light(small, seed, agc=agc) if light else (small, None)
     out = jpeg(dark, quality) if quality else dark
     return out, {"blur": blur_params, "factor": factor, "low_light": light_params, "jpeg": quality}
 

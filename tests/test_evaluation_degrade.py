@@ -71,6 +71,16 @@ def test_it_darkens_by_a_gain_of_point_two_to_point_three_and_adds_noise(face):
         assert 1.5 < residual.std() < 6  # shot + read noise, in 8-bit numbers
 
 
+def test_its_camera_gain_option_restores_the_exposure_with_the_noise_amplified(face):
+    # Only the ablation uses it (benchmarks/combined_ablation.py): same draw as the dark image, divided by the gain.
+    dark, params = degrade.low_light(face, 7)
+    bright, bright_params = degrade.low_light(face, 7, agc=True)
+    assert bright_params == {**params, "agc": True} and "agc" not in params
+    assert bright.mean() / face.mean() == pytest.approx(1.0, abs=0.03)
+    residual = bright.astype(np.float64) - face
+    assert residual.std() > 2.5 * (dark.astype(np.float64) - np.rint(face * params["gain"])).std()
+
+
 def test_it_blurs_with_a_held_out_kernel(face):
     from enhancement.blur_kernels import HELDOUT_COUNT
 
