@@ -12,52 +12,24 @@ with a small weight for the remaining steps. See ``enhancement/deblur/losses.py`
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _log(path: Path, message: str) -> None:
-    line = f"{time.strftime('%H:%M:%S')} {message}"
-    print(line, flush=True)
-    with open(path, "a") as fh:
-        fh.write(line + "\n")
-
-
-def psnr_uint8(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean over images of the per-image PSNR (dB) of two uint8 stacks (N, H, W, C)."""
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    mse = np.maximum((diff**2).reshape(len(a), -1).mean(axis=1), 1e-10)
-    return float(np.mean(10 * np.log10(255.0**2 / mse)))
+from .training import export_best, parse, psnr_uint8, start_tensorflow
+from .training import log_line as _log
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--export", action="store_true", help="copy the best checkpoint to weights/ and stop")
-    parser.add_argument("--bench", type=int, default=0, help="time N steps of each phase and stop")
-    args = parser.parse_args(argv)
-    config = json.loads(Path(args.config).read_text())
+    args, config, run_dir = parse(__doc__, argv)
     name = config["name"]
-    run_dir = REPO / "runs" / name
     if args.export:
-        return export(run_dir, name)
+        return export_best(run_dir, name, lambda info: f"step {info['step']} ({info['phase']}), "
+                                                       f"val PSNR {info['val_psnr']:.2f}")
 
-    threads = config.get("threads", {"intra": 1, "inter": 1})
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads["intra"])
-    tf.config.threading.set_inter_op_parallelism_threads(threads["inter"])
+    tf = start_tensorflow(config.get("threads", {"intra": 1, "inter": 1}))
     import keras
 
     from .blur_kernels import random_motion_kernel
@@ -263,22 +235,6 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint()
             t0 = time.perf_counter()
     _log(log_path, "done")
-    return 0
-
-
-def export(run_dir: Path, name: str) -> int:
-    from .weights import WEIGHTS_DIR, record_in_manifest
-
-    best = run_dir / "best.weights.h5"
-    if not best.exists():
-        print(f"no checkpoint at {best}", file=sys.stderr)
-        return 1
-    target = WEIGHTS_DIR / f"{name}.weights.h5"
-    shutil.copyfile(best, target)
-    digest = record_in_manifest(target)
-    info = json.loads((run_dir / "best.json").read_text())
-    print(f"exported {target} sha256 {digest} from step {info['step']} ({info['phase']}), "
-          f"val PSNR {info['val_psnr']:.2f}")
     return 0
 
 

@@ -14,40 +14,23 @@ as soon as it improves. ``--export`` copies ``best`` to ``weights/<name>.weights
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from .train_deblur import _log, psnr_uint8
-
-REPO = Path(__file__).resolve().parent.parent
+from .training import export_best, parse, psnr_uint8, start_tensorflow
+from .training import log_line as _log
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--export", action="store_true", help="copy the best checkpoint to weights/ and stop")
-    parser.add_argument("--bench", type=int, default=0, help="time N steps and stop")
-    args = parser.parse_args(argv)
-    config = json.loads(Path(args.config).read_text())
+    args, config, run_dir = parse(__doc__, argv)
     name = config["name"]
-    run_dir = REPO / "runs" / name
     if args.export:
-        return export(run_dir, name)
+        return export_best(run_dir, name, lambda info: f"step {info['step']}, "
+                                                       f"val identity distance {info['val_identity']:.4f}")
 
-    threads = config.get("threads", {"intra": 2, "inter": 1})
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads["intra"])
-    tf.config.threading.set_inter_op_parallelism_threads(threads["inter"])
+    tf = start_tensorflow(config.get("threads", {"intra": 2, "inter": 1}))
     import keras
 
     from .deblur.identity import identity_loss, numpy_chips
@@ -177,22 +160,6 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint()
             t0 = time.perf_counter()
     _log(log_path, "done")
-    return 0
-
-
-def export(run_dir: Path, name: str) -> int:
-    from .weights import WEIGHTS_DIR, record_in_manifest
-
-    best = run_dir / "best.weights.h5"
-    if not best.exists():
-        print(f"no checkpoint at {best}", file=sys.stderr)
-        return 1
-    target = WEIGHTS_DIR / f"{name}.weights.h5"
-    shutil.copyfile(best, target)
-    digest = record_in_manifest(target)
-    info = json.loads((run_dir / "best.json").read_text())
-    print(f"exported {target} sha256 {digest} from step {info['step']}, "
-          f"val identity distance {info['val_identity']:.4f}")
     return 0
 
 
