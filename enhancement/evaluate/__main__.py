@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "config": {
             "command": "python -m enhancement.evaluate" + (" --quick" if args.quick else "") + (
                 f" --seed {args.seed}" if args.seed != 20261127 else "") + (
-                f" --pairs {plan['pairs']}" if args.pairs else ""),
+                f" --pairs {plan['pairs']}" if args.pairs else "") + (
+                f" --alt-policy '{json.dumps(args.alt_policy)}'" if args.alt_policy else ""),
             "seed": args.seed, "quick": args.quick, "pairs": len(pairs), "genuine": sum(s for *_, s in pairs),
             "impostor_comparisons": sum(1 for a, _, _ in pairs for _, b, _ in pairs if a.parent.name != b.parent.name),
             "degradations": degradations, "variants": args.variants, "threshold": float(DEFAULT_THRESHOLD),
