@@ -129,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         """The generator's uint8 output for a uint8 stack, in batches of 8."""
         outs = []
         for i in range(0, len(blurred), 8):
-            y = predict(tf.constant(data.to_unit(blurred[i : i + 8]))).numpy()
-            outs.append(np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8))
+            outs.append(data.from_unit(predict(tf.constant(data.to_unit(blurred[i : i + 8]))).numpy()))
         return np.concatenate(outs)
 
     identity_line = None

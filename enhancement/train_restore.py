@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     tf = start_tensorflow(config.get("threads", {"intra": 2, "inter": 1}))
     import keras
 
+    from .deblur.data import from_unit, to_unit
     from .deblur.identity import identity_loss, numpy_chips
     from .embed_tf import _network, describe_chips_tf
     from .restore import data
@@ -61,9 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables,
                                 strict=True))
         return pix, ident
-
-    def to_unit(images: np.ndarray) -> np.ndarray:
-        return images.astype(np.float32) / 127.5 - 1.0
 
     cache = run_dir / "train_faces.npz"
     t_load = time.perf_counter()
@@ -97,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return float(np.linalg.norm(describe_chips_tf(numpy_chips(images, val_transforms)) - reference, axis=1).mean())
 
     def restore(small: np.ndarray) -> np.ndarray:
-        y = predict(tf.constant(to_unit(small))).numpy()
-        return np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        return from_unit(predict(tf.constant(to_unit(small))).numpy())
 
     def bicubic(small: np.ndarray) -> np.ndarray:
         from .degrade import upscale

@@ -87,6 +87,11 @@ def to_unit(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / 127.5 - 1.0
 
 
+def from_unit(images: np.ndarray) -> np.ndarray:
+    """Inverse of ``to_unit``: network output in [-1, 1] back to rounded, clipped uint8."""
+    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
 def training_pair(face: np.ndarray, patch: int, rng: np.random.Generator, scale: tuple[float, float],
                   deg: Degradation) -> tuple[np.ndarray, np.ndarray]:
     """A (blurred, sharp) uint8 patch pair: random scale, crop, flip; blur computed with real context around it."""

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from .. import degrade
 from ..blur_kernels import apply_kernel, random_motion_kernel
 from ..datasets import lfw_images, split_identities
+from ..deblur.data import _read
 from ..embed import chip_to_image_affine
 from ..sr_metrics import imresize
 
@@ -56,13 +56,6 @@ class Chain:
 class Face:
     image: np.ndarray  # uint8 BGR, the whole deep-funneled image
     affine: np.ndarray  # 2x3 float64, chip pixel -> image pixel
-
-
-def _read(path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"unreadable image {path}")
-    return image
 
 
 def load_faces(split: str, per_identity: int, limit: int | None = None) -> list[Face]:
