@@ -87,3 +87,34 @@ class RegistryVersion(models.Model):
 
     def __str__(self) -> str:
         return f"registry v{self.number} ({self.status})"
+
+
+class RegistryRebuild(models.Model):
+    """One request to rebuild the gallery (from a registry change, an admin, or the command line) and how it went.
+
+    Rows make the background rebuild visible: the registry page shows the newest one, so a rebuild that could not
+    be queued, or failed in the worker, is seen by admins and not only in a log.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    reason = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    version = models.ForeignKey(RegistryVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"registry rebuild {self.pk} ({self.status})"

@@ -96,6 +96,11 @@ def queue_env(redis_url: str) -> dict[str, str]:
     return {"REDIS_URL": redis_url, "FACECASE_Q_NAME": name, "FACECASE_CHANNEL_PREFIX": name}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_queue(queue_env: dict[str, str]) -> None:
+    """Every test enqueues (registry rebuilds, footage jobs) into this session's own queue, never the product's."""
+
+
 @pytest.fixture(autouse=True)
 def private_media(tmp_path: Path, settings: Any) -> Path:
     """Every test writes uploads into a folder of its own, so leftovers are easy to see."""
@@ -251,3 +256,20 @@ def wait_for(predicate: Any, timeout_s: float, what: str, worker: subprocess.Pop
     if worker is not None and hasattr(worker, "log_path"):
         detail = "\nworker log tail:\n" + Path(worker.log_path).read_text(errors="replace")[-3000:]
     raise AssertionError(f"gave up waiting for {what}{detail}")
+
+
+def registry_settled(suspects: int, worker: subprocess.Popen) -> Any:
+    """The version the worker's automatic rebuild produced once every queued rebuild has run: registry changes
+    schedule rebuilds by themselves, so stories wait for them as an admin would rather than build by hand."""
+    from suspects.models import RegistryRebuild, RegistryVersion
+
+    def settled() -> Any:
+        failed = RegistryRebuild.objects.filter(status=RegistryRebuild.Status.FAILED).first()
+        if failed is not None:
+            raise AssertionError(f"registry rebuild {failed.pk} failed: {failed.error}")
+        if RegistryRebuild.objects.exclude(status=RegistryRebuild.Status.DONE).exists():
+            return None
+        latest = RegistryVersion.objects.filter(status=RegistryVersion.Status.READY).order_by("-number").first()
+        return latest if latest is not None and latest.suspect_count == suspects else None
+
+    return wait_for(settled, timeout_s=600, what=f"the automatic registry rebuild ({suspects} suspects)", worker=worker)

@@ -18,13 +18,12 @@ from typing import Any
 import cv2
 import pytest
 from asgiref.sync import async_to_sync
-from conftest import HAMILTON_CLIP, REPO_ROOT, SHARED_DATA, shared_file, wait_for
+from conftest import HAMILTON_CLIP, REPO_ROOT, SHARED_DATA, registry_settled, shared_file, wait_for
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from facecase.files import sha256_of_path
 from footage.models import Alert, Footage, JobLogLine, Sighting
 from footage.services import footage_enqueue, footage_ingest
-from suspects.enrolment import registry_rebuild
 from suspects.models import RegistryVersion, Suspect
 from suspects.services import suspect_create, suspect_photo_add
 
@@ -32,12 +31,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transa
 
 EXAMPLES = SHARED_DATA / "face_recognition_examples"
 BBT = SHARED_DATA / "faceapi_bbt" / "images"
-
-
-@pytest.fixture(autouse=True)
-def no_background_rebuilds(settings: Any) -> None:
-    """These stories build the registry themselves, so that they know which version the worker matches against."""
-    settings.FACECASE_REGISTRY_AUTO_REBUILD = False
 
 
 def enrol(actor: Any, name: str, external_id: str, status: str, photos: list[Path]) -> Suspect:
@@ -48,15 +41,14 @@ def enrol(actor: Any, name: str, external_id: str, status: str, photos: list[Pat
 
 
 @pytest.fixture
-def hamilton_registry(alice: Any) -> dict[str, Any]:
+def hamilton_registry(alice: Any, qcluster: Any) -> dict[str, Any]:
     lin = enrol(alice, "Lin-Manuel Miranda", "H-LMM", Suspect.Status.WANTED,
                 [shared_file(EXAMPLES / "lin-manuel-miranda.png")])
     alex = enrol(alice, "Alex Lacamoire", "H-AL", Suspect.Status.PERSON_OF_INTEREST,
                  [shared_file(EXAMPLES / "alex-lacamoire.png")])
     serena = enrol(alice, "Serena Williams", "LFW-SW", Suspect.Status.WANTED,
                    sorted((SHARED_DATA / "lfw" / "images_deepfunneled" / "Serena_Williams").glob("*.jpg"))[:3])
-    version = registry_rebuild(reason="test: hamilton registry")
-    assert version is not None and version.suspect_count == 3
+    version = registry_settled(3, qcluster)
     return {"lin": lin, "alex": alex, "serena": serena, "version": version}
 
 
@@ -271,7 +263,7 @@ def test_it_raises_several_alerts_from_one_group_photo(live_worker: Any, alice: 
     characters = sorted(p.name for p in shared_file(BBT).iterdir() if p.is_dir())
     for name in characters:
         enrol(alice, name.title(), f"BBT-{name}", Suspect.Status.PERSON_OF_INTEREST, sorted((BBT / name).glob("*.png")))
-    version = registry_rebuild(reason="test: bbt registry")
+    version = registry_settled(len(characters), live_worker)
     assert version.suspect_count == len(characters) == 8
     footage = finished(upload(charlie, charlies_case, BBT / "bbt1.jpg").pk, live_worker)
     alerts = list(Alert.objects.filter(footage=footage).select_related("suspect"))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HAMILTON_CLIP, REPO_ROOT, SHARED_DATA, make_user, shared_file, wait_for
+from conftest import HAMILTON_CLIP, REPO_ROOT, SHARED_DATA, make_user, registry_settled, shared_file, wait_for
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 pytest.importorskip("selenium")
@@ -85,14 +85,12 @@ def second_browser(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def hamilton_registry(alice: Any, settings: Any) -> dict[str, Any]:
-    """Lin-Manuel Miranda and Alex Lacamoire enrolled from their reference photos, gallery built here so the worker
-    matches against a known version."""
-    from suspects.enrolment import registry_rebuild
+def hamilton_registry(alice: Any, live_worker: Any) -> dict[str, Any]:
+    """Lin-Manuel Miranda and Alex Lacamoire enrolled from their reference photos; the worker's automatic rebuild
+    makes the gallery the footage is matched against."""
     from suspects.models import Suspect
     from suspects.services import suspect_create, suspect_photo_add
 
-    settings.FACECASE_REGISTRY_AUTO_REBUILD = False
     people = {}
     for key, name, external_id, status, photo in (
         ("lin", "Lin-Manuel Miranda", "H-LMM", Suspect.Status.WANTED, "lin-manuel-miranda.png"),
@@ -102,8 +100,7 @@ def hamilton_registry(alice: Any, settings: Any) -> dict[str, Any]:
         path = shared_file(EXAMPLES / photo)
         suspect_photo_add(actor=alice, suspect=suspect, upload=SimpleUploadedFile(path.name, path.read_bytes()))
         people[key] = suspect
-    version = registry_rebuild(reason="browser test: hamilton registry")
-    assert version is not None and version.suspect_count == 2
+    registry_settled(2, live_worker)
     return people
 
 
