@@ -29,6 +29,7 @@ urlpatterns = [
     path("alerts/<int:pk>/explain.png", footage_views.alert_explain_image, name="alert-explain-image"),
     # admins
     path("suspects/", suspect_views.suspect_list, name="suspect-list"),
+    path("suspects/rebuild/", suspect_views.registry_rebuild_view, name="registry-rebuild"),
     path("suspects/new/", suspect_views.suspect_new, name="suspect-new"),
     path("suspects/import/", suspect_views.suspect_import, name="suspect-import"),
     path("suspects/<int:pk>/", suspect_views.suspect_detail, name="suspect-detail"),
