@@ -17,6 +17,7 @@ urlpatterns = [
     path("footage/<int:pk>/", footage_views.footage_detail, name="footage-detail"),
     path("footage/<int:pk>/status/", footage_views.footage_status, name="footage-status"),
     path("sightings/", footage_views.sighting_search, name="sighting-search"),
+    path("calibration/", footage_views.calibration_page, name="calibration"),
     path("sightings/<int:pk>/provenance/", footage_views.sighting_provenance, name="sighting-provenance"),
     path("sightings/<int:pk>/frame/", footage_views.sighting_frame, name="sighting-frame"),
     path("sightings/<int:pk>/track/<int:index>/", footage_views.sighting_track_frame, name="sighting-track-frame"),

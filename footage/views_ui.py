@@ -333,3 +333,14 @@ def alert_explain_image(request: HttpRequest, pk: int) -> HttpResponse:
     if path is None:
         raise Http404("no explanation yet")
     return _private_image(str(path), "image/png")
+
+
+@role_required(ROLE_ADMIN)
+@require_safe
+def calibration_page(request: HttpRequest) -> HttpResponse:
+    from footage.calibration import calibration_status
+    from suspects.selectors import registry_status
+
+    version = registry_status()["version"]
+    return render(request, "calibration.html",
+                  {"status": calibration_status(version.suspect_count if version else None), "version": version})

@@ -96,3 +96,26 @@ def test_it_says_in_the_job_log_when_footage_is_analysed_before_a_rebuild(alice:
 
     log = list(JobLogLine.objects.filter(footage=footage).values_list("message", flat=True))
     assert any("registry changes were waiting to be built" in line and "registry v1" in line for line in log), log
+
+
+def test_it_forgets_a_deleted_suspect_on_disk_and_in_the_next_gallery(alice: Any, private_media: Any):
+    from suspects.enrolment import load_gallery
+    from suspects.services import suspect_delete
+
+    suspect = enrol_one(alice)
+    suspect_id = suspect.pk
+    first = registry_rebuild(reason="first build")
+    photo = suspect.photos.get()
+    files = [private_media / photo.image.name, private_media / photo.crop.name]
+    assert all(path.exists() for path in files) and str(suspect.pk) in first.details["labels"]
+
+    suspect_delete(actor=alice, suspect=suspect)
+
+    assert not any(path.exists() for path in files)
+    queued = RegistryRebuild.objects.filter(status="queued").first()
+    assert queued is not None and f"suspect {suspect_id} removed" in queued.reason  # added to the waiting one
+    assert registry_rebuild_task(queued.pk) == "v2"
+    gallery = load_gallery(RegistryRebuild.objects.get(pk=queued.pk).version)
+    assert gallery is None or str(suspect_id) not in gallery.labels
+    assert AuditEvent.objects.filter(verb="delete", object_id=str(suspect_id)).exists()
+    assert not [p for p in (private_media / "suspects" / str(suspect_id)).rglob("*") if p.is_file()]
