@@ -3,7 +3,7 @@
 Conventions: embeddings are 128-d float32 dlib descriptors (``enhancement.embed``); distance is Euclidean; a probe
 matches an identity only when its nearest enrolled embedding is closer than the calibrated threshold, otherwise
 the answer is "unknown" (``label=None``). ``DEFAULT_THRESHOLD`` comes from ``weights/matcher_calibration.json``,
-written by ``python -m enhancement.calibrate_matcher`` (LFW pairsDevTrain; figures in ``docs/enhancement.md``).
+written by ``python -m research.calibrate_matcher`` (LFW pairsDevTrain; figures in ``docs/enhancement.md``).
 
 Scores: ``score = 1 / (1 + exp((distance - threshold) / SCORE_SCALE))`` -- 0.5 exactly at the threshold, towards 1
 for close matches. A display aid for reviewers, not a probability.

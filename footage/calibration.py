@@ -87,10 +87,10 @@ def lfw_default() -> float:
 
 def lfw_pair_distances() -> tuple[np.ndarray, np.ndarray]:
     """LFW pairsDevTrain distances from the locally cached embeddings (``runs/lfw_embeddings.npz``, written by
-    ``python -m enhancement.calibrate_matcher``); empty when that cache or the LFW folder is absent."""
+    ``python -m research.calibrate_matcher``); empty when that cache or the LFW folder is absent."""
     try:
-        from enhancement.calibrate_matcher import load_cache, pair_distances
         from enhancement.datasets import lfw_dir, lfw_pairs
+        from enhancement.lfw import load_cache, pair_distances
 
         cache = load_cache()
         root = lfw_dir()

@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from enhancement.calibrate_matcher import LFW_FALLBACK_BOX, lfw_face_box
 from enhancement.datasets import has_shared_data, lfw_images, split_identities
 from enhancement.embed import embed_face
+from enhancement.lfw import LFW_FALLBACK_BOX, lfw_face_box
 from enhancement.match import DEFAULT_THRESHOLD, ClassifierHead, Gallery, match
 
 needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data is absent")

@@ -17,8 +17,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from enhancement.bicubic import luma
+
 from .. import degrade
-from ..sr_metrics import luma
 from .cache import EmbeddingCache, ProbeCache
 from .probes import LFW_SIZE, VariantImage, face_crop, make_variant
 
@@ -131,8 +132,8 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
                     out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, auto=auto,
                                        policy=alt_policy)
                 except Exception as exc:  # a step whose weights are absent: report it, keep the rest of the run
-                    from ..pipeline import StepUnavailable
-                    from ..weights import WeightsError
+                    from enhancement.pipeline import StepUnavailable
+                    from enhancement.weights import WeightsError
 
                     if not isinstance(exc, (WeightsError, StepUnavailable, ImportError)):
                         raise
@@ -167,7 +168,7 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
 
 def _weights_digest(variant: str) -> str:
     """The manifest entries a variant can load (none for the classical ones, all for the pipeline)."""
-    from ..weights import read_manifest
+    from enhancement.weights import read_manifest
 
     manifest = read_manifest()
     prefix = {"raw": None, "bicubic": None, "lime": None, "lime_denoise": None, "deblur": "deblur", "srcnn": "srcnn"}

@@ -1,4 +1,4 @@
-"""Command line: ``python -m enhancement.evaluate [--quick] [--seed S] [--out docs/evaluation]``."""
+"""Command line: ``python -m research.evaluate [--quick] [--seed S] [--out docs/evaluation]``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..datasets import REPO_ROOT
+from enhancement.datasets import REPO_ROOT
 
 # The full run as committed in docs/evaluation (sized to finish on 2 shared cores while the team trains models);
 # --pairs 500 / 1000, --detection-frames and --probes-per-identity scale it up on a quiet machine.
@@ -23,12 +23,12 @@ QUICK = {"pairs": 60, "degradations": ["clean", "combined"], "detection_frames":
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m enhancement.evaluate", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m research.evaluate", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smoke test: 60 pairs, 2 degradations, small gallery")
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "evaluation")
     ap.add_argument("--pairs", type=int, help="pairsDevTest pairs (balanced nested sample); default 300, quick 60")
-    ap.add_argument("--degradations", nargs="+", help="subset of enhancement.degrade.DEGRADATIONS")
+    ap.add_argument("--degradations", nargs="+", help="subset of research.degrade.DEGRADATIONS")
     ap.add_argument("--variants", nargs="+", default=["raw", "bicubic", "lime", "deblur", "srcnn", "auto"])
     ap.add_argument("--detection-frames", type=int)
     ap.add_argument("--detectors", nargs="+", default=["haar", "mtcnn"])
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _disjoint_check(identities: set[str]) -> str:
     """Refuse to run if any identity used to train a model is in the evaluation sets; return what was checked."""
-    from ..datasets import assert_disjoint, split_identities
+    from enhancement.datasets import assert_disjoint, split_identities
 
     assert_disjoint()
     training = set(split_identities("train")) | set(split_identities("val"))
@@ -62,7 +62,7 @@ def _disjoint_check(identities: set[str]) -> str:
 
 
 def _manifest() -> dict[str, str]:
-    from ..weights import read_manifest
+    from enhancement.weights import read_manifest
 
     return read_manifest()
 
@@ -77,8 +77,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     backend = os.environ.get("FACECASE_EMBED_BACKEND", "tf")  # passed per call: the process environment is left alone
     from tqdm import tqdm
 
+    from enhancement.datasets import lfw_pairs
+
     from .. import degrade
-    from ..datasets import lfw_pairs
     from .cache import EmbeddingCache
     from .detection import run_detection
     from .identification import build_set, run_identification
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     degradations = [d for d in plan["degradations"] if d in degrade.DEGRADATIONS]
     alt_policy = None
     if args.alt_policy:
-        from ..quality import QualityPolicy
+        from enhancement.quality import QualityPolicy
 
         alt_policy = QualityPolicy(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.alt_policy.items()})
         if "auto_alt" not in args.variants:
@@ -105,8 +106,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     identities = {p.parent.name for a, b, _ in pairs for p in (a, b)} | (ident_set.identities() if ident_set else set())
     disjoint = _disjoint_check(identities)
 
-    from ..embed import embed_face
-    from ..match import DEFAULT_THRESHOLD
+    from enhancement.embed import embed_face
+    from enhancement.match import DEFAULT_THRESHOLD
+
     from .cache import code_tag
 
     tag = code_tag("enhancement.embed", "enhancement.embed_tf")
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         # every module a treated probe depends on (weights are in each entry's key): a change starts a fresh cache
         step_tag = code_tag("enhancement.embed", "enhancement.embed_tf", "enhancement.lime", "enhancement.srcnn",
                             "enhancement.deblur.inference", "enhancement.deblur.model", "enhancement.pipeline",
-                            "enhancement.quality", "enhancement.evaluate.probes", "enhancement.sr_metrics")
+                            "enhancement.quality", "research.evaluate.probes", "enhancement.bicubic")
         probe_cache = ProbeCache(None if cache_path is None else args.cache / f"probes-{step_tag}.pkl")
         ver = run_verification(pairs, degradations, args.variants, cache, args.seed, bar, alt_policy, probe_cache)
     unavailable = ver.unavailable if ver is not None else {}
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     threshold_file = REPO_ROOT / "weights" / "matcher_calibration.json"
     summary: dict[str, Any] = {
         "config": {
-            "command": "python -m enhancement.evaluate" + (" --quick" if args.quick else "") + (
+            "command": "python -m research.evaluate" + (" --quick" if args.quick else "") + (
                 f" --seed {args.seed}" if args.seed != 20261127 else "") + (
                 f" --pairs {plan['pairs']}" if args.pairs else "") + (
                 f" --alt-policy '{json.dumps(args.alt_policy)}'" if args.alt_policy else ""),

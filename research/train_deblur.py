@@ -1,4 +1,4 @@
-"""Train the face deblur GAN: ``python -m enhancement.train_deblur --config FILE [--resume] [--export]``.
+"""Train the face deblur GAN: ``python -m research.train_deblur --config FILE [--resume] [--export]``.
 
 Writes to ``runs/<name>/``: ``progress.log`` (losses, seconds per step, validation PSNR), ``last_*`` checkpoints
 (generator, discriminators, optimiser state, RNG state: ``--resume`` continues bit-for-bit in its data stream)
@@ -7,7 +7,7 @@ run stopped early still leaves a usable model). ``--export`` copies ``best`` to 
 and records its sha256 in ``weights/manifest.json``.
 
 Schedule: ``warmup_steps`` of content loss only (L1 + SSIM), then the double-scale RaLSGAN term is switched on
-with a small weight for the remaining steps. See ``enhancement/deblur/losses.py`` for why there is no VGG loss.
+with a small weight for the remaining steps. See ``research/deblur/losses.py`` for why there is no VGG loss.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     tf = start_tensorflow(config.get("threads", {"intra": 1, "inter": 1}))
     import keras
 
+    from enhancement.deblur.model import DiscriminatorConfig, GeneratorConfig, build_discriminators, build_generator
+
     from .blur_kernels import random_motion_kernel
     from .deblur import data
     from .deblur.losses import l1, mse, ralsgan_d_loss, ralsgan_g_loss, ssim_loss
-    from .deblur.model import DiscriminatorConfig, GeneratorConfig, build_discriminators, build_generator
 
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "progress.log"
@@ -58,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
 
     use_identity = bool(w.get("identity"))
     if use_identity:
-        # See enhancement/deblur/identity.py: dlib's face embedder stands in for the paper's VGG perceptual loss.
+        # See research/deblur/identity.py: dlib's face embedder stands in for the paper's VGG perceptual loss.
+        from enhancement.embed_tf import _network
+
         from .deblur import identity
-        from .embed_tf import _network
 
         embed = _network()[0]
 
@@ -136,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     if use_identity or config.get("val_identity"):
         # Identity on the val identities: blurred (with noise) vs restored, embedding distance to the sharp face.
         # The sharp descriptors and the blurred inputs' distance do not change during training: computed once.
+        from enhancement.embed_tf import describe_chips_tf
+
         from .deblur import identity
-        from .embed_tf import describe_chips_tf
 
         id_val_faces = identity.identity_faces("val", 2, limit=config.get("val_count", 40))
         id_rng = np.random.default_rng(config.get("val_seed", 4242) + 1)
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         (run_dir / "config.json").write_text(json.dumps(config, indent=2))
         if config.get("init"):
             # Continue from committed weights (a later, longer run of the same generator): verified like any load.
-            from .weights import verified_path
+            from enhancement.weights import verified_path
 
             gen.load_weights(verified_path(Path(config["init"]).name))
             _log(log_path, f"generator initialised from {config['init']}: validation PSNR {validate():.2f} dB")

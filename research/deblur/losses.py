@@ -4,7 +4,7 @@ Content: pixel (MSE as in the paper, or L1) + (1 - SSIM). The DeblurGAN-v2 paper
 loss; VGG ImageNet weights cannot be downloaded here (and training a VGG from scratch is out of scope). Two terms
 stand in for it: SSIM as the structural term (it rewards restored local contrast and edges and needs no pretrained
 network), and, from ``deblur_face_s3i`` on, an identity term: the distance between dlib face-embedder descriptors
-of the output and of the sharp face (``enhancement/deblur/identity.py``), a perceptual loss from the one pretrained
+of the output and of the sharp face (``research/deblur/identity.py``), a perceptual loss from the one pretrained
 network we do have, and the one that measures what FaceCase needs. Adversarial: the paper's relativistic
 least-squares GAN (RaLSGAN), on two scales (patch and whole image).
 """

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from enhancement.datasets import lfw_images, split_identities
+
 from .. import degrade
-from ..datasets import lfw_images, split_identities
 from .cache import EmbeddingCache
 from .metrics import rank_of_truth, threshold_at_far
 from .probes import LFW_SIZE, face_crop, make_variant
@@ -104,7 +105,7 @@ def _summarise(known_ranks: list[int], known_ok: list[bool], unknown_hits: list[
 
 def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str]], cache: EmbeddingCache,
                        seed: int, progress: Any = None, alt_policy: Any = None) -> IdentificationResult:
-    from ..match import DEFAULT_THRESHOLD, Gallery, match, open_set_threshold
+    from enhancement.match import DEFAULT_THRESHOLD, Gallery, match, open_set_threshold
 
     t0 = time.perf_counter()
     vectors, labels = [], []
@@ -153,7 +154,7 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
 
 
 def _train_head(vectors: np.ndarray, labels: list[str], seed: int) -> tuple[Any, str]:
-    from ..match import ClassifierHead
+    from enhancement.match import ClassifierHead
 
     head = ClassifierHead(seed=seed).fit(vectors, labels)
     return head, (f"`match.ClassifierHead` (Dense {head.hidden} + softmax, {head.epochs} epochs, seed {seed}) trained "

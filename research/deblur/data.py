@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from enhancement.datasets import lfw_images, shared_data_dir, split_identities
+
 from ..blur_kernels import apply_kernel, random_motion_kernel
-from ..datasets import lfw_images, shared_data_dir, split_identities
 
 LFW_FACE_CROP = 128  # deep-funneled LFW is 250x250 with the face centred; 128 px keeps the face at its native size
 

@@ -95,7 +95,7 @@ def heldout_kernels(count: int = HELDOUT_COUNT) -> list[np.ndarray]:
 
 def levin_kernels() -> list[np.ndarray]:
     """The 8 recorded camera-shake kernels of Levin et al. (CVPR 2009), rescaled to sum 1."""
-    from .datasets import shared_data_dir
+    from enhancement.datasets import shared_data_dir
 
     folder = shared_data_dir() / "levin_blur" / "levin" / "gt"
     kernels = []

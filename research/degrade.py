@@ -1,16 +1,16 @@
-"""CCTV-style degradations of face images, used by the evaluation (``enhancement.evaluate``).
+"""CCTV-style degradations of face images, used by the evaluation (``research.evaluate``).
 
 Conventions: images are ``uint8`` BGR (H, W, 3) in and out. Every function is pure and seeded: the same image and
 seed give the same output bytes, so a probe can be rebuilt from (image, degradation name, seed) alone.
 
 What each degradation models, and why these parameters:
 - ``downscale``: a face far from the camera covers few pixels. MATLAB-style bicubic with antialiasing (the SRCNN
-  engineer's ``enhancement.sr_metrics`` helper) so that "bicubic only" and SRCNN start from the same degradation
+  engineer's ``research.sr_metrics`` helper) so that "bicubic only" and SRCNN start from the same degradation
   the SR literature uses.
 - ``low_light``: exposure falls to a gain of 0.2-0.3 and the sensor adds shot noise (Poisson in photons) plus read
   noise (Gaussian in digital numbers). ``PHOTONS_AT_WHITE`` sets how many photons a full-white pixel collects:
   a small CCTV sensor pixel in a dim scene collects a few hundred, which gives visibly grainy faces.
-- ``motion_blur``: trajectory kernels from ``enhancement.blur_kernels.heldout_kernels()``, never the kernels the
+- ``motion_blur``: trajectory kernels from ``research.blur_kernels.heldout_kernels()``, never the kernels the
   deblurring model was trained on.
 - ``jpeg``: CCTV recorders store heavily compressed streams; OpenCV's encoder (4:2:0 chroma) at a given quality.
 - ``combined``: the order a real camera applies them: the scene moves during the exposure (blur at full
@@ -57,7 +57,7 @@ def _check(image: np.ndarray) -> None:
 
 
 def _resize(image: np.ndarray, scale: float) -> np.ndarray:
-    from .sr_metrics import imresize  # the SRCNN engineer's MATLAB-compatible bicubic
+    from enhancement.bicubic import imresize  # the SRCNN engineer's MATLAB-compatible bicubic
 
     return np.clip(np.rint(imresize(image.astype(np.float64), scale)), 0, 255).astype(np.uint8)
 

@@ -3,7 +3,7 @@
 Why it was tried: the evaluation's ``combined`` probe (motion blur, x1/4, low light with shot noise, JPEG 30)
 defeats the chain of single-purpose steps: LIME brightens the noise and SRCNN magnifies it
 (``docs/evaluation/combined_ablation.md``). This network was to learn the whole inverse at once, from the capture
-resolution to x4, trained with the face-identity term (``enhancement.deblur.identity``: dlib's embedder in
+resolution to x4, trained with the face-identity term (``research.deblur.identity``: dlib's embedder in
 TensorFlow) next to an L1 pixel loss, so that it would restore what identifies the person.
 
 What was measured (``docs/evaluation/notes.md``, "A restoration network trained on the chain"): it recovers nothing.
@@ -12,6 +12,6 @@ stopped at step 1,600 of 5,000, flat since step 250), and on 300 ``pairsDevTest`
 the raw probe's on ``combined`` (14.0 and 14.0) and on ``x4`` (97.3 and 97.3). JPEG 30 applied to the darkened 63 px
 image leaves the face as 3-4 blocks of mostly DC coefficients, and no network can put back what is not in the input.
 No weights ship and the pipeline has no such step. The trainer is kept so that the result can be reproduced, or
-the idea retried on a milder chain: ``python -m enhancement.train_restore --config
-enhancement/restore/configs/restore_face_x4.json``.
+the idea retried on a milder chain: ``python -m research.train_restore --config
+research/restore/configs/restore_face_x4.json``.
 """

@@ -1,6 +1,6 @@
 """Calibrate the open-set matcher's distance threshold on LFW and write ``weights/matcher_calibration.json``.
 
-Run: ``python -m enhancement.calibrate_matcher [--out weights/matcher_calibration.json]``.
+Run: ``python -m research.calibrate_matcher [--out weights/matcher_calibration.json]``.
 
 - Faces: Haar box of the central face (the largest detection near the centre); when Haar finds none we fall back to
   the median Haar box of the 250x250 deep-funneled images and count how often that happened.
@@ -23,35 +23,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .datasets import REPO_ROOT, lfw_dir, lfw_pairs
-from .detect import Box, detect_faces
-from .embed import embed_face, model_info
+from enhancement.datasets import REPO_ROOT, lfw_dir, lfw_pairs
+from enhancement.embed import embed_face, model_info
+from enhancement.lfw import LFW_FALLBACK_BOX, lfw_face_box, load_cache, pair_distances, save_cache
 
-CACHE = REPO_ROOT / "runs" / "lfw_embeddings.npz"
-LFW_FALLBACK_BOX: Box = (68, 67, 115, 115)
 OUT = REPO_ROOT / "weights" / "matcher_calibration.json"
-
-
-def lfw_face_box(image: np.ndarray) -> Box | None:
-    h, w = image.shape[:2]
-    central = [d for d in detect_faces(image, "haar")
-               if abs(d.box[0] + d.box[2] / 2 - w / 2) < 0.15 * w and abs(d.box[1] + d.box[3] / 2 - h / 2) < 0.15 * h]
-    if not central:
-        return None
-    return max(central, key=lambda d: d.box[2] * d.box[3]).box
-
-
-def load_cache(path: Path = CACHE) -> dict[str, np.ndarray]:
-    if not path.exists():
-        return {}
-    data = np.load(path)
-    return {str(k): v for k, v in zip(data["keys"], data["vectors"], strict=True)}
-
-
-def save_cache(cache: dict[str, np.ndarray], path: Path = CACHE) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    keys = sorted(cache)
-    np.savez(path, keys=np.array(keys), vectors=np.stack([cache[k] for k in keys]))
 
 
 def lfw_embeddings(paths: set[Path], log_every: int = 100) -> tuple[dict[str, np.ndarray], int]:
@@ -75,14 +51,6 @@ def lfw_embeddings(paths: set[Path], log_every: int = 100) -> tuple[dict[str, np
             save_cache(cache)
             cache.pop(fallback_key)
     return cache, fallbacks
-
-
-def pair_distances(pairs: list[tuple[Path, Path, bool]], vectors: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
-    root = lfw_dir()
-    d = np.array([np.linalg.norm(vectors[str(a.relative_to(root))] - vectors[str(b.relative_to(root))])
-                  for a, b, _ in pairs])
-    same = np.array([s for _, _, s in pairs])
-    return d, same
 
 
 def best_accuracy_threshold(d: np.ndarray, same: np.ndarray) -> tuple[float, float]:

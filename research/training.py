@@ -59,7 +59,7 @@ def start_tensorflow(threads: dict[str, int]) -> Any:
 
 def export_best(run_dir: Path, name: str, describe: Callable[[dict[str, Any]], str]) -> int:
     """Copy ``best.weights.h5`` to ``weights/<name>.weights.h5``, record its sha256; ``describe(best.json)``."""
-    from .weights import WEIGHTS_DIR, record_in_manifest
+    from enhancement.weights import WEIGHTS_DIR, record_in_manifest
 
     best = run_dir / "best.weights.h5"
     if not best.exists():

@@ -1,6 +1,6 @@
 """Train SRCNN (9-5-5, residual over bicubic) on luma patches; checkpoints, resume and a progress log.
 
-    python -m enhancement.train_srcnn --scale 3 --model general --steps 3000 --batch 64 --patch 44 --seed 1 \
+    python -m research.train_srcnn --scale 3 --model general --steps 3000 --batch 64 --patch 44 --seed 1 \
         --out weights/srcnn_general_x3.weights.h5 --resume --threads 1
 
 Data (never Set5/Set14, which are the test sets):
@@ -38,9 +38,11 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .datasets import lfw_images, shared_data_dir, split_identities
-from .sr_metrics import bicubic_pair, imresize, lfw_centre_crops, luma, modcrop, psnr, to_uint8
-from .weights import WEIGHTS_DIR, record_in_manifest, sha256_file
+from enhancement.bicubic import imresize, luma
+from enhancement.datasets import lfw_images, shared_data_dir, split_identities
+from enhancement.weights import WEIGHTS_DIR, record_in_manifest, sha256_file
+
+from .sr_metrics import bicubic_pair, lfw_centre_crops, modcrop, psnr, to_uint8
 
 RUNS = Path("runs")
 
@@ -122,7 +124,7 @@ def validation_images(kind: str) -> list[np.ndarray]:
 
 def validation_psnr(model, images: list[np.ndarray], scale: int) -> float:
     """Mean PSNR (Y, border = scale) of the model on ``images``; for the log and checkpoint choice only."""
-    from .srcnn import run_on_luma
+    from enhancement.srcnn import run_on_luma
 
     scores = []
     for y in images:
@@ -133,7 +135,7 @@ def validation_psnr(model, images: list[np.ndarray], scale: int) -> float:
 
 def export_weights(model, path: str | Path) -> None:
     """Save the layer weights alone: a compiled model's weights file also carries the Adam moments (3x the size)."""
-    from .srcnn import build_model
+    from enhancement.srcnn import build_model
 
     clean = build_model()
     clean.set_weights(model.get_weights())
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     tf.random.set_seed(args.seed)
     import keras
 
-    from .srcnn import build_model
+    from enhancement.srcnn import build_model
 
     name = args.name or Path(args.out).name.removesuffix(".weights.h5")
     run_dir = RUNS / name

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..provenance import image_sha256
+from enhancement.provenance import image_sha256
 
 Box = tuple[int, int, int, int]
 

@@ -12,9 +12,9 @@ A sample is cut from a deep-funneled LFW image (250 x 250, face centred) of a *t
 - input: the same region after the chain a small CCTV face goes through, each part drawn per sample from the ranges
   of ``Chain`` (wider than, and including, the evaluation's fixed ``combined`` setting): motion blur at full
   resolution (random trajectory kernels, never the held-out evaluation kernels), MATLAB-bicubic x1/4, low light
-  (gain, Poisson shot noise, read noise: ``enhancement.degrade.low_light``), JPEG;
+  (gain, Poisson shot noise, read noise: ``research.degrade.low_light``), JPEG;
 - the map from dlib's aligned 150 x 150 chip to the target's pixels, found once on the clean full image (HOG
-  detector + 5 landmarks, as ``enhancement.embed`` aligns), for the identity term (``enhancement.deblur.identity``).
+  detector + 5 landmarks, as ``enhancement.embed`` aligns), for the identity term (``research.deblur.identity``).
 
 Validation uses the *val* identities with the evaluation's ``combined`` parameters (gain 0.2-0.3, 400 photons at
 white, read noise 2 DN, JPEG 30) and random (not held-out) kernels, plus the same faces only shrunk x1/4, so a
@@ -27,12 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from enhancement.bicubic import imresize
+from enhancement.datasets import lfw_images, split_identities
+from enhancement.embed import chip_to_image_affine
+
 from .. import degrade
 from ..blur_kernels import apply_kernel, random_motion_kernel
-from ..datasets import lfw_images, split_identities
 from ..deblur.data import _read
-from ..embed import chip_to_image_affine
-from ..sr_metrics import imresize
 
 FACTOR = 4
 TARGET = 192  # multiple of FACTOR; the footage analysis' 0.3-margin crop of a 115 px LFW face is ~184 px

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..datasets import lfw_images, split_identities
-from ..embed import CHIP_SIZE, chip_to_image_affine
+from enhancement.datasets import lfw_images, split_identities
+from enhancement.embed import CHIP_SIZE, chip_to_image_affine
+
 from .data import _read, lfw_face_crop
 
 CROP = 160  # a multiple of the generator's stride, and the chip (with dlib's 0.25 padding) fits inside it

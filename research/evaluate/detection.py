@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from enhancement.detect import detect_faces, iou
+from enhancement.provenance import image_sha256
+
 from .. import degrade
-from ..detect import detect_faces, iou
-from ..provenance import image_sha256
 from .probes import LFW_SIZE, face_box
 from .verification import load, probe_seed
 

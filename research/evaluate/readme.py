@@ -6,7 +6,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..datasets import REPO_ROOT
+from enhancement.datasets import REPO_ROOT
+
 from .report import VARIANT_LABELS, _pct
 
 HURT_POINTS = 2.0  # a step "hurts" when it lowers TAR at FAR = 1 % by more than this many points vs the raw probe
@@ -87,7 +88,7 @@ def _benchmark_links() -> list[str]:
 
 def write_readme(out: Path, summary: dict[str, Any], vrows: list[dict[str, Any]], drows: list[dict[str, Any]],
                  degradations: list[str], variants: list[str]) -> None:
-    from ..quality import QualityPolicy
+    from enhancement.quality import QualityPolicy
 
     cfg = summary["config"]
     lines = [
@@ -108,7 +109,7 @@ def write_readme(out: Path, summary: dict[str, Any], vrows: list[dict[str, Any]]
         "footage analysis' 0.3 margin, so detection failures (reported separately below) do not count as "
         "recognition failures.",
         f"- Training/evaluation disjointness: {cfg['disjoint_check']}",
-        "- Degradations (`enhancement/degrade.py`, per-probe seeds): " + "; ".join(
+        "- Degradations (`research/degrade.py`, per-probe seeds): " + "; ".join(
             f"`{k}`: {v}" for k, v in cfg["degradation_notes"].items() if k in degradations) + ".",
         "- Probe variants: raw degraded crop; bicubic up by the scale SRCNN would get (downscaled probes only); "
         "each single step through `enhance_face(crop, steps=[step])` (SRCNN only on downscaled probes: the policy "

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from enhancement.frames import crop_with_margin
+
 from .. import degrade
-from ..frames import crop_with_margin
 
 Box = tuple[int, int, int, int]
 LFW_SIZE = 250
@@ -73,7 +74,7 @@ def make_variant(variant: str, crop: np.ndarray, box: Box, downscaled: bool,
     """
     import time
 
-    from ..quality import QualityPolicy, measure_quality
+    from enhancement.quality import QualityPolicy, measure_quality
 
     if variant == "raw":
         return VariantImage(crop, box, same_as_raw=True)
@@ -91,7 +92,7 @@ def make_variant(variant: str, crop: np.ndarray, box: Box, downscaled: bool,
         return None
     if auto is not None and variant not in ("auto", "auto_alt") and auto.steps == [variant] and not auto.skipped:
         return auto
-    from ..pipeline import enhance_face
+    from enhancement.pipeline import enhance_face
 
     steps: Any = "auto" if variant in ("auto", "auto_alt") else [variant]
     if variant == "lime_denoise":

@@ -1,15 +1,15 @@
-"""Train the small-face restoration model: ``python -m enhancement.train_restore --config FILE [--resume|--export]``.
+"""Train the small-face restoration model: ``python -m research.train_restore --config FILE [--resume|--export]``.
 
 Loss: L1 on pixels (both images in [-1, 1]) + ``identity`` x the squared distance between dlib descriptors of the
-output and of the clean face, both warped to the same aligned chip (``enhancement.deblur.identity``). Data:
-``enhancement.restore.data`` (LFW *train* identities, the CCTV chain at x1/4 with per-sample parameters; targets
+output and of the clean face, both warped to the same aligned chip (``research.deblur.identity``). Data:
+``research.restore.data`` (LFW *train* identities, the CCTV chain at x1/4 with per-sample parameters; targets
 at the input's exposure). PSNR in the log is against those targets; identity against the clean, fully lit face.
 
 Writes to ``runs/<name>/``: ``progress.log`` (losses, seconds per step, validation), ``last.weights.h5`` +
 ``last_opt.npz`` + ``state.json`` (``--resume`` continues in the same data stream) and ``best.weights.h5``: the
 model with the lowest validation identity distance on the ``combined`` set (the figure the product needs), written
 as soon as it improves. ``--export`` copies ``best`` to ``weights/<name>.weights.h5`` and records its sha256 in
-``weights/manifest.json``. The config in ``enhancement/restore/configs/`` runs at ~0.42 s/step on 2 CPU cores.
+``weights/manifest.json``. The config in ``research/restore/configs/`` runs at ~0.42 s/step on 2 CPU cores.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     tf = start_tensorflow(config.get("threads", {"intra": 2, "inter": 1}))
     import keras
 
+    from enhancement.embed_tf import _network, describe_chips_tf
+
     from .deblur.data import from_unit, to_unit
     from .deblur.identity import identity_loss, numpy_chips
-    from .embed_tf import _network, describe_chips_tf
     from .restore import data
     from .restore.model import build_model
 
