@@ -29,6 +29,7 @@ from django.db import transaction
 
 from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import sha256_of_path, verified_path
+from footage.jobs import JobReporter, ProcessingError
 from footage.models import Alert, Footage, JobLogLine, Sighting
 from suspects.models import RegistryVersion, Suspect
 
@@ -200,11 +201,10 @@ class _Store:
         return [alert]
 
 
-def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
+def analyze_footage(footage: Footage, reporter: JobReporter) -> dict[str, Any]:
     """Analyse one probed footage row; raises with a clear message when the file cannot be decoded at all."""
     from enhancement.analysis import CheckpointError, analyze_video
     from enhancement.video import DecodeError
-    from footage.processing import ProcessingError
     from suspects.enrolment import current_gallery, load_gallery
 
     state = dict(footage.analysis_state or {})

@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 
 from enhancement.datasets import REPO_ROOT, lfw_dir, lfw_pairs
-from enhancement.embed import embed_face, model_info
+from enhancement.dlib_models import model_info
+from enhancement.embed import embed_face
 from enhancement.lfw import LFW_FALLBACK_BOX, lfw_face_box, load_cache, pair_distances, save_cache
 
 OUT = REPO_ROOT / "weights" / "matcher_calibration.json"

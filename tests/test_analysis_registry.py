@@ -160,7 +160,7 @@ def test_the_analysis_stage_fails_an_undecodable_file_with_a_clear_reason(charli
 
     from facecase.files import sha256_of_path
     from footage.analysis import analyze_footage
-    from footage.processing import JobReporter, ProcessingError
+    from footage.jobs import JobReporter, ProcessingError
 
     footage = Footage(case=charlies_case, original_name="cam.mp4", sha256="", size=0, content_type="video/mp4",
                       kind=Footage.Kind.VIDEO, uploaded_by=charlie)

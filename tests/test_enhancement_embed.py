@@ -7,7 +7,8 @@ from skimage import data
 
 from enhancement.datasets import has_shared_data, lfw_pairs
 from enhancement.detect import detect_faces
-from enhancement.embed import distance, embed_face, embed_faces, model_info
+from enhancement.dlib_models import model_info
+from enhancement.embed import distance, embed_face, embed_faces
 from enhancement.lfw import LFW_FALLBACK_BOX, lfw_face_box
 from enhancement.match import DEFAULT_THRESHOLD
 

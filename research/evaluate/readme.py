@@ -8,7 +8,7 @@ from typing import Any
 
 from enhancement.datasets import REPO_ROOT
 
-from .report import VARIANT_LABELS, _pct
+from .labels import VARIANT_LABELS, pct
 
 HURT_POINTS = 2.0  # a step "hurts" when it lowers TAR at FAR = 1 % by more than this many points vs the raw probe
 
@@ -26,7 +26,7 @@ def _table(rows: list[dict[str, Any]], degradations: list[str], variants: list[s
         cells = []
         for v in shown:
             r = idx.get((deg, v))
-            text = _pct(r[field]) if r else "n/a"
+            text = pct(r[field]) if r else "n/a"
             if r and v != "raw" and r.get("unchanged_probes") == r["pairs"]:
                 text += " (=raw)"
             cells.append(text)
@@ -49,12 +49,12 @@ def _findings(rows: list[dict[str, Any]], degradations: list[str], variants: lis
                 continue
             delta = 100 * (r["tar_far_1pct"] - raw["tar_far_1pct"])
             if delta < -HURT_POINTS:
-                out.append(f"- **{VARIANT_LABELS[v]} hurts on `{deg}`**: TAR at FAR = 1 % {_pct(raw['tar_far_1pct'])} "
-                           f"-> {_pct(r['tar_far_1pct'])} ({delta:+.1f} points; accuracy {_pct(raw['accuracy'])} -> "
-                           f"{_pct(r['accuracy'])}).")
+                out.append(f"- **{VARIANT_LABELS[v]} hurts on `{deg}`**: TAR at FAR = 1 % {pct(raw['tar_far_1pct'])} "
+                           f"-> {pct(r['tar_far_1pct'])} ({delta:+.1f} points; accuracy {pct(raw['accuracy'])} -> "
+                           f"{pct(r['accuracy'])}).")
             elif delta > HURT_POINTS:
-                out.append(f"- {VARIANT_LABELS[v]} helps on `{deg}`: TAR at FAR = 1 % {_pct(raw['tar_far_1pct'])} -> "
-                           f"{_pct(r['tar_far_1pct'])} ({delta:+.1f} points).")
+                out.append(f"- {VARIANT_LABELS[v]} helps on `{deg}`: TAR at FAR = 1 % {pct(raw['tar_far_1pct'])} -> "
+                           f"{pct(r['tar_far_1pct'])} ({delta:+.1f} points).")
     return out or ["- No single step or pipeline moved TAR at FAR = 1 % by more than "
                    f"{HURT_POINTS:.0f} points on any degradation."]
 
@@ -67,12 +67,12 @@ def _targets(rows: list[dict[str, Any]]) -> list[str]:
         delta = 100 * (auto["tar_far_1pct"] - raw["tar_far_1pct"])
         verdict = "met" if delta >= 10 else "NOT met"
         lines.append(f"- Combined degradation, auto pipeline vs raw probe, TAR at FAR = 1 %: "
-                     f"{_pct(raw['tar_far_1pct'])} -> {_pct(auto['tar_far_1pct'])} ({delta:+.1f} points; "
+                     f"{pct(raw['tar_far_1pct'])} -> {pct(auto['tar_far_1pct'])} ({delta:+.1f} points; "
                      f"target >= +10): **{verdict}**.")
     raw, auto = idx.get(("clean", "raw")), idx.get(("clean", "auto"))
     if raw and auto:
         ok = auto["accuracy"] >= raw["accuracy"]
-        lines.append(f"- Clean probes: accuracy raw {_pct(raw['accuracy'])} vs auto {_pct(auto['accuracy'])}; "
+        lines.append(f"- Clean probes: accuracy raw {pct(raw['accuracy'])} vs auto {pct(auto['accuracy'])}; "
                      f"auto left {auto['unchanged_probes']} of {auto['pairs']} probes unchanged: "
                      f"**{'met' if ok else 'NOT met'}** (target: nothing that lowers accuracy).")
     return lines
@@ -159,7 +159,7 @@ def write_readme(out: Path, summary: dict[str, Any], vrows: list[dict[str, Any]]
                   "| degradation | frame | detector | found (%) | false positives / frame | ms / frame |",
                   "|---|---|---|---|---|---|"]
         for r in drows:
-            lines.append(f"| {r['degradation']} | {r['frame']} | {r['detector']} | {_pct(r['found_rate'])} | "
+            lines.append(f"| {r['degradation']} | {r['frame']} | {r['detector']} | {pct(r['found_rate'])} | "
                          f"{r['false_positives'] / max(r['frames'], 1):.2f} | {r['mean_ms']} |")
         lines += ["", "![detection](detection.png)"]
     ident = summary.get("identification")
@@ -174,11 +174,11 @@ def write_readme(out: Path, summary: dict[str, Any], vrows: list[dict[str, Any]]
                   "threshold | identified at 1 % false alerts (threshold) |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in ident["rows"]:
-            oracle = (f"{_pct(r['identified_at_1pct_false_alerts'])} ({r['threshold_at_1pct_false_alerts']:.3f})"
+            oracle = (f"{pct(r['identified_at_1pct_false_alerts'])} ({r['threshold_at_1pct_false_alerts']:.3f})"
                       if r.get("identified_at_1pct_false_alerts") is not None else "")
             lines.append(f"| {r['degradation']} | {r['variant']} | {r['method']} | {r['known']} | {r['unknown']} | "
-                         f"{_pct(r['rank1'])} | {_pct(r['rank5'])} | {_pct(r['identified_at_threshold'])} | "
-                         f"{_pct(r['false_alert_rate'])} | {r['threshold']:.3f} | {oracle} |")
+                         f"{pct(r['rank1'])} | {pct(r['rank5'])} | {pct(r['identified_at_threshold'])} | "
+                         f"{pct(r['false_alert_rate'])} | {r['threshold']:.3f} | {oracle} |")
         lines += ["", "Methods: `nearest_neighbour` at the per-pair threshold (`match.DEFAULT_THRESHOLD`, chosen for "
                   "verification accuracy); `nearest_neighbour_open_set` at `match.open_set_threshold(enrolled "
                   "identities, 1 %)`, the threshold the footage analysis alerts with: the per-pair threshold tightened "

@@ -14,11 +14,9 @@ import numpy as np
 from . import metrics
 from .detection import DetectionRow
 from .identification import IdentificationResult
+from .labels import VARIANT_LABELS
+from .readme import write_readme
 from .verification import VerificationResult
-
-VARIANT_LABELS = {"raw": "raw probe", "bicubic": "bicubic only", "lime": "LIME only", "deblur": "deblur only",
-                  "srcnn": "SRCNN only", "auto": "auto pipeline", "auto_alt": "auto, alternative policy",
-                  "lime_denoise": "LIME + denoise", "auto_lime_denoise": "auto, LIME denoise on"}
 
 
 def verification_rows(res: VerificationResult, degradations: list[str], variants: list[str],
@@ -158,10 +156,6 @@ def plot_examples(res: VerificationResult, degradations: list[str], variants: li
     plt.close(fig)
 
 
-def _pct(x: Any) -> str:
-    return "" if x in ("", None) or (isinstance(x, float) and math.isnan(x)) else f"{100 * float(x):.1f}"
-
-
 def write_all(out: Path, summary: dict[str, Any], ver: VerificationResult | None, det: list[DetectionRow],
               ident: IdentificationResult | None, degradations: list[str], variants: list[str],
               threshold: float) -> dict[str, Any]:
@@ -201,7 +195,5 @@ def write_all(out: Path, summary: dict[str, Any], ver: VerificationResult | None
                                      "enrolment_photos": ident.enrolment_photos, "elapsed_s": round(ident.elapsed_s, 1),
                                      "classifier_note": ident.classifier_note}
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
-    from .readme import write_readme
-
     write_readme(out, summary, vrows, drows, degradations, variants)
     return summary
