@@ -205,7 +205,7 @@ def analyze_footage(footage: Footage, reporter: JobReporter) -> dict[str, Any]:
     """Analyse one probed footage row; raises with a clear message when the file cannot be decoded at all."""
     from enhancement.analysis import CheckpointError, analyze_video
     from enhancement.video import DecodeError
-    from suspects.enrolment import current_gallery, load_gallery
+    from suspects.gallery import current_gallery, load_gallery
 
     state = dict(footage.analysis_state or {})
     resume = _read_checkpoint(footage, state)

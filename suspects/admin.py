@@ -23,6 +23,6 @@ class SuspectAdmin(admin.ModelAdmin):
 class RegistryVersionAdmin(admin.ModelAdmin):
     list_display = ["number", "status", "photo_count", "suspect_count", "created_at"]
     readonly_fields = [
-        "number", "created_at", "reason", "gallery_sha256", "classifier_path", "status",
+        "number", "created_at", "reason", "gallery_sha256", "status",
         "photo_count", "suspect_count", "details",
     ]

@@ -22,8 +22,9 @@ from facecase.models import AuditEvent
 from footage.models import Alert, Footage, ReviewLabel, Sighting
 from footage.services import alert_confirm, alert_not_this_person, footage_ingest
 from footage.tasks import process_footage
-from suspects.enrolment import photo_enrol, registry_rebuild
+from suspects.gallery import registry_rebuild
 from suspects.models import RegistryVersion, Suspect, SuspectPhoto
+from suspects.photo_enrolment import photo_enrol
 from suspects.services import suspect_create, suspect_photo_add, suspect_photo_choose_face, suspect_update
 
 pytestmark = pytest.mark.django_db

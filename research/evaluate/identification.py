@@ -4,7 +4,7 @@ Gallery: ``gallery_size`` identities of the evaluation split with >= 5 images, e
 photos (drawn per identity). Known probes: up to ``probes_per_identity`` other photos of each enrolled person.
 Unknown probes: one photo each of evaluation identities that were never enrolled. Probes are degraded and treated
 exactly as in verification. Methods: nearest neighbour (``match.Gallery`` + ``match.match`` at the calibrated
-threshold) and the Keras classifier head (``match.ClassifierHead``) trained on the enrolment vectors.
+threshold) and the Keras classifier head (``research.evaluate.classifier_head``) trained on the enrolment vectors.
 """
 
 from __future__ import annotations
@@ -154,10 +154,10 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
 
 
 def _train_head(vectors: np.ndarray, labels: list[str], seed: int) -> tuple[Any, str]:
-    from enhancement.match import ClassifierHead
+    from .classifier_head import ClassifierHead
 
     head = ClassifierHead(seed=seed).fit(vectors, labels)
-    return head, (f"`match.ClassifierHead` (Dense {head.hidden} + softmax, {head.epochs} epochs, seed {seed}) trained "
+    return head, (f"`ClassifierHead` (Dense {head.hidden} + softmax, {head.epochs} epochs, seed {seed}) trained "
                   f"on the {len(labels)} enrolment vectors; it answers 'unknown' unless its top probability is >= "
                   f"{head.min_probability} and that identity's nearest photo is within the threshold.")
 
