@@ -121,7 +121,7 @@ def _suspect_vectors(alert: Alert, embed: Any, use_stored: bool) -> list[np.ndar
         if photo.embedding and use_stored:
             vectors.append(np.frombuffer(bytes(photo.embedding), dtype=np.float32))
         elif photo.image:
-            from suspects.enrolment import find_faces
+            from suspects.photo_enrolment import find_faces
 
             image = _read_bgr(photo.image.path)
             chosen = photo.face_box
@@ -142,7 +142,7 @@ CROP_MARGIN = 0.3
 
 def _face_box_in_crop(crop: np.ndarray) -> tuple[int, int, int, int]:
     """The face inside a stored crop: detected when possible, else where the crop margin puts it."""
-    from suspects.enrolment import find_faces
+    from suspects.photo_enrolment import find_faces
 
     faces = find_faces(crop)
     if faces:
