@@ -118,6 +118,7 @@ class _Store:
         self.version = version
         self.alerts = 0
         self.sightings = 0
+        self.skipped_noted: set[tuple[str, str]] = set()
 
     def track(self, result: Any) -> None:
         labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
@@ -135,6 +136,14 @@ class _Store:
             self.reporter.log(f"ALERT {alert.suspect.name} ({alert.suspect.get_status_display()}) at "
                               f"{sighting.first_ts:.1f}-{sighting.last_ts:.1f} s, score {alert.score:.2f}"
                               f"{'' if alert.holds_on_raw else ' (only after enhancement)'}", JobLogLine.Level.WARNING)
+
+    def _note_skipped(self, skipped: dict[str, str]) -> None:
+        """Say once per footage in the job log that a step the quality asked for could not run, and why."""
+        key = (skipped["step"], skipped["reason"])
+        if key not in self.skipped_noted:
+            self.skipped_noted.add(key)
+            self.reporter.log(f"enhancement step {skipped['step']} skipped: {skipped['reason']}",
+                              JobLogLine.Level.WARNING)
 
     def _sighting(self, result: Any, suspects: dict[str, Suspect]) -> Sighting:
         best = result.crops[0]
@@ -166,7 +175,9 @@ class _Store:
             kept[crop.frame_index] = {"crop": name, "crop_sha256": sha256_of_path(storage.path(name)), "rank": rank,
                                       "quality": crop.quality, "weight": crop.weight,
                                       "records": [r.to_dict() if hasattr(r, "to_dict") else dict(r)
-                                                  for r in crop.records]}
+                                                  for r in crop.records], "skipped_steps": crop.skipped}
+            for skipped in crop.skipped:
+                self._note_skipped(skipped)
         sighting.track_frames = [{"frame": f, "ts": t, "box": list(b), **kept.get(f, {})}
                                  for f, t, b in zip(result.frames, result.timestamps, result.boxes, strict=True)]
         sighting.save()
