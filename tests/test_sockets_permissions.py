@@ -65,8 +65,8 @@ async def test_it_closes_the_socket_of_a_deactivated_user_at_the_next_event(bob:
 
 
 async def test_it_refuses_a_socket_from_a_foreign_origin(bob: Any):
-    from test_platform_events import session_cookie
     from channels.testing import WebsocketCommunicator
+    from test_platform_events import session_cookie
 
     from facecase.asgi import application
 
