@@ -80,6 +80,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("FACECASE_LOGIN_COOLOFF_MINUTES", 
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 # Behind a reverse proxy the client address is the last X-Forwarded-For hop the proxy added.
 AXES_IPWARE_PROXY_COUNT = env_int("FACECASE_PROXY_COUNT", 0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
@@ -189,6 +190,14 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+# Job leases (footage/tasks.py): a running job's worker writes a heartbeat every FACECASE_JOB_HEARTBEAT_S; the sweep
+# queues again a job whose heartbeat is older than FACECASE_JOB_STALE_AFTER_S (its worker or host died) and re-sends
+# queued jobs the queue forgot (FACECASE_JOB_RESEND_AFTER_S). A job whose worker died this many times fails.
+FACECASE_JOB_HEARTBEAT_S = env_float("FACECASE_JOB_HEARTBEAT_S", 15)
+FACECASE_JOB_STALE_AFTER_S = env_float("FACECASE_JOB_STALE_AFTER_S", 180)
+FACECASE_JOB_RESEND_AFTER_S = env_float("FACECASE_JOB_RESEND_AFTER_S", 600)
+FACECASE_JOB_MAX_ATTEMPTS = env_int("FACECASE_JOB_MAX_ATTEMPTS", 3)
 
 # Footage analysis of a long video is slow on CPU; a task is killed only after this long.
 TASK_TIMEOUT_S = env_int("FACECASE_Q_TIMEOUT", 6 * 3600)

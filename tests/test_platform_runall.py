@@ -1,4 +1,5 @@
-"""``manage.py runall``: one command starts embedded Redis, the worker and the web server; Ctrl-C stops them
+"""``manage.py runall``: one command starts embedded Redis, the worker and the web server and restarts any that crashes;
+Ctrl-C stops them
 all, and even a supervisor killed outright leaves no orphan behind."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -81,3 +83,85 @@ def test_it_leaves_no_orphans_when_the_supervisor_is_killed(var_dir: Path):
     process.kill()  # SIGKILL: no handler runs in runall
     process.wait(timeout=30)
     wait_for(lambda: none_alive(children), timeout_s=60, what="the orphaned children to exit")
+
+
+INGEST_SCRIPT = """
+import io, sys
+import numpy as np
+from PIL import Image
+from skimage.data import astronaut
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from facecase.roles import assign_role
+from facecase.services import case_create
+from footage.services import footage_ingest
+user = get_user_model().objects.create_user(username="charlie", password="charlie-pw-4711")
+assign_role(user, "analyst")
+case = case_create(actor=user, reference="CASE-R", title="Redis restart", description="")
+for n in range(int(sys.argv[-1]) if sys.argv[-1].isdigit() else 4):
+    buffer = io.BytesIO()
+    Image.fromarray(np.roll(astronaut(), 17 * n, axis=1)[::2, ::2]).save(buffer, format="PNG")
+    footage_ingest(actor=user, case=case, upload=SimpleUploadedFile(f"still-{n}.png", buffer.getvalue()))
+print("ingested")
+"""
+
+STATUS_SCRIPT = """
+from footage.models import Footage
+from facecase.models import AuditEvent
+rows = list(Footage.objects.order_by("pk").values_list("pk", "status"))
+processed = [AuditEvent.objects.filter(verb="processed", object_id=str(pk)).count() for pk, _ in rows]
+print(repr((rows, processed)))
+"""
+
+
+def manage_shell(env: dict[str, str], script: str) -> str:
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "manage.py"), "shell", "-c", script], env=env,
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def child_named(process: subprocess.Popen, word: str) -> psutil.Process | None:
+    for child in psutil.Process(process.pid).children():
+        if word in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+            return child
+    return None
+
+
+def test_it_restarts_what_crashed_and_finishes_the_queued_jobs(var_dir: Path):
+    """Killing the embedded Redis with jobs queued (then the worker, then the web server) no longer takes the product
+    down: each is restarted with backoff, the queue is refilled, and every job is processed exactly once."""
+    process, url, env = start_runall(var_dir)
+    try:
+        children_once_up(process, url)
+        web, worker, redis = (child_named(process, word) for word in ("daphne", "qcluster", "redis-server"))
+        manage_shell(env, INGEST_SCRIPT)
+        redis.kill()  # SIGKILL: the queue and every channel message in it are gone
+        log = var_dir / "runall.log"
+        wait_for(lambda: "redis restarted" in log.read_text(), timeout_s=60, what="Redis to be restarted",
+                 worker=process)
+        new_redis = child_named(process, "redis-server")
+        assert new_redis is not None and new_redis.pid != redis.pid
+        assert web.is_running() and serves_login(url), "the web server went down with Redis"
+
+        def all_done() -> Any:
+            rows, processed = eval(manage_shell(env, STATUS_SCRIPT).strip().splitlines()[-1])
+            return (rows, processed) if rows and all(status == "done" for _, status in rows) else None
+
+        rows, processed = wait_for(all_done, timeout_s=600, what="the queued jobs to finish", worker=process)
+        assert len(rows) == 4 and processed == [1, 1, 1, 1]
+        assert worker.is_running() and "worker restarted" not in log.read_text(), "the worker went down with Redis"
+
+        worker.kill()
+        web.kill()
+        wait_for(lambda: "worker restarted" in log.read_text() and "web restarted" in log.read_text(),
+                 timeout_s=60, what="worker and web to be restarted", worker=process)
+        wait_for(lambda: serves_login(url), timeout_s=180, what="the restarted web server", worker=process)
+        text = log.read_text()
+        assert "redis exited with code -9 (killed by SIGKILL); restarting it in 1 s" in text
+        assert "worker exited with code -9 (killed by SIGKILL)" in text
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
