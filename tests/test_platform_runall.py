@@ -1,6 +1,5 @@
-"""``manage.py runall``: one command starts embedded Redis, the worker and the web server and restarts any that crashes;
-Ctrl-C stops them
-all, and even a supervisor killed outright leaves no orphan behind."""
+"""``manage.py runall``: one command starts embedded Redis, the worker and the web server and restarts any of them
+that crashes; Ctrl-C stops them all, and even a supervisor killed outright leaves no orphan behind."""
 
 from __future__ import annotations
 
