@@ -29,7 +29,8 @@ DATABASE_GONE = (OperationalError, InterfaceError)
 
 
 def worker_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who holds a job: host (``FACECASE_HOST_NAME``, else the machine's name) and worker process id."""
+    return f"{os.environ.get('FACECASE_HOST_NAME') or socket.gethostname()}:{os.getpid()}"
 
 
 class Heartbeat:
@@ -89,7 +90,7 @@ def _run_claimed(footage: Footage, holder: str) -> str:
     footage_id = footage.pk
     reporter = JobReporter(footage)
     reporter.status(Footage.Status.PROCESSING)
-    reporter.log(f"processing {footage.original_name} ({footage.size} bytes)")
+    reporter.log(f"processing {footage.original_name} ({footage.size} bytes) on {holder}")
     held = Footage.objects.filter(pk=footage_id, status=Footage.Status.PROCESSING, claimed_by=holder)
     try:
         run_pipeline(footage, reporter)
