@@ -32,6 +32,9 @@ BACKOFF_MAX_S = 30.0
 # A child that ran this long before exiting counts as healthy: its next restart starts from the first backoff.
 HEALTHY_AFTER_S = 60.0
 POLL_S = 0.5
+# Daphne drops a WebSocket the application has not accepted within 5 s by default; when every browser reconnects at
+# once (web restarted) the accepts queue up behind each other, so give them longer.
+DAPHNE_OPTIONS = ["--websocket_connect_timeout", "30"]
 
 
 @dataclass
@@ -75,8 +78,9 @@ class Command(BaseCommand):
             # Only this worker runs jobs with the embedded Redis, so the one it held when it died can be taken back
             # at once; with a shared Redis other hosts' workers may be running, and the lease sweep takes it back.
             worker.after_restart.append(lambda: self._recover_jobs(manage, env, include_processing=embedded))
-            web = Child("web", lambda: self._spawn(
-                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "facecase.asgi:application"], env))
+            daphne = [sys.executable, "-m", "daphne", *DAPHNE_OPTIONS, "-b", host, "-p", str(port),
+                      "facecase.asgi:application"]
+            web = Child("web", lambda: self._spawn(daphne, env))
             self._launch(worker)
             self._launch(web)
             self.stdout.write(self.style.SUCCESS(f"FaceCase is running on http://{host}:{port}/  (Ctrl-C to stop)"))
