@@ -7,6 +7,7 @@ Groups (see docs/ARCHITECTURE.md): ``operators``, ``case-<id>``, ``user-<id>``. 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -30,13 +31,14 @@ def user_group(user_id: int) -> str:
 def publish(group: str, event_type: str, payload: dict[str, Any]) -> None:
     """Send one event to a group. A push that fails is logged, never raised: the database row is the truth
     and pages reload it, so a Redis hiccup must not fail the job that produced the event. The message names its
-    group so that the consumer can check, for every event, that its user may still see that group."""
+    group and carries an id so that the consumer checks, once per event, that its users may still see that group."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
         async_to_sync(layer.group_send)(group, {
-            "type": "facecase.event", "group": group, "event_type": event_type, "payload": payload,
+            "type": "facecase.event", "group": group, "event_id": uuid.uuid4().hex, "event_type": event_type,
+            "payload": payload,
         })
     except Exception:
         logger.exception("could not publish %s to %s", event_type, group)

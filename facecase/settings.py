@@ -189,6 +189,9 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, "max_connections": FACECASE_WS_REDIS_CONNECTIONS}],
             "prefix": env_str("FACECASE_CHANNEL_PREFIX", "facecase"),
+            # Messages waiting per channel (and per web process) before new ones are dropped: a burst of alerts
+            # must fit (channels_redis' default is 100).
+            "capacity": env_int("FACECASE_WS_CHANNEL_CAPACITY", 1000),
         },
     }
 }

@@ -14,9 +14,9 @@ from facecase.consumers import CLOSE_DEACTIVATED
 from facecase.events import OPERATORS_GROUP, case_group, publish
 from facecase.services import case_member_add, case_member_remove
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
-
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 async def test_it_stops_case_events_for_a_member_removed_from_the_case(charlie: Any, dave: Any, charlies_case: Any):
     await sync_to_async(case_member_add)(actor=charlie, case=charlies_case, user=dave)
     as_charlie, as_dave = await connected(charlie), await connected(dave)
@@ -38,6 +38,8 @@ async def test_it_stops_case_events_for_a_member_removed_from_the_case(charlie: 
         await as_dave.disconnect()
 
 
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 async def test_it_stops_alerts_for_an_operator_whose_role_was_removed(alice: Any, bob: Any):
     as_bob, as_alice = await connected(bob), await connected(alice)
     try:
@@ -54,6 +56,8 @@ async def test_it_stops_alerts_for_an_operator_whose_role_was_removed(alice: Any
         await as_alice.disconnect()
 
 
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 async def test_it_closes_the_socket_of_a_deactivated_user_at_the_next_event(bob: Any):
     as_bob = await connected(bob)
     bob.is_active = False
@@ -64,6 +68,8 @@ async def test_it_closes_the_socket_of_a_deactivated_user_at_the_next_event(bob:
     await as_bob.wait(timeout=5)
 
 
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 async def test_it_refuses_a_socket_from_a_foreign_origin(bob: Any):
     from channels.testing import WebsocketCommunicator
     from test_platform_events import session_cookie
@@ -79,3 +85,21 @@ async def test_it_refuses_a_socket_from_a_foreign_origin(bob: Any):
     accepted, _ = await ours.connect(timeout=10)
     assert accepted
     await ours.disconnect()
+
+
+@pytest.mark.django_db
+def test_it_answers_who_may_receive_a_case_event_as_the_case_pages_do(
+        alice: Any, bob: Any, charlie: Any, dave: Any, mallory: Any, charlies_case: Any):
+    from facecase.selectors import event_recipients
+
+    everyone = {alice.pk, bob.pk, charlie.pk, dave.pk, mallory.pk}
+    group = case_group(charlies_case.pk)
+    assert event_recipients(group, everyone) == ({alice.pk, charlie.pk}, set())
+    case_member_add(actor=charlie, case=charlies_case, user=dave)
+    assert event_recipients(group, everyone)[0] == {alice.pk, charlie.pk, dave.pk}
+    assert event_recipients(OPERATORS_GROUP, everyone)[0] == {alice.pk, bob.pk}
+    assert event_recipients(f"user-{bob.pk}", {bob.pk, dave.pk})[0] == {bob.pk}
+    assert event_recipients(case_group(charlies_case.pk + 1000), everyone)[0] == set()
+    charlie.is_active = False
+    charlie.save(update_fields=["is_active"])
+    assert event_recipients(group, everyone) == ({alice.pk, dave.pk}, {charlie.pk})
