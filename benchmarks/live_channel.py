@@ -136,6 +136,7 @@ async def _clients(port: int, cookies: list[str], alerts: int, result: LoadResul
 
     loop = asyncio.get_running_loop()
     done = loop.create_future()
+    finished: set[int] = set()
     hellos: dict[int, asyncio.Future] = {}
     closes: dict[int, asyncio.Future] = {}
 
@@ -150,10 +151,13 @@ async def _clients(port: int, cookies: list[str], alerts: int, result: LoadResul
                 hellos[self.index].set_result(True)
                 return
             if message["type"] == "alert.created":
-                result.received[self.index].append(message["payload"]["id"])
+                ids = result.received[self.index]
+                ids.append(message["payload"]["id"])
                 result.latencies.append(time.time() - message["payload"]["sent"])
-                if result.complete_clients == result.connected and not done.done():
-                    done.set_result(True)
+                if len(ids) == alerts:  # counted properly (unique ids) once everything is in
+                    finished.add(self.index)
+                    if len(finished) == result.connected and not done.done():
+                        done.set_result(True)
 
         def onClose(self, was_clean: bool, code: int | None, reason: str | None) -> None:  # noqa: N802
             future = closes[self.factory.index]
