@@ -5,10 +5,10 @@ starts daphne, opens every socket at once (as after a deploy), publishes ``--ale
 a separate process (as the worker does), counts every alert at every client, closes every socket (ordinary page
 closes), stops daphne and counts the exceptions in its log.
 
-    .venv/bin/python -m benchmarks.live_channel                          # 200 sockets x 200 alerts, both layers
-    .venv/bin/python -m benchmarks.live_channel --sockets 50 --alerts 20 --layer pooled
+    .venv/bin/python -m benchmarks.live_channel              # 200 sockets x 200 alerts: stock and pooled layer
+    .venv/bin/python -m benchmarks.live_channel --sockets 50 --alerts 20 --runs pooled:0
 
-``--layer stock`` runs daphne with channels_redis' own layer (``benchmarks/stock_layer_settings.py``), as FaceCase
+A ``stock`` run starts daphne with channels_redis' own layer (``benchmarks/stock_layer_settings.py``), as FaceCase
 shipped before, for comparison; ``pooled`` is FaceCase's layer (facecase/channel_layer.py). With ``--write`` the table
 replaces the "Load on the live channel" section of docs/reliability.md.
 """
@@ -73,6 +73,7 @@ class LoadResult:
     layer: str
     sockets: int
     alerts: int
+    interval: float = 0.0
     connected: int = 0
     connect_s: float = 0.0
     connect_failures: Counter = field(default_factory=Counter)
@@ -215,7 +216,7 @@ def run_load(sockets: int, alerts: int, layer: str = "pooled", interval: float =
                DJANGO_SETTINGS_MODULE=LAYER_SETTINGS[layer], PYTHONPATH=str(REPO))
     redis_process, redis_url = start_embedded_redis(workdir)
     env["REDIS_URL"] = redis_url
-    result = LoadResult(layer=layer, sockets=sockets, alerts=alerts, log_path=workdir / "daphne.log")
+    result = LoadResult(layer=layer, sockets=sockets, alerts=alerts, interval=interval, log_path=workdir / "daphne.log")
     daphne = None
     try:
         _manage(env, "migrate", "-v0")
@@ -247,16 +248,18 @@ def run_load(sockets: int, alerts: int, layer: str = "pooled", interval: float =
     if keep:
         print(f"kept {workdir}")
     else:
-        shutil.copy(result.log_path, Path("/tmp") / f"live-channel-{layer}-{sockets}x{alerts}.log")
-        result.log_path = Path("/tmp") / f"live-channel-{layer}-{sockets}x{alerts}.log"
+        kept = Path("/tmp") / f"live-channel-{layer}-{sockets}x{alerts}-{interval:g}.log"
+        shutil.copy(result.log_path, kept)
+        result.log_path = kept
         shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 
 def table(results: list[LoadResult]) -> str:
     lines = [
-        "| layer | sockets | alerts | connected | alerts counted / expected | clients with every alert | duplicates "
-        "| latency p50 / p95 / max (s) | all delivered in (s) | sockets closed cleanly | exceptions in daphne's log |",
+        "| layer | sockets | alerts sent | connected | alerts counted / expected | clients with every alert "
+        "| duplicates | latency p50 / p95 / max (s) | last alert counted after (s) | sockets closed cleanly "
+        "| exceptions in daphne's log |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -264,7 +267,8 @@ def table(results: list[LoadResult]) -> str:
         p95 = lat[int(0.95 * (len(lat) - 1))] if lat else float("nan")
         latency = f"{statistics.median(lat):.2f} / {p95:.2f} / {lat[-1]:.2f}" if lat else "-"
         exc = ", ".join(f"{n} {name}" for name, n in r.exceptions.most_common()) or "**0**"
-        lines.append(f"| {r.layer} | {r.sockets} | {r.alerts} | {r.connected} | {r.delivered} / {r.sockets * r.alerts} "
+        sent = f"{r.alerts} at once" if not r.interval else f"{r.alerts}, one every {r.interval:g} s"
+        lines.append(f"| {r.layer} | {r.sockets} | {sent} | {r.connected} | {r.delivered} / {r.sockets * r.alerts} "
                      f"| {r.complete_clients} | {r.duplicates} | {latency} | {r.deliver_s:.1f} | {r.closed_cleanly} "
                      f"| {exc} |")
     return "\n".join(lines)
@@ -287,41 +291,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sockets", type=int, default=200)
     parser.add_argument("--alerts", type=int, default=200)
-    parser.add_argument("--layer", choices=[*LAYER_SETTINGS, "both"], default="both")
-    parser.add_argument("--interval", type=float, default=0.0, help="seconds between alerts (0: a burst)")
+    parser.add_argument("--runs", default="stock:0,pooled:0,pooled:0.25",
+                        help="LAYER:INTERVAL,... (layer stock or pooled; seconds between alerts, 0: all at once)")
     parser.add_argument("--write", action="store_true", help="replace the section in docs/reliability.md")
     args = parser.parse_args()
-    layers = ["stock", "pooled"] if args.layer == "both" else [args.layer]
     results = []
-    for layer in layers:
-        print(f"running {args.sockets} sockets x {args.alerts} alerts with the {layer} layer ...", flush=True)
-        results.append(run_load(args.sockets, args.alerts, layer, args.interval))
+    for run in args.runs.split(","):
+        layer, interval = run.split(":")
+        print(f"{args.sockets} sockets x {args.alerts} alerts, {layer} layer, interval {interval} ...", flush=True)
+        results.append(run_load(args.sockets, args.alerts, layer, float(interval)))
         print(f"  daphne log: {results[-1].log_path}", flush=True)
-    command = (f"python -m benchmarks.live_channel --sockets {args.sockets} --alerts {args.alerts} --layer "
-               f"{args.layer}" + (f" --interval {args.interval}" if args.interval else "") + " --write")
+        print(table(results[-1:]), flush=True)
+    command = f"python -m benchmarks.live_channel --sockets {args.sockets} --alerts {args.alerts} --runs {args.runs}"
     body = table(results)
     print(body)
     if args.write:
-        load = os.getloadavg()
-        write_section(f"""{SECTION}
+        write_section(report(command, body), REPO / "docs" / "reliability.md")
 
-`{command}` on {platform.node()} ({os.cpu_count()} CPUs, load average {load[0]:.1f} when it finished; other jobs
-shared the machine), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. One daphne process, SQLite, embedded Redis;
-every socket is a different operator, all opened at once; the alerts are published by a separate process as fast as it
-can (a burst); each client counts the alert ids it receives; then every socket is closed as a page close does and
-daphne stays up 12 s more (longer than the layer's 5 s blocking pop) before its log is searched for exceptions. Every
-alert is also re-checked against the receiving operator's rights before it is sent (facecase/consumers.py).
+
+def report(command: str, body: str) -> str:
+    load = os.getloadavg()
+    return f"""{SECTION}
+
+`{command} --write` on {platform.node()} ({os.cpu_count()} CPUs, load average {load[0]:.1f} when it finished: other
+jobs shared the machine), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. One daphne process (started as
+`runall` starts it), SQLite, embedded Redis. Every socket is a different operator, all opened at once; the alerts are
+published by a separate process (as the worker does), all at once or paced; the clients (one asyncio process with
+autobahn, on the same machine) count the alert ids each receives. Then every socket is closed as a page close does,
+and daphne stays up 12 s more (longer than the layer's 5 s blocking pop) before its log is searched for exceptions.
+Every alert is re-checked against the receiving operator's rights before it is sent (facecase/consumers.py).
+Latency is from publishing to counting, so it includes the clients' own time on the shared CPUs.
 
 {body}
 
-- `stock`: channels_redis' own layer as FaceCase shipped it (redis-py's pool refuses the 101st concurrent
-  connection: `MaxConnectionsError`; its 5 s socket timeout races the layer's 5 s `BZPOPMIN`: `TimeoutError:
-  Timeout reading from ...redis.sock`, which kills the socket that was receiving for the others).
+- `stock`: channels_redis' own layer as FaceCase shipped it: redis-py's pool refuses the 101st concurrent
+  connection (`MaxConnectionsError`), and its 5 s socket timeout races the layer's 5 s `BZPOPMIN` (`TimeoutError:
+  Timeout reading from ...redis.sock`), which kills the socket that was receiving for the others.
 - `pooled`: facecase/channel_layer.py, a blocking pool of `FACECASE_WS_REDIS_CONNECTIONS` (default 200) per web
-  process, socket timeout 30 s. Size it to at least the sockets one web process serves at once; Redis' own
-  `maxclients` (10,000 by default) must cover the sum over all web processes and workers.
-""", REPO / "docs" / "reliability.md")
-
+  process with a 30 s socket timeout, and room for 1,000 waiting messages per channel
+  (`FACECASE_WS_CHANNEL_CAPACITY`; channels_redis' default of 100 drops alerts from a burst). Size the pool to at least
+  the sockets one web process serves at once; Redis' `maxclients` (10,000 by default) must cover the sum over all web
+  processes and workers.
+"""
 
 if __name__ == "__main__":
     main()
