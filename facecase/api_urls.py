@@ -1,8 +1,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from facecase.api import CaseDetailApi, CaseListCreateApi
+from facecase.api_tokens import TokenObtainApi, TokenRevokeApi, UserTokenRevokeApi
 from footage.api import (
     AlertDetailApi,
     AlertListApi,
@@ -17,7 +17,9 @@ from suspects.api import SuspectDetailApi, SuspectListCreateApi, SuspectPhotoApi
 app_name = "api"
 
 urlpatterns = [
-    path("token/", obtain_auth_token, name="token"),
+    path("token/", TokenObtainApi.as_view(), name="token"),
+    path("token/revoke/", TokenRevokeApi.as_view(), name="token-revoke"),
+    path("users/<int:pk>/token/revoke/", UserTokenRevokeApi.as_view(), name="user-token-revoke"),
     path("cases/", CaseListCreateApi.as_view(), name="case-list"),
     path("cases/<int:pk>/", CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<int:case_id>/footage/", CaseFootageApi.as_view(), name="case-footage"),
