@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("facecase.urls_ui")),
     path("media/<slug:kind>/<int:pk>/<slug:field>/", media.media, name="media"),
     path("api/", include("facecase.api_urls")),
-    path("admin/evidence-key/", admin.site.admin_view(signing_key_admin), name="admin-evidence-key"),
+    # Inside the admin area: the admin's own login and staff check guard it.
+    path("admin/evidence-key/",
+         include([path("", admin.site.admin_view(signing_key_admin), name="admin-evidence-key")])),
     path("admin/", admin.site.urls),
 ]

@@ -21,6 +21,7 @@ from typing import Any
 import cv2
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from enhancement.synthetic import astronaut_bgr, make_cctv_clip
 from facecase.evidence.build import evidence_export_case
@@ -55,7 +56,7 @@ def confirmed_alert(alice: Any, bob: Any, charlie: Any, charlies_case: Any, tmp_
     suspect_photo_add(actor=alice, suspect=eileen, upload=SimpleUploadedFile("eileen.png", photo))
     registry_rebuild(reason="test")
     # a face ~44 px wide: small enough for the policy to super-resolve it (a learned step), big enough to match
-    clip = make_cctv_clip(tmp_path / "platform2.mp4", face_px=44).path
+    clip = make_cctv_clip(tmp_path / "platform2.mp4", face_px=32).path
     footage = footage_ingest(actor=charlie, case=charlies_case, upload=SimpleUploadedFile(clip.name, clip.read_bytes()))
     assert process_footage(footage.pk) == "done", Footage.objects.get(pk=footage.pk).error
     alert = Alert.objects.get(footage=footage)
@@ -213,3 +214,149 @@ def test_it_exports_from_the_case_page_audits_the_download_and_renders_a_readabl
     # the alert page carries pictures, not only text: many mid-grey pixels (crops, frame) on the white page
     mid = ((alert_page > 40) & (alert_page < 215)).all(axis=2).mean()
     assert mid > 0.05, f"only {mid:.1%} of the alert page is picture"
+
+
+# --- who may export, refusals, commands, the key: rows from tests/ui_factory.py (real images, no analysis) -----
+
+
+@pytest.fixture
+def alert_on_charlies_case(alice: Any, bob: Any, charlie: Any, dave: Any, mallory: Any, charlies_case: Any) -> Alert:
+    from tests.ui_factory import make_alert, make_suspect
+
+    alert = make_alert(charlies_case, charlie, make_suspect(alice))
+    return alert_confirm(actor=bob, alert=alert, note="confirmed on the review page")
+
+
+EXPORT_MATRIX = [
+    ("/cases/{case}/export/", dict(anonymous="login", alice=200, bob=403, charlie=200, dave=404, mallory=403)),
+    ("/alerts/{alert}/export/", dict(anonymous="login", alice=200, bob=403, charlie=200, dave=404, mallory=403)),
+    ("/api/cases/{case}/export/", dict(anonymous=403, alice=200, bob=403, charlie=200, dave=404, mallory=403)),
+    # bob reviews every alert but is not on the case: the package would hand him its original footage
+    ("/api/alerts/{alert}/export/", dict(anonymous=403, alice=200, bob=404, charlie=200, dave=404, mallory=403)),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), EXPORT_MATRIX, ids=[url for url, _ in EXPORT_MATRIX])
+def test_it_lets_only_those_who_may_see_the_case_export_and_audits_every_package(
+        url: str, expected: dict[str, Any], alert_on_charlies_case: Alert, charlies_case: Any,
+        request: pytest.FixtureRequest):
+    from django.test import Client
+
+    path = url.format(case=charlies_case.pk, alert=alert_on_charlies_case.pk)
+    for person, status in expected.items():
+        client = Client()
+        if person != "anonymous":
+            client.force_login(request.getfixturevalue(person))
+        before = AuditEvent.objects.filter(verb__in=("export", "download")).count()
+        response = client.post(path, HTTP_ACCEPT="application/json")
+        if status == "login":
+            assert response.status_code == 302 and response["Location"].startswith("/login/")
+        else:
+            assert response.status_code == status, (person, response.status_code)
+        if status != 200:
+            assert AuditEvent.objects.filter(verb__in=("export", "download")).count() == before, person
+            continue
+        body = b"".join(response.streaming_content)
+        digest = hashlib.sha256(body).hexdigest()
+        assert response["X-Package-SHA256"] == digest
+        events = AuditEvent.objects.filter(verb__in=("export", "download")).order_by("-id")[:2]
+        assert {(e.verb, e.actor_username, e.details["sha256"]) for e in events} == {
+            ("export", person, digest), ("download", person, digest)}
+
+
+def test_it_refuses_to_export_an_original_that_changed_since_upload(alert_on_charlies_case: Alert, charlie: Any,
+                                                                     private_media: Path):
+    from django.test import Client
+
+    original = Path(alert_on_charlies_case.footage.original.path)
+    original.write_bytes(flipped(original.read_bytes()))
+    client = Client()
+    client.force_login(charlie)
+    response = client.post(f"/api/alerts/{alert_on_charlies_case.pk}/export/")
+    assert response.status_code == 409
+    assert "refusing to export altered evidence" in response.json()["detail"]
+    failure = AuditEvent.objects.get(verb="integrity_failure")
+    assert failure.actor == charlie and failure.details["during"] == "export"
+    assert not AuditEvent.objects.filter(verb="export").exists()
+    assert not [p for p in (private_media / "exports").rglob("*") if p.is_file()]  # no package, no leftovers
+
+
+def test_the_commands_export_a_case_and_an_alert_and_audit_the_copy(alert_on_charlies_case: Alert, charlie: Any,
+                                                                    tmp_path: Path):
+    out = io.StringIO()
+    call_command("export_case", "CASE-1", "--alerts", "all", "--user", "charlie", "--output", str(tmp_path),
+                 stdout=out)
+    copied = next(tmp_path.glob("CASE-1-*.zip"))
+    digest = hashlib.sha256(copied.read_bytes()).hexdigest()
+    assert f"sha256 {digest}" in out.getvalue() and "1 alert(s), 1 original(s)" in out.getvalue()
+    export = AuditEvent.objects.get(verb="export", object_type="facecase.case")
+    assert export.actor == charlie and export.details["sha256"] == digest
+    assert export.details["via"] == "manage.py export_case"
+    copy = AuditEvent.objects.get(verb="download", object_type="facecase.case")
+    assert copy.details["sha256"] == digest and str(copied.resolve()) in copy.details["via"]
+    assert verify_package(str(copied), replay=False).ok
+
+    out = io.StringIO()
+    call_command("export_alert", str(alert_on_charlies_case.pk), stdout=out)
+    package = Path(out.getvalue().split("\n")[0].removeprefix("package "))
+    manifest = verify_package(str(package), replay=False).manifest
+    assert manifest["exported_by"]["username"] == "" and manifest["exported_by"]["os_user"]
+    assert manifest["covers"] == {"kind": "alert", "alert": alert_on_charlies_case.pk, "alert_count": 1,
+                                  "alert_ids": [alert_on_charlies_case.pk], "footage_ids":
+                                  [alert_on_charlies_case.footage_id],
+                                  "case": {"id": alert_on_charlies_case.footage.case_id, "reference": "CASE-1",
+                                           "title": "Platform robbery"}}
+    # these factory rows carry made-up step records: replaying them must fail, naming the crop
+    replayed = verify_package(str(package))
+    assert not replayed.ok and f"sightings/sighting-{alert_on_charlies_case.sighting_id}/raw.png" in \
+        replayed.failed_subjects()
+
+
+def test_it_keeps_one_private_signing_key_and_shows_its_fingerprint_to_admins(
+        alert_on_charlies_case: Alert, alice: Any, charlie: Any, own_var_dir: Path, client: Any):
+    first = evidence_export_case(actor=charlie, case=alert_on_charlies_case.footage.case, alerts="all")
+    second = evidence_export_case(actor=charlie, case=alert_on_charlies_case.footage.case, alerts="all")
+    key_file = own_var_dir / "evidence_signing_key.pem"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    fingerprints = {verify_package(str(r.path), replay=False).manifest["signing_key"]["fingerprint"]
+                    for r in (first, second)}
+    assert len(fingerprints) == 1
+    with zipfile.ZipFile(first.path) as archive:
+        assert not any(b"PRIVATE KEY" in archive.read(name) for name in archive.namelist())
+    client.force_login(alice)
+    page = client.get("/admin/evidence-key/")
+    assert page.status_code == 200 and fingerprints.pop().encode() in page.content
+    client.force_login(charlie)
+    assert client.get("/admin/evidence-key/").status_code == 302  # not staff: the admin's login
+
+
+def test_it_signs_with_the_key_given_by_setting_and_refuses_one_others_can_read(
+        alert_on_charlies_case: Alert, charlie: Any, settings: Any, tmp_path: Path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from facecase.evidence.signing import SigningKeyError, fingerprint_of
+
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path / "court.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+    settings.FACECASE_SIGNING_KEY_FILE = str(path)
+    result = evidence_export_case(actor=charlie, case=alert_on_charlies_case.footage.case)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert verify_package(str(result.path), expect_fingerprint=fingerprint_of(raw), replay=False).ok
+    path.chmod(0o644)
+    with pytest.raises(SigningKeyError, match="readable by others"):
+        evidence_export_case(actor=charlie, case=alert_on_charlies_case.footage.case)
+
+
+def test_it_declares_every_status_of_the_export_endpoints_in_the_schema(alice: Any, client: Any):
+    client.force_login(alice)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    for path in ("/api/cases/{id}/export/", "/api/alerts/{id}/export/"):
+        responses = schema["paths"][path]["post"]["responses"]
+        assert "application/zip" in responses["200"]["content"]
+        for status in ("401", "403", "404", "409"):
+            assert "application/json" in responses[status]["content"], (path, status)
+    assert "400" in schema["paths"]["/api/cases/{id}/export/"]["post"]["responses"]

@@ -172,6 +172,19 @@ def score_in_words(alert: Alert, match: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _box_css(sighting: Sighting | None, footage: Footage | None) -> str:
+    """Where the face box lies on the full frame, in percent, for the report's red outline."""
+    try:
+        x, y, w, h = (float(v) for v in sighting.box)
+        width, height = float(footage.width), float(footage.height)
+    except (AttributeError, TypeError, ValueError):
+        return ""
+    if width <= 0 or height <= 0:
+        return ""
+    return (f"left: {100 * x / width:.2f}%; top: {100 * y / height:.2f}%; width: {100 * w / width:.2f}%; "
+            f"height: {100 * h / height:.2f}%")
+
+
 def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -343,6 +356,7 @@ class _Build:
                                                       verb="review").order_by("created_at", "id")]
         record = f"alerts/alert-{alert.pk}/alert.json"
         words = score_in_words(alert, match)
+        box_css = _box_css(alert.sighting, alert.footage)
         self.pkg.add_json(record, {
             "id": alert.pk, "created_at": _iso(alert.created_at), "status": alert.status,
             "suspect": {"id": alert.suspect_id, "name": alert.suspect.name, "external_id": alert.suspect.external_id,
@@ -358,7 +372,7 @@ class _Build:
                        "at": _iso(alert.reviewed_at), "note": alert.review_note, "history": history},
         }, kind="record")
         return {"record": record, "footage": footage, "sighting": sighting, "suspect": suspect, "match": match,
-                "history": history, "alert_words": words}
+                "history": history, "alert_words": words, "box_css": box_css}
 
     # report
     def report_write(self, template: str, context: dict[str, Any]) -> None:
