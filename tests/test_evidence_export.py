@@ -360,3 +360,32 @@ def test_it_declares_every_status_of_the_export_endpoints_in_the_schema(alice: A
         for status in ("401", "403", "404", "409"):
             assert "application/json" in responses[status]["content"], (path, status)
     assert "400" in schema["paths"]["/api/cases/{id}/export/"]["post"]["responses"]
+
+
+def test_it_splits_the_pdf_into_volumes_that_each_read_on_their_own(alice: Any, charlie: Any, charlies_case: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from facecase.evidence import report
+    from tests.ui_factory import make_alert, make_suspect
+
+    monkeypatch.setattr(report, "VOLUME_ALERTS", 1)  # 100 alerts a volume in production; 1 keeps this test quick
+    suspect = make_suspect(alice)
+    for track in (1, 2):
+        make_alert(charlies_case, charlie, suspect, track_id=track)
+    result = evidence_export_case(actor=charlie, case=charlies_case, alerts="all")
+    verification = verify_package(str(result.path), replay=False)
+    assert verification.ok
+    reports = sorted(f["path"] for f in verification.manifest["files"] if f["kind"] == "report")
+    assert reports == ["report-2.pdf", "report.html", "report.pdf"]
+    with zipfile.ZipFile(result.path) as archive:
+        html = archive.read("report.html").decode()
+        for name in ("report.pdf", "report-2.pdf"):
+            (tmp_path / name).write_bytes(archive.read(name))
+    assert html.count('class="alert" id="alert-') == 2
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: `make evidence-tools` installs it")
+    texts = [" ".join(subprocess.run(["pdftotext", str(tmp_path / name), "-"], capture_output=True, text=True,
+                                     timeout=60).stdout.split()) for name in ("report.pdf", "report-2.pdf")]
+    alerts = sorted(Alert.objects.values_list("pk", flat=True))
+    for text, shown, other in zip(texts, alerts, reversed(alerts), strict=True):
+        assert "Evidence report: CASE-1" in text and "PDF volumes" in text and "Signature and hashes" in text
+        assert f"Alert {shown}: possible sighting" in text and f"Alert {other}: possible sighting" not in text

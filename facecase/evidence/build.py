@@ -14,10 +14,11 @@ the package's SHA-256; ``evidence_download_record`` records each hand-over of it
   registry version and gallery SHA-256, embedder) and the review decisions;
 - ``suspects/suspect-<id>/``: the enrolled photos (re-verified) and ``suspect.json``;
 - ``audit/audit_trail.jsonl``: every audit event about any object in the package;
-- ``report.html`` / ``report.pdf``; ``public_key.pem``; then ``manifest.json`` and ``signature``.
+- ``report.html`` / ``report.pdf`` (``report-2.pdf``... beyond 100 alerts: ``facecase.evidence.report``);
+  ``public_key.pem``; then ``manifest.json`` and ``signature``.
 
-Memory stays bounded by one alert: rows are read with ``iterator()``, files are streamed, the report is written
-fragment by fragment to a work file, and only the file list (one small entry per file) is kept.
+Memory stays bounded by one alert and one PDF volume: rows are read with ``iterator()``, files are streamed, the
+report is written fragment by fragment to work files, and only the file list (one small entry per file) is kept.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from django.utils.text import get_valid_filename
 
 from facecase.evidence import signing
 from facecase.evidence.package import PackageIntegrityError, PackageWriter, dumps
+from facecase.evidence.report import ReportUnavailable, ReportWriter
 from facecase.files import sha256_of_path
 from facecase.models import AuditEvent, Case
 from facecase.roles import ROLE_ADMIN, ROLE_ANALYST, has_role, is_admin
@@ -198,8 +200,7 @@ class _Build:
         self.actor, self.via, self.covers = actor, via, covers
         self.work = work
         self.pkg = PackageWriter(target)
-        self.report_path = work / "report.html"
-        self.report = open(self.report_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in report_finish
+        self.report = ReportWriter(work, covers["alert_count"])
         self.images: dict[str, Path] = {}  # package path -> file on disk, for the PDF renderer
         self.ids: dict[str, set[int]] = {k: set() for k in
                                          ("facecase.case", "footage.footage", "footage.sighting", "footage.alert",
@@ -375,10 +376,11 @@ class _Build:
                 "history": history, "alert_words": words, "box_css": box_css}
 
     # report
-    def report_write(self, template: str, context: dict[str, Any]) -> None:
+    @staticmethod
+    def render(template: str, context: dict[str, Any]) -> str:
         from django.template.loader import render_to_string
 
-        self.report.write(render_to_string(template, context))
+        return render_to_string(template, context)
 
     def audit_trail(self) -> None:
         query = Q(pk__in=[])
@@ -395,13 +397,9 @@ class _Build:
         self.pkg.add_file("audit/audit_trail.jsonl", path, kind="audit")
 
     def finish(self, meta: dict[str, Any]) -> bytes:
-        from facecase.evidence.report import render_pdf
-
-        self.report.close()
-        self.pkg.add_file("report.html", self.report_path, kind="report")
-        pdf = self.work / "report.pdf"
-        render_pdf(self.report_path, pdf, self.images)
-        self.pkg.add_file("report.pdf", pdf, kind="report")
+        self.pkg.add_file("report.html", self.report.html(), kind="report")
+        for name, pdf in self.report.pdfs(self.images):
+            self.pkg.add_file(name, pdf, kind="report")
         self.pkg.add_bytes("public_key.pem", self.key.pem.encode(), kind="public_key")
         return self.pkg.finish(meta, signing.sign)
 
@@ -434,19 +432,20 @@ def _export(*, actor: Any, via: str, covers: dict[str, Any], obj: Any, folder: s
         footage_rows = list(footage.select_related("uploaded_by").order_by("created_at", "id"))
         for row in footage_rows:
             build.footage(row)
-        build.report_write("evidence/report_start.html", {**shown, "case": case, "footage_list": footage_rows,
-                                                          "alert_count": covers["alert_count"]})
+        build.report.write_start(build.render("evidence/report_start.html", {
+            **shown, "case": case, "footage_list": footage_rows, "alert_count": covers["alert_count"],
+            "volumes": build.report.volumes}))
         count = 0
         rows = alerts.select_related("suspect", "footage__uploaded_by", "sighting__registry_version", "reviewed_by",
                                      "registry_version").order_by("created_at", "id")
         for alert in rows.iterator(chunk_size=200):
             count += 1
             parts = build.alert(alert)
-            build.report_write("evidence/report_alert.html", {"alert": alert, "n": count, **parts,
-                                                              **shown})
+            html = build.render("evidence/report_alert.html", {"alert": alert, "n": count, **parts, **shown})
+            build.report.write_alert(count, html)
         build.audit_trail()
-        build.report_write("evidence/report_end.html", {**shown, "hash_definitions": HASH_DEFINITIONS,
-                                                        "key": build.key})
+        build.report.write_end(build.render("evidence/report_end.html", {
+            **shown, "hash_definitions": HASH_DEFINITIONS, "key": build.key}))
         manifest = build.finish({**common, "signing_key": {"algorithm": "Ed25519", "public_key": build.key.raw_b64,
                                                            "fingerprint": build.key.fingerprint,
                                                            "file": "public_key.pem"},
@@ -459,14 +458,14 @@ def _export(*, actor: Any, via: str, covers: dict[str, Any], obj: Any, folder: s
         if build is not None:
             build.pkg.close()
         part.unlink(missing_ok=True)
+        if isinstance(exc, ReportUnavailable):
+            raise ExportRefused(str(exc)) from exc
         if isinstance(exc, PackageIntegrityError):
             audit_record(actor=actor, verb="integrity_failure", obj=obj,
                          details={"during": "export", "error": str(exc)})
             raise ExportRefused(str(exc)) from exc
         raise
     finally:
-        if build is not None:
-            build.report.close()
         shutil.rmtree(work, ignore_errors=True)
     final.chmod(0o600)
     result = ExportResult(name=str(final.relative_to(root)), path=final, sha256=digest, size=final.stat().st_size,
@@ -491,8 +490,9 @@ def evidence_export_case(*, actor: Any, case: Case, alerts: str = "confirmed", v
     covers = {"kind": "case", "case": {"id": case.pk, "reference": case.reference, "title": case.title},
               "alerts": alerts, "alert_count": len(ids), "alert_ids": ids,
               "footage_ids": list(Footage.objects.filter(case=case).order_by("pk").values_list("pk", flat=True))}
+    # the alerts counted in ``covers`` are the ones exported, even if a review lands while the package is written
     return _export(actor=actor, via=via, covers=covers, obj=case, folder=f"case-{case.pk}", stem=case.reference,
-                   case=case, alerts=chosen, footage=Footage.objects.filter(case=case))
+                   case=case, alerts=Alert.objects.filter(pk__in=ids), footage=Footage.objects.filter(case=case))
 
 
 def evidence_export_alert(*, actor: Any, alert: Alert, via: str = "web") -> ExportResult:
