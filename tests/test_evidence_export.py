@@ -389,3 +389,13 @@ def test_it_splits_the_pdf_into_volumes_that_each_read_on_their_own(alice: Any, 
     for text, shown, other in zip(texts, alerts, reversed(alerts), strict=True):
         assert "Evidence report: CASE-1" in text and "PDF volumes" in text and "Signature and hashes" in text
         assert f"Alert {shown}: possible sighting" in text and f"Alert {other}: possible sighting" not in text
+
+
+def test_it_offers_the_export_button_only_to_those_who_may_export(alert_on_charlies_case: Alert, bob: Any,
+                                                                   charlie: Any, client: Any):
+    url = f"/alerts/{alert_on_charlies_case.pk}/"
+    client.force_login(charlie)
+    assert b'id="alert-export-form"' in client.get(url).content
+    client.force_login(bob)
+    page = client.get(url)
+    assert page.status_code == 200 and b'id="alert-export-form"' not in page.content
