@@ -200,6 +200,23 @@ class _Store:
         return [alert]
 
 
+def _log_pending_registry_changes(reporter: Any, version: RegistryVersion | None) -> None:
+    """Say in the job log when registry changes were waiting to be built: people enrolled since the version this
+    footage is matched against cannot raise alerts in this run."""
+    from suspects.selectors import registry_status
+
+    status = registry_status()
+    pending, active = status["pending"], status["active_rebuild"]
+    if not pending["pending"] and active is None:
+        return
+    what = f"{pending['photos_waiting']} photo(s) waiting to be enrolled" if pending["photos_waiting"] else (
+        "suspect photos changed since the last build" if pending["gallery_outdated"] else "a rebuild in progress")
+    basis = f"registry v{version.number}" if version else "an empty registry"
+    reporter.log(f"registry changes were waiting to be built when this analysis started ({what}); faces are "
+                 f"matched against {basis}: queue the footage again after the rebuild to match the new entries",
+                 JobLogLine.Level.WARNING)
+
+
 def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     """Analyse one probed footage row; raises with a clear message when the file cannot be decoded at all."""
     from enhancement.analyze import CheckpointError, analyze_video
@@ -230,6 +247,7 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     else:
         reporter.log(f"matching against registry v{version.number} ({version.suspect_count} suspects, "
                      f"{version.photo_count} photos)")
+    _log_pending_registry_changes(reporter, version)
     if resume is None or "threshold_basis" not in state:
         from footage.calibration import threshold_basis
 
