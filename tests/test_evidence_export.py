@@ -198,7 +198,7 @@ def test_it_exports_from_the_case_page_audits_the_download_and_renders_a_readabl
     sighting = confirmed_alert.sighting
     caption = "AI-enhanced image — not original evidence" if sighting.ai_enhanced else "Enhanced image — not original"
     assert caption in html and f'src="sightings/sighting-{sighting.pk}/raw.png"' in html
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True,
+    text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True,
                           timeout=60).stdout if shutil.which("pdftotext") else ""
     pages = pdf_pages(tmp_path / "report.pdf", tmp_path)
     keep = os.environ.get("FACECASE_EVIDENCE_PAGES")  # a folder to look at the pages in
@@ -399,3 +399,17 @@ def test_it_offers_the_export_button_only_to_those_who_may_export(alert_on_charl
     client.force_login(bob)
     page = client.get(url)
     assert page.status_code == 200 and b'id="alert-export-form"' not in page.content
+
+
+def test_it_packs_every_review_decision_including_an_override(alert_on_charlies_case: Alert, alice: Any, charlie: Any):
+    from footage.services import alert_dismiss
+
+    alert_dismiss(actor=alice, alert=alert_on_charlies_case, note="the jacket is a different colour", override=True)
+    result = evidence_export_case(actor=charlie, case=alert_on_charlies_case.footage.case, alerts="all")
+    with zipfile.ZipFile(result.path) as archive:
+        review = json.loads(archive.read(f"alerts/alert-{alert_on_charlies_case.pk}/alert.json"))["review"]
+        html = archive.read("report.html").decode()
+    assert review["decision"] == "dismissed" and review["by"] == "alice"
+    assert [(h["to"], h["by"], h["override"]) for h in review["history"]] == [
+        ("confirmed", "bob", False), ("dismissed", "alice", True)]
+    assert "(changed the earlier decision): “the jacket is a different colour”" in html

@@ -352,9 +352,10 @@ class _Build:
             "embedder": EMBEDDERS.get(analysis["embed_backend"] or "", analysis["embed_backend"]),
         }
         history = [{"at": _iso(e.created_at), "by": e.actor_username, "from": e.details.get("from"),
-                    "to": e.details.get("to"), "note": e.details.get("note", "")}
+                    "to": e.details.get("to"), "note": e.details.get("note", ""), "override": e.verb != "review"}
                    for e in AuditEvent.objects.filter(object_type="footage.alert", object_id=str(alert.pk),
-                                                      verb="review").order_by("created_at", "id")]
+                                                      verb__in=("review", "review_override"))
+                   .order_by("created_at", "id")]
         record = f"alerts/alert-{alert.pk}/alert.json"
         words = score_in_words(alert, match)
         box_css = _box_css(alert.sighting, alert.footage)
