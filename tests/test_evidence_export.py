@@ -413,3 +413,21 @@ def test_it_packs_every_review_decision_including_an_override(alert_on_charlies_
     assert [(h["to"], h["by"], h["override"]) for h in review["history"]] == [
         ("confirmed", "bob", False), ("dismissed", "alice", True)]
     assert "(changed the earlier decision): “the jacket is a different colour”" in html
+
+
+def test_an_admin_exports_a_camera_alert_that_has_no_footage(alice: Any, charlie: Any, client: Any):
+    from tests.ui_factory import make_suspect
+
+    alert = Alert.objects.create(suspect=make_suspect(alice), score=0.7, camera_name="Gate 4")
+    client.force_login(alice)
+    response = client.post(f"/api/alerts/{alert.pk}/export/", HTTP_ACCEPT="application/zip")
+    assert response.status_code == 200
+    package = Path(AuditEvent.objects.get(verb="export").details["package"])
+    from django.conf import settings
+
+    verification = verify_package(str(Path(settings.PRIVATE_MEDIA_ROOT) / package))
+    assert verification.ok and verification.manifest["covers"]["case"] is None
+    assert not any(f["kind"] == "original" for f in verification.manifest["files"])
+    client.force_login(charlie)  # no case to be a member of: only admins export it, others get the usual 404 as JSON
+    refused = client.post(f"/api/alerts/{alert.pk}/export/", HTTP_ACCEPT="application/zip")
+    assert refused.status_code == 404 and refused.json()["detail"]

@@ -41,7 +41,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from facecase.evidence import signing
-from facecase.evidence.package import PackageIntegrityError, PackageWriter, dumps
+from facecase.evidence.package import PackageIntegrityError, PackageWriter
 from facecase.evidence.report import ReportUnavailable, ReportWriter
 from facecase.files import sha256_of_path
 from facecase.models import AuditEvent, Case
@@ -447,9 +447,9 @@ def _export(*, actor: Any, via: str, covers: dict[str, Any], obj: Any, folder: s
         build.audit_trail()
         build.report.write_end(build.render("evidence/report_end.html", {
             **shown, "hash_definitions": HASH_DEFINITIONS, "key": build.key}))
-        manifest = build.finish({**common, "signing_key": {"algorithm": "Ed25519", "public_key": build.key.raw_b64,
-                                                           "fingerprint": build.key.fingerprint,
-                                                           "file": "public_key.pem"},
+        signing_key = {"algorithm": "Ed25519", "public_key": build.key.raw_b64,
+                       "fingerprint": build.key.fingerprint, "file": "public_key.pem"}
+        manifest = build.finish({**common, "exported_at": build.exported_at.isoformat(), "signing_key": signing_key,
                                  "hash_definitions": HASH_DEFINITIONS})
         file_count = len(build.pkg.entries)
         digest = sha256_of_path(part)
@@ -461,6 +461,10 @@ def _export(*, actor: Any, via: str, covers: dict[str, Any], obj: Any, folder: s
         part.unlink(missing_ok=True)
         if isinstance(exc, ReportUnavailable):
             raise ExportRefused(str(exc)) from exc
+        if isinstance(exc, FileNotFoundError):
+            audit_record(actor=actor, verb="integrity_failure", obj=obj,
+                         details={"during": "export", "error": f"missing from storage: {exc.filename}"})
+            raise ExportRefused(f"a stored evidence file is missing: {exc.filename}") from exc
         if isinstance(exc, PackageIntegrityError):
             audit_record(actor=actor, verb="integrity_failure", obj=obj,
                          details={"during": "export", "error": str(exc)})
@@ -512,15 +516,3 @@ def evidence_download_record(*, actor: Any, result: ExportResult, obj: Any, via:
     """Each hand-over of a package is its own audit event: who received which bytes (by SHA-256)."""
     audit_record(actor=actor, verb="download", obj=obj, details={"package": result.name, "sha256": result.sha256,
                                                                  "size": result.size, "via": via})
-
-
-def package_manifest(path: Path) -> dict[str, Any]:
-    """The manifest of a written package (for commands and tests that report what was exported)."""
-    import zipfile
-
-    with zipfile.ZipFile(path) as archive:
-        return json.loads(archive.read("manifest.json"))
-
-
-__all__ = ["ALERT_SCOPES", "ExportRefused", "ExportResult", "alert_get_for_export", "case_get_for_export",
-           "dumps", "evidence_download_record", "evidence_export_alert", "evidence_export_case", "package_manifest"]

@@ -37,7 +37,6 @@ class Entry:
     size: int
     sha256: str
     kind: str
-    hash_of: str = "file"
     recorded_sha256: str | None = None  # the digest FaceCase recorded before the export, when there is one
 
     def to_dict(self) -> dict[str, Any]:
