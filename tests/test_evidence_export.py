@@ -264,17 +264,23 @@ def test_it_lets_only_those_who_may_see_the_case_export_and_audits_every_package
             ("export", person, digest), ("download", person, digest)}
 
 
-def test_it_refuses_to_export_an_original_that_changed_since_upload(alert_on_charlies_case: Alert, charlie: Any,
-                                                                     private_media: Path):
+@pytest.mark.parametrize("damage", ["original altered", "raw crop missing"])
+def test_it_refuses_to_export_evidence_that_changed_or_vanished_since_it_was_stored(
+        damage: str, alert_on_charlies_case: Alert, charlie: Any, private_media: Path):
     from django.test import Client
 
-    original = Path(alert_on_charlies_case.footage.original.path)
-    original.write_bytes(flipped(original.read_bytes()))
+    if damage == "original altered":
+        original = Path(alert_on_charlies_case.footage.original.path)
+        original.write_bytes(flipped(original.read_bytes()))
+        expected = "refusing to export altered evidence"
+    else:
+        Path(alert_on_charlies_case.sighting.raw_crop.path).unlink()
+        expected = "a stored evidence file is missing"
     client = Client()
     client.force_login(charlie)
     response = client.post(f"/api/alerts/{alert_on_charlies_case.pk}/export/")
     assert response.status_code == 409
-    assert "refusing to export altered evidence" in response.json()["detail"]
+    assert expected in response.json()["detail"]
     failure = AuditEvent.objects.get(verb="integrity_failure")
     assert failure.actor == charlie and failure.details["during"] == "export"
     assert not AuditEvent.objects.filter(verb="export").exists()
