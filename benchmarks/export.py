@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import threading
@@ -57,8 +58,14 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=1000)
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks/export.md")
     args = parser.parse_args()
-
     workdir = Path(tempfile.mkdtemp(prefix="facecase-bench-export-"))
+    try:
+        run(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the database and the packages (tens of MiB)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> None:
     os.environ["FACECASE_VAR_DIR"] = str(workdir)
     os.environ["PRIVATE_MEDIA_ROOT"] = str(workdir / "media")
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
