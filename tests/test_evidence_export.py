@@ -437,3 +437,24 @@ def test_an_admin_exports_a_camera_alert_that_has_no_footage(alice: Any, charlie
     client.force_login(charlie)  # no case to be a member of: only admins export it, others get the usual 404 as JSON
     refused = client.post(f"/api/alerts/{alert.pk}/export/", HTTP_ACCEPT="application/zip")
     assert refused.status_code == 404 and refused.json()["detail"]
+
+
+def test_the_verifier_imports_only_the_standard_library_and_cryptography():
+    """Read from its source, so a later import of Django or TensorFlow fails here, not at a recipient's desk. The
+    replay module may import FaceCase's own ``enhancement`` (and its cv2/numpy), inside a function, when present."""
+    import ast
+
+    allowed = set(sys.stdlib_module_names) | {"cryptography", "facecase_verify", "__future__"}
+    optional = {"enhancement", "cv2", "numpy"}
+    for path in sorted((REPO_ROOT / "facecase_verify").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        top_level = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                for name in names:
+                    root = name.split(".")[0]
+                    if root in optional:
+                        assert path.name == "replay.py" and id(node) not in top_level, f"{path.name}: {name}"
+                    else:
+                        assert root in allowed, f"{path.name} imports {name}"
