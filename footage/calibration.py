@@ -124,7 +124,7 @@ PAIRS_FILE = "calibration_pairs.json"
 
 def lfw_pair_distances() -> tuple[np.ndarray, np.ndarray]:
     """The LFW pairsDevTrain distances shipped in ``weights/calibration_pairs.json`` (sha256 in the manifest;
-    written by ``python -m enhancement.calibrate_matcher --pairs-out``). A missing or altered file is an error:
+    written by ``python -m research.calibrate_matcher --pairs-out``). A missing or altered file is an error:
     recalibrating without it would silently weigh operators' few verdicts alone."""
     from enhancement.weights import verified_path
 

@@ -13,8 +13,8 @@ from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import check_image, check_video, is_still_image, store_private_upload
 from facecase.models import Case
 from facecase.services import audit_record
+from footage.jobs import JobReporter
 from footage.models import Alert, Footage, JobLogLine, ReviewLabel
-from footage.processing import JobReporter
 
 logger = logging.getLogger(__name__)
 

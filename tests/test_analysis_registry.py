@@ -22,8 +22,9 @@ from facecase.models import AuditEvent
 from footage.models import Alert, Footage, ReviewLabel, Sighting
 from footage.services import alert_confirm, alert_not_this_person, footage_ingest
 from footage.tasks import process_footage
-from suspects.enrolment import photo_enrol, registry_rebuild
+from suspects.gallery import registry_rebuild
 from suspects.models import RegistryVersion, Suspect, SuspectPhoto
+from suspects.photo_enrolment import photo_enrol
 from suspects.services import suspect_create, suspect_photo_add, suspect_photo_choose_face, suspect_update
 from tests.ui_factory import make_alert
 
@@ -170,7 +171,7 @@ def test_the_analysis_stage_fails_an_undecodable_file_with_a_clear_reason(charli
 
     from facecase.files import sha256_of_path
     from footage.analysis import analyze_footage
-    from footage.processing import JobReporter, ProcessingError
+    from footage.jobs import JobReporter, ProcessingError
 
     footage = Footage(case=charlies_case, original_name="cam.mp4", sha256="", size=0, content_type="video/mp4",
                       kind=Footage.Kind.VIDEO, uploaded_by=charlie)

@@ -15,7 +15,8 @@ from facecase.models import AuditEvent
 from footage.models import Footage, JobLogLine
 from footage.services import footage_ingest
 from footage.tasks import process_footage
-from suspects.enrolment import registry_rebuild, registry_rebuild_task
+from suspects.enrolment import registry_rebuild_task
+from suspects.gallery import registry_rebuild
 from suspects.models import RegistryRebuild
 from suspects.services import suspect_create, suspect_photo_add
 from tests.ui_factory import astronaut, face_photo, jpeg
@@ -99,7 +100,7 @@ def test_it_says_in_the_job_log_when_footage_is_analysed_before_a_rebuild(alice:
 
 
 def test_it_forgets_a_deleted_suspect_on_disk_and_in_the_next_gallery(alice: Any, private_media: Any):
-    from suspects.enrolment import load_gallery
+    from suspects.gallery import load_gallery
     from suspects.services import suspect_delete
 
     suspect = enrol_one(alice)
