@@ -287,8 +287,8 @@ def test_it_refuses_to_export_evidence_that_changed_or_vanished_since_it_was_sto
     assert not [p for p in (private_media / "exports").rglob("*") if p.is_file()]  # no package, no leftovers
 
 
-def test_the_commands_export_a_case_and_an_alert_and_audit_the_copy(alert_on_charlies_case: Alert, charlie: Any,
-                                                                    tmp_path: Path):
+def test_it_exports_a_case_and_an_alert_from_the_command_line_and_audits_the_copy(
+        alert_on_charlies_case: Alert, charlie: Any, tmp_path: Path):
     out = io.StringIO()
     call_command("export_case", "CASE-1", "--alerts", "all", "--user", "charlie", "--output", str(tmp_path),
                  stdout=out)
@@ -421,7 +421,7 @@ def test_it_packs_every_review_decision_including_an_override(alert_on_charlies_
     assert "(changed the earlier decision): “the jacket is a different colour”" in html
 
 
-def test_an_admin_exports_a_camera_alert_that_has_no_footage(alice: Any, charlie: Any, client: Any):
+def test_it_lets_an_admin_export_a_camera_alert_that_has_no_footage(alice: Any, charlie: Any, client: Any):
     from tests.ui_factory import make_suspect
 
     alert = Alert.objects.create(suspect=make_suspect(alice), score=0.7, camera_name="Gate 4")
@@ -439,7 +439,7 @@ def test_an_admin_exports_a_camera_alert_that_has_no_footage(alice: Any, charlie
     assert refused.status_code == 404 and refused.json()["detail"]
 
 
-def test_the_verifier_imports_only_the_standard_library_and_cryptography():
+def test_it_keeps_the_verifier_to_the_standard_library_and_cryptography():
     """Read from its source, so a later import of Django or TensorFlow fails here, not at a recipient's desk. The
     replay module may import FaceCase's own ``enhancement`` (and its cv2/numpy), inside a function, when present."""
     import ast
