@@ -1,8 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
-from facecase.api import CaseDetailApi, CaseListCreateApi
+from facecase.api import CaseDetailApi, CaseListCreateApi, TokenApi
 from footage.api import (
     AlertDetailApi,
     AlertListApi,
@@ -12,12 +11,13 @@ from footage.api import (
     FootageLogApi,
     FootageRequeueApi,
 )
+from footage.sightings_api import SightingDetailApi, SightingListApi
 from suspects.api import SuspectDetailApi, SuspectListCreateApi, SuspectPhotoApi
 
 app_name = "api"
 
 urlpatterns = [
-    path("token/", obtain_auth_token, name="token"),
+    path("token/", TokenApi.as_view(), name="token"),
     path("cases/", CaseListCreateApi.as_view(), name="case-list"),
     path("cases/<int:pk>/", CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<int:case_id>/footage/", CaseFootageApi.as_view(), name="case-footage"),
@@ -27,6 +27,8 @@ urlpatterns = [
     path("suspects/", SuspectListCreateApi.as_view(), name="suspect-list"),
     path("suspects/<int:pk>/", SuspectDetailApi.as_view(), name="suspect-detail"),
     path("suspects/<int:pk>/photos/", SuspectPhotoApi.as_view(), name="suspect-photos"),
+    path("sightings/", SightingListApi.as_view(), name="sighting-list"),
+    path("sightings/<int:pk>/", SightingDetailApi.as_view(), name="sighting-detail"),
     path("alerts/", AlertListApi.as_view(), name="alert-list"),
     path("alerts/<int:pk>/", AlertDetailApi.as_view(), name="alert-detail"),
     path("alerts/<int:pk>/review/", AlertReviewApi.as_view(), name="alert-review"),

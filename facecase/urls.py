@@ -15,3 +15,9 @@ urlpatterns = [
     path("api/", include("facecase.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# JSON errors under /api/, the site's pages elsewhere (facecase/api_errors.py).
+handler400 = "facecase.api_errors.handler400"
+handler403 = "facecase.api_errors.handler403"
+handler404 = "facecase.api_errors.handler404"
+handler500 = "facecase.api_errors.handler500"

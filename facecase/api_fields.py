@@ -1,0 +1,54 @@
+"""Serializer fields whose OpenAPI schema says exactly what they accept.
+
+DRF's ``CharField`` trims surrounding whitespace before checking the length, and refuses NUL characters (PostgreSQL
+cannot store them) and, when required, what is blank after trimming; the schema of a plain ``CharField`` says none
+of that, so a fuzzer's ``" "`` or ``"a\\x00"`` was a schema-valid request the API refused, and a padded over-long
+string one it accepted. These fields do not trim (the services strip names and references themselves), and their
+patterns put the rest in the schema (drf-spectacular turns a ``RegexValidator`` into ``pattern``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+# Some character that is not whitespace, and no NUL anywhere.
+NOT_BLANK = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", "enter some text (not only spaces, no NUL characters)")
+NO_NUL = RegexValidator(r"^[^\x00]*$", "NUL characters are not allowed")
+
+
+class StrictCharField(serializers.CharField):
+    """Text that is a JSON string: DRF's ``CharField`` turns ``0`` or ``true`` into ``"0"``/``"True"``, which a
+    schema saying ``type: string`` does not allow."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def required_text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    return StrictCharField(max_length=max_length, trim_whitespace=False, validators=[NOT_BLANK], **kwargs)
+
+
+def optional_text(max_length: int | None = None, **kwargs: Any) -> serializers.CharField:
+    return StrictCharField(max_length=max_length, allow_blank=True, trim_whitespace=False, validators=[NO_NUL],
+                           **kwargs)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer written as one: DRF's ``IntegerField`` also takes ``"1.0"`` and ``" 1 "``, which a schema saying
+    ``type: integer`` does not allow."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not STRICT_INTEGER.fullmatch(data):
+            self.fail("invalid")
+        if isinstance(data, bool) or isinstance(data, float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+STRICT_INTEGER = re.compile(r"-?[0-9]+")
