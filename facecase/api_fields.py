@@ -10,9 +10,11 @@ patterns put the rest in the schema (drf-spectacular turns a ``RegexValidator`` 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.validators import RegexValidator
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 # Some character that is not whitespace, and no NUL anywhere.
@@ -52,3 +54,25 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 STRICT_INTEGER = re.compile(r"-?[0-9]+")
+
+
+class BoundDateTimeField(serializers.DateTimeField):
+    """A date-time used as a filter bound, read as RFC 3339 (the schema's ``format: date-time``) says: ``t`` and ``z``
+    may be lower case, and an offset that takes the instant past year 1 or 9999 in UTC is still a valid bound (it
+    means "from the beginning" or "until the end"), where DRF's field answers 400 to both."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str):
+            self.fail("invalid", format="RFC 3339")
+        try:
+            parsed = parse_datetime(value.strip().upper())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("invalid", format="RFC 3339, e.g. 2026-11-30T09:45:00Z")
+        if parsed.tzinfo is None:
+            return super().to_internal_value(value.strip().upper())
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            return (datetime.min if parsed.year == 1 else datetime.max).replace(tzinfo=UTC)

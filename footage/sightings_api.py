@@ -20,7 +20,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from facecase.api_fields import NO_NUL, StrictIntegerField
+from facecase.api_fields import NO_NUL, BoundDateTimeField, StrictIntegerField
 from facecase.permissions import MethodPermission
 from footage.api import query_params
 from footage.models import Sighting
@@ -132,8 +132,8 @@ class SightingListQuery(serializers.Serializer):
                                              "file name")
     suspect = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False,
                                  help_text="best match or any alert is this suspect")
-    created_after = serializers.DateTimeField(required=False, help_text="found by the analysis at or after this time")
-    created_before = serializers.DateTimeField(required=False, help_text="found by the analysis before this time")
+    created_after = BoundDateTimeField(required=False, help_text="found by the analysis at or after this time")
+    created_before = BoundDateTimeField(required=False, help_text="found by the analysis before this time")
     matched = serializers.ChoiceField(choices=["true", "false"], required=False,
                                       help_text="true: a registry match; false: unknown faces only")
 

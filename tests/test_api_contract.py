@@ -152,6 +152,15 @@ def test_it_refuses_query_parameters_the_schema_does_not_allow(alice: Any, charl
     assert list(response.json()) == [field]
 
 
+@pytest.mark.parametrize("bound", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-01-01t00:00:00z",
+                                   "2026-01-01T00:00:00.123456789+02:00"])
+def test_it_takes_any_rfc3339_date_time_as_a_time_bound(charlie: Any, bound: str):
+    from urllib.parse import quote
+
+    for name in ("created_after", "created_before"):
+        assert logged_in(charlie).get(f"/api/sightings/?{name}={quote(bound)}").status_code == 200
+
+
 def _png_bytes() -> bytes:
     import cv2
     from skimage.data import astronaut
