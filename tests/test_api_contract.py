@@ -13,6 +13,7 @@ import pytest
 import yaml
 from asgiref.sync import async_to_sync
 from conftest import REPO_ROOT
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 
 from facecase.api_errors import handler500
@@ -142,8 +143,6 @@ def test_it_pages_within_the_limits(charlie: Any):
 ])
 def test_it_refuses_query_parameters_the_schema_does_not_allow(alice: Any, charlie: Any, charlies_case: Any,
                                                                url: str, field: str):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     from footage.services import footage_ingest
 
     footage_ingest(actor=charlie, case=charlies_case, upload=SimpleUploadedFile("x.png", _png_bytes(), "image/png"))
@@ -186,8 +185,6 @@ def test_it_answers_a_duplicate_reference_with_a_409_and_text_fields_only_as_str
 
 
 def test_it_states_the_conflict_of_a_requeue_as_a_detail(charlie: Any, charlies_case: Any):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     from footage.services import footage_ingest
 
     footage = footage_ingest(actor=charlie, case=charlies_case,
@@ -199,3 +196,34 @@ def test_it_states_the_conflict_of_a_requeue_as_a_detail(charlie: Any, charlies_
 
 def test_the_readme_says_how_to_regenerate_the_schema():
     assert REGENERATE in Path(REPO_ROOT / "README.md").read_text()
+
+
+def test_it_follows_the_schema_links_from_a_new_case_to_its_footage(charlie: Any):
+    """The chain a fuzzer rarely completes (its random upload bytes are no image): create a case, upload footage
+    through the case's `UploadFootage` link, then read it through the footage's `GetFootage` and `GetFootageLog`
+    links, each link resolved from the committed schema (operationId -> path, `$response.body#/id` -> parameter)."""
+    schema = yaml.safe_load(COMMITTED_SCHEMA.read_text())
+    operations = {operation["operationId"]: (path, method) for path, methods in schema["paths"].items()
+                  for method, operation in methods.items()}
+
+    def follow(path: str, method: str, status: str, name: str, body: dict[str, Any]) -> tuple[str, str]:
+        link = schema["paths"][path][method]["responses"][status]["links"][name]
+        target, target_method = operations[link["operationId"]]
+        for parameter, expression in link["parameters"].items():
+            assert expression == "$response.body#/id"
+            target = target.replace(f"{{{parameter}}}", str(body["id"]))
+        return target, target_method
+
+    client = logged_in(charlie)
+    case = client.post("/api/cases/", {"reference": "LINK-1", "title": "linked"}, content_type="application/json")
+    assert case.status_code == 201
+    upload_url, method = follow("/api/cases/", "post", "201", "UploadFootage", case.json())
+    assert method == "post"
+    footage = client.post(upload_url, {"file": SimpleUploadedFile("still.png", _png_bytes(), "image/png")})
+    assert footage.status_code == 201, footage.content
+    read_url, method = follow("/api/cases/{case_id}/footage/", "post", "201", "GetFootage", footage.json())
+    assert method == "get" and client.get(read_url).json()["sha256"] == footage.json()["sha256"]
+    log_url, _ = follow("/api/cases/{case_id}/footage/", "post", "201", "GetFootageLog", footage.json())
+    assert client.get(log_url).status_code == 200
+    case_url, _ = follow("/api/cases/", "post", "201", "GetCase", case.json())
+    assert client.get(case_url).json()["reference"] == "LINK-1"
