@@ -110,6 +110,7 @@ class TokenApi(ObtainAuthToken):
     """Exchange a username and password for the user's API token (send it as ``Authorization: Token <key>``)."""
 
     parser_classes = (parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser)
+    authentication_classes = ()  # credentials are in the body; a stale token header must not turn this into a 403
 
     @extend_schema(request=TokenInput, responses={200: TokenOutput}, description=(
         "Exchange a username and password for the user's API token (send it as `Authorization: Token <key>`). "

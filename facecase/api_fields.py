@@ -19,7 +19,9 @@ from rest_framework import serializers
 
 # Some character that is not whitespace, and no NUL anywhere.
 NOT_BLANK = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", "enter some text (not only spaces, no NUL characters)")
-NO_NUL = RegexValidator(r"^[^\x00]*$", "NUL characters are not allowed")
+# "+" rather than "*": DRF never runs validators on an allowed blank, and drf-spectacular writes a blank-allowing
+# field with a pattern as oneOf [pattern, maxLength 0], which "" must match exactly once.
+NO_NUL = RegexValidator(r"^[^\x00]+$", "NUL characters are not allowed")
 
 
 class StrictCharField(serializers.CharField):
