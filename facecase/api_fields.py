@@ -58,6 +58,15 @@ class StrictIntegerField(serializers.IntegerField):
 STRICT_INTEGER = re.compile(r"-?[0-9]+")
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false``: DRF's ``BooleanField`` also takes ``1``, ``"yes"`` or ``"on"``."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class BoundDateTimeField(serializers.DateTimeField):
     """A date-time used as a filter bound, read as RFC 3339 (the schema's ``format: date-time``) says: ``t`` and ``z``
     may be lower case, and an offset that takes the instant past year 1 or 9999 in UTC is still a valid bound (it

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from facecase.api_errors import ErrorOutput, as_drf_error
-from facecase.api_fields import StrictIntegerField, optional_text
+from facecase.api_fields import StrictBooleanField, StrictIntegerField, optional_text
 from facecase.api_pagination import MAX_OFFSET, single_query_value
 from facecase.permissions import MethodPermission
 from facecase.selectors import case_list_for_user
@@ -20,9 +20,9 @@ from facecase.uploads import upload_errors
 from footage.models import Alert, Footage, JobLogLine
 from footage.selectors import alert_list_for_user, footage_list_for_user, footage_log
 from footage.services import (
-    alert_confirm,
-    alert_dismiss,
-    alert_not_this_person,
+    REVIEW_DECISIONS,
+    AlertAlreadyReviewed,
+    alert_review,
     footage_ingest,
     footage_requeue,
 )
@@ -137,7 +137,7 @@ class FootageLogApi(generics.ListAPIView):
 
 
 class FootageRequeueInput(serializers.Serializer):
-    fresh = serializers.BooleanField(default=False, help_text="forget the analysis checkpoint and start over")
+    fresh = StrictBooleanField(default=False, help_text="forget the analysis checkpoint and start over")
 
 
 class FootageRequeueApi(APIView):
@@ -175,15 +175,14 @@ class AlertOutput(serializers.ModelSerializer):
 
 
 class AlertReviewInput(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=["confirm", "dismiss", "not_this_person"])
-    note = optional_text(required=False, default="")
+    decision = serializers.ChoiceField(choices=list(REVIEW_DECISIONS))
+    note = optional_text(2000, required=False, default="")
+    override = StrictBooleanField(required=False, default=False,
+                                  help_text="change an existing decision (a note saying why is required)")
 
 
 class AlertListQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=Alert.Status.choices, required=False)
-
-
-REVIEWERS = {"confirm": alert_confirm, "dismiss": alert_dismiss, "not_this_person": alert_not_this_person}
 
 
 class AlertListApi(generics.ListAPIView):
@@ -221,9 +220,9 @@ class AlertReviewApi(APIView):
         data = AlertReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            alert = REVIEWERS[data.validated_data["decision"]](
-                actor=request.user, alert=alert, note=data.validated_data["note"]
-            )
+            alert = alert_review(actor=request.user, alert=alert, **data.validated_data)
+        except AlertAlreadyReviewed as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from exc
         return Response(AlertOutput(alert).data)
