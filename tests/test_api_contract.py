@@ -189,7 +189,12 @@ def test_it_states_the_conflict_of_a_requeue_as_a_detail(charlie: Any, charlies_
 
     footage = footage_ingest(actor=charlie, case=charlies_case,
                              upload=SimpleUploadedFile("x.png", _png_bytes(), "image/png"))
-    response = logged_in(charlie).post(f"/api/footage/{footage.pk}/requeue/", {}, content_type="application/json")
+    client = logged_in(charlie)
+    for not_a_boolean in (1, "yes", "true", None):
+        refused = client.post(f"/api/footage/{footage.pk}/requeue/", {"fresh": not_a_boolean},
+                              content_type="application/json")
+        assert refused.status_code == 400 and list(refused.json()) == ["fresh"], not_a_boolean
+    response = client.post(f"/api/footage/{footage.pk}/requeue/", {"fresh": True}, content_type="application/json")
     assert response.status_code == 409
     assert response.json() == {"detail": "footage is queued; only done or failed footage can be queued again"}
 
