@@ -29,7 +29,6 @@ def single_query_value(request: Any, name: str) -> str | None:
 
 
 class CheckedLimitOffsetPagination(LimitOffsetPagination):
-    default_limit = 50
     max_limit = MAX_LIMIT
 
     def _checked(self, request: Any, name: str, default: int | None, minimum: int, maximum: int) -> int | None:
