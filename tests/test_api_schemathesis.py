@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,3 +133,37 @@ def test_it_passes_schemathesis_with_each_role(api_world: dict[str, str], api_se
     print(json.dumps({key: summary.get(key) for key in ("operations", "test_cases", "failures")}, indent=1)[:3000])
     assert result.returncode == 0, (result.stdout[-30000:] + result.stderr[-3000:])
 
+
+
+def multipart(boundary: str, parts: list[tuple[str, str, bytes]]) -> bytes:
+    body = b""
+    for name, filename, content in parts:
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n"
+                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + content + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode()
+
+
+def test_it_answers_uploads_through_daphne_in_json(api_world: dict[str, str], api_server: Any):
+    """Through the real server: a good upload is stored (201), and a multipart body without the file is a JSON 400
+    from the view (Twisted used to parse the body first and answer a bare HTML 400 that Django never saw)."""
+    from facecase.models import Case
+
+    case = Case.objects.get(reference="CASE-1")
+    photo = shared_file(HAMILTON_CLIP.parent / "obama-240p.jpg").read_bytes()
+
+    def post(body: bytes) -> tuple[int, str, bytes]:
+        request = urllib.request.Request(
+            f"{api_server.url}/api/cases/{case.pk}/footage/", data=body, method="POST",
+            headers={"Authorization": f"Token {api_world['charlie']}",
+                     "Content-Type": "multipart/form-data; boundary=fc-boundary"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.headers["Content-Type"], response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers["Content-Type"], error.read()
+
+    status, content_type, body = post(multipart("fc-boundary", [("file", "still.jpg", photo)]))
+    assert status == 201 and json.loads(body)["size"] == len(photo), body
+    status, content_type, body = post(b"--fc-boundary--\r\n")
+    assert (status, content_type) == (400, "application/json"), body
+    assert json.loads(body) == {"file": ["no file uploaded (form field 'file')"]}
