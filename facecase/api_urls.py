@@ -13,6 +13,7 @@ from footage.api import (
     FootageLogApi,
     FootageRequeueApi,
 )
+from footage.sightings_api import SightingDetailApi, SightingListApi
 from suspects.api import SuspectDetailApi, SuspectListCreateApi, SuspectPhotoApi
 
 app_name = "api"
@@ -31,6 +32,8 @@ urlpatterns = [
     path("suspects/", SuspectListCreateApi.as_view(), name="suspect-list"),
     path("suspects/<int:pk>/", SuspectDetailApi.as_view(), name="suspect-detail"),
     path("suspects/<int:pk>/photos/", SuspectPhotoApi.as_view(), name="suspect-photos"),
+    path("sightings/", SightingListApi.as_view(), name="sighting-list"),
+    path("sightings/<int:pk>/", SightingDetailApi.as_view(), name="sighting-detail"),
     path("alerts/", AlertListApi.as_view(), name="alert-list"),
     path("alerts/<int:pk>/", AlertDetailApi.as_view(), name="alert-detail"),
     path("alerts/<int:pk>/review/", AlertReviewApi.as_view(), name="alert-review"),

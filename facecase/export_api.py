@@ -44,7 +44,9 @@ class ExportError(serializers.Serializer):
 
 
 class ExportValidationError(serializers.Serializer):
-    alerts = serializers.ListField(child=serializers.CharField())
+    alerts = serializers.ListField(child=serializers.CharField(), required=False)
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False,
+                                             help_text="the body is not a JSON object")
 
 
 PACKAGE = OpenApiResponse(OpenApiTypes.BINARY, description="the signed evidence package (zip); header "

@@ -227,9 +227,15 @@ REST_FRAMEWORK = {
         "facecase.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # JSON bodies only (uploads say MultiPartParser on their view), so the schema offers one content type.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Declares the error statuses every operation can answer (facecase/api_schema.py).
+    "DEFAULT_SCHEMA_CLASS": "facecase.api_schema.ApiSchema",
+    # limit 1..500 and offset checked: a bad value is a 400, never a 500 or a silent default.
+    "DEFAULT_PAGINATION_CLASS": "facecase.api_pagination.CheckedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # {"detail": ...} or field errors, always JSON (facecase/api_errors.py).
+    "EXCEPTION_HANDLER": "facecase.api_errors.api_exception_handler",
 }
 
 # The API docs page loads Swagger UI from a CDN unless the sidecar package (the same files, served by us) is

@@ -19,3 +19,9 @@ urlpatterns = [
          include([path("", admin.site.admin_view(signing_key_admin), name="admin-evidence-key")])),
     path("admin/", admin.site.urls),
 ]
+
+# JSON errors under /api/, the site's pages elsewhere (facecase/api_errors.py).
+handler400 = "facecase.api_errors.handler400"
+handler403 = "facecase.api_errors.handler403"
+handler404 = "facecase.api_errors.handler404"
+handler500 = "facecase.api_errors.handler500"
