@@ -14,16 +14,9 @@ from rest_framework.views import APIView
 from facecase.api import as_drf_error
 from facecase.permissions import MethodPermission
 from facecase.selectors import case_list_for_user
-from facecase.uploads import upload_errors
 from footage.models import Alert, Footage, JobLogLine
 from footage.selectors import alert_list_for_user, footage_list_for_user, footage_log
-from footage.services import (
-    alert_confirm,
-    alert_dismiss,
-    alert_not_this_person,
-    footage_ingest,
-    footage_requeue,
-)
+from footage.services import ALERT_REVIEWS, footage_requeue, ingest_from_request
 
 
 class FootageOutput(serializers.ModelSerializer):
@@ -47,17 +40,6 @@ class LogLineOutput(serializers.ModelSerializer):
     class Meta:
         model = JobLogLine
         fields = ["seq", "level", "message", "created_at"]
-
-
-def ingest_from_request(request: Request, case) -> Footage:
-    """Shared by the API and the web form: turn the uploaded ``file`` field into footage or a clear error."""
-    upload = request.FILES.get("file")
-    if upload is None:
-        refused = upload_errors(getattr(request, "_request", request)).get("file")
-        if refused:
-            raise DjangoValidationError(refused, code="too_large")
-        raise DjangoValidationError("no file uploaded (form field 'file')", code="missing")
-    return footage_ingest(actor=request.user, case=case, upload=upload)
 
 
 class CaseFootageApi(generics.ListAPIView):
@@ -152,9 +134,6 @@ class AlertReviewInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-REVIEWERS = {"confirm": alert_confirm, "dismiss": alert_dismiss, "not_this_person": alert_not_this_person}
-
-
 class AlertListApi(generics.ListAPIView):
     permission_classes = [MethodPermission]
     required_perms = {"GET": "footage.view_alert"}
@@ -189,7 +168,7 @@ class AlertReviewApi(APIView):
         data = AlertReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            alert = REVIEWERS[data.validated_data["decision"]](
+            alert = ALERT_REVIEWS[data.validated_data["decision"]](
                 actor=request.user, alert=alert, note=data.validated_data["note"]
             )
         except DjangoValidationError as exc:

@@ -1,4 +1,5 @@
-"""Write paths for footage and alerts: ingest (store, check, enqueue) and alert review, each audited."""
+"""Write paths for footage and alerts: ingest (store, check, enqueue) and alert review (with its guard against
+overwriting someone else's decision), each audited."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import check_image, check_video, is_still_image, store_private_upload
 from facecase.models import Case
 from facecase.services import audit_record
+from facecase.uploads import upload_errors
 from footage.jobs import JobReporter
 from footage.models import Alert, Footage, JobLogLine, ReviewLabel
 
@@ -52,6 +54,18 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
         stored.discard()
         raise
     return footage
+
+
+def ingest_from_request(request: Any, case: Case) -> Footage:
+    """Shared by the API and the web form: turn the uploaded ``file`` field into footage or a clear error
+    (``ValidationError`` with code ``too_large`` when the upload limit refused it, ``missing`` when there was none)."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        refused = upload_errors(getattr(request, "_request", request)).get("file")
+        if refused:
+            raise ValidationError(refused, code="too_large")
+        raise ValidationError("no file uploaded (form field 'file')", code="missing")
+    return footage_ingest(actor=request.user, case=case, upload=upload)
 
 
 def footage_enqueue(*, footage_id: int) -> str:
@@ -155,3 +169,20 @@ def alert_dismiss(*, actor: Any, alert: Alert, note: str = "") -> Alert:
 
 def alert_not_this_person(*, actor: Any, alert: Alert, note: str = "") -> Alert:
     return _alert_review(actor=actor, alert=alert, status=Alert.Status.NOT_THIS_PERSON, note=note, label="different")
+
+
+ALERT_REVIEWS = {"confirm": alert_confirm, "dismiss": alert_dismiss, "not_this_person": alert_not_this_person}
+
+
+def alert_review(*, actor: Any, alert: Alert, decision: str, note: str = "", override: bool = False) -> Alert:
+    """The web review: one of ``ALERT_REVIEWS``. An alert someone else already decided is not silently
+    overwritten: without ``override`` the reviewer is told who decided (``ValidationError`` code
+    ``already_reviewed``)."""
+    review = ALERT_REVIEWS.get(decision)
+    if review is None:
+        raise ValidationError("Choose confirm, dismiss or not this person.", code="invalid_decision")
+    if alert.status != Alert.Status.NEW and not override:
+        who = alert.reviewed_by.get_username() if alert.reviewed_by else "someone"
+        raise ValidationError(f"Already reviewed ({alert.get_status_display()}) by {who}; tick “change decision” to "
+                              "override.", code="already_reviewed")
+    return review(actor=actor, alert=alert, note=note)
