@@ -11,6 +11,7 @@ urlpatterns = [
     path("footage/<int:pk>/", views.footage_detail, name="footage-detail"),
     path("footage/<int:pk>/status/", views.footage_status, name="footage-status"),
     path("sightings/", views.sighting_search, name="sighting-search"),
+    path("calibration/", views.calibration_page, name="calibration"),
     path("sightings/<int:pk>/provenance/", views.sighting_provenance, name="sighting-provenance"),
     path("sightings/<int:pk>/frame/", views.sighting_frame, name="sighting-frame"),
     path("sightings/<int:pk>/track/<int:index>/", views.sighting_track_frame, name="sighting-track-frame"),

@@ -157,10 +157,30 @@ def calibrate() -> dict:
     }
 
 
+PAIRS_OUT = REPO_ROOT / "weights" / "calibration_pairs.json"
+
+
+def devtrain_pairs_file() -> dict:
+    """The balanced pairsDevTrain distances that ``manage.py calibrate`` pools with operators' verdicts, shipped in
+    ``weights/`` so the product never reads this harness's cache (distances and labels only: no images, no names)."""
+    dev_train = balanced_dev_train()
+    vectors, _ = lfw_embeddings({p for a, b, _ in dev_train for p in (a, b)})
+    d, same = pair_distances(dev_train, vectors)
+    return {"source": "LFW View 1 pairsDevTrain, balanced as in matcher_calibration.json (seed 0)",
+            "command": "python -m research.calibrate_matcher --pairs-out weights/calibration_pairs.json",
+            "embedder": model_info(), "metric": "euclidean distance between dlib ResNet descriptors",
+            "distances": [round(float(v), 5) for v in d], "same": [bool(v) for v in same]}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--pairs-out", type=Path, help="write only the pairsDevTrain distances file to this path")
     args = parser.parse_args(argv)
+    if args.pairs_out:
+        args.pairs_out.write_text(json.dumps(devtrain_pairs_file()) + "\n")
+        print(f"wrote {args.pairs_out}")
+        return
     result = calibrate()
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -34,7 +34,10 @@ def registry_schedule_rebuild(reason: str, *, actor: Any = None) -> None:
 def registry_rebuild_request(*, reason: str, actor: Any = None) -> RegistryRebuild:
     """Record a rebuild request and put it on the queue (or return the one already waiting)."""
     waiting = RegistryRebuild.objects.filter(status=RegistryRebuild.Status.QUEUED).order_by("id").first()
-    if waiting is not None:
+    if waiting is not None:  # it reads the registry when it runs, so it covers this change: just say so on it
+        if reason not in waiting.reason:
+            waiting.reason = f"{waiting.reason}; {reason}"[-500:]
+            RegistryRebuild.objects.filter(pk=waiting.pk).update(reason=waiting.reason)
         return waiting
     request = RegistryRebuild.objects.create(reason=reason[:500], requested_by=actor)
     try:

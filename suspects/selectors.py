@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from suspects.models import RegistryVersion, Suspect, SuspectPhoto
+from suspects.enrolment import registry_pending_changes
+from suspects.models import RegistryRebuild, RegistryVersion, Suspect, SuspectPhoto
 
 
 def suspect_list(query: str = "", status: str = "") -> QuerySet[Suspect]:
@@ -54,3 +55,13 @@ def suspect_photo_get_for_user(user: Any, pk: int) -> SuspectPhoto | None:
 def registry_version_latest() -> RegistryVersion | None:
     """The newest registry version, whatever its status (``RegistryVersion`` orders by number, newest first)."""
     return RegistryVersion.objects.first()
+
+
+def registry_status() -> dict[str, Any]:
+    """What an admin needs to trust the registry: the version alerts are matched against, when it was built,
+    whether changes wait to be built, and how the newest rebuild request went (queued, running, failed and why)."""
+    version = RegistryVersion.objects.filter(status=RegistryVersion.Status.READY).order_by("-number").first()
+    last = RegistryRebuild.objects.select_related("version", "requested_by").order_by("-id").first()
+    active = RegistryRebuild.objects.filter(
+        status__in=[RegistryRebuild.Status.QUEUED, RegistryRebuild.Status.RUNNING]).order_by("id").first()
+    return {"version": version, "pending": registry_pending_changes(), "last_rebuild": last, "active_rebuild": active}

@@ -7,6 +7,7 @@ from suspects import api, views
 
 urlpatterns = [
     path("suspects/", views.suspect_list, name="suspect-list"),
+    path("suspects/rebuild/", views.registry_rebuild_view, name="registry-rebuild"),
     path("suspects/new/", views.suspect_new, name="suspect-new"),
     path("suspects/import/", views.suspect_import, name="suspect-import"),
     path("suspects/<int:pk>/", views.suspect_detail, name="suspect-detail"),

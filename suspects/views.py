@@ -20,6 +20,7 @@ from suspects.face_check import FaceCheck, check_path
 from suspects.forms import ImportForm, PhotoForm, SuspectForm, SuspectStatusNoteForm
 from suspects.models import Suspect, SuspectPhoto
 from suspects.selectors import (
+    registry_status,
     registry_version_latest,
     suspect_count,
     suspect_get,
@@ -29,6 +30,7 @@ from suspects.selectors import (
     suspect_list as suspect_list_query,
 )
 from suspects.services import (
+    registry_rebuild_now,
     suspect_create,
     suspect_photo_add,
     suspect_photo_choose_face,
@@ -56,8 +58,19 @@ def suspect_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     return render(request, "suspects/list.html", {
         "page": paginate(request, suspect_list_query(query, status)), "query": query, "status": status,
-        "statuses": Suspect.Status.choices, "filter_query": query_without_page(request),
+        "statuses": Suspect.Status.choices, "filter_query": query_without_page(request), "registry": registry_status(),
     })
+
+
+@role_required(ROLE_ADMIN)
+@require_POST
+def registry_rebuild_view(request: HttpRequest) -> HttpResponse:
+    rebuild = registry_rebuild_now(actor=request.user)
+    if rebuild.status == rebuild.Status.FAILED:
+        messages.error(request, f"The rebuild could not be started: {rebuild.error}")
+    else:
+        messages.success(request, "Registry rebuild queued; this page shows when it is done.")
+    return redirect("suspect-list")
 
 
 def _add_photo(request: HttpRequest, suspect: Suspect, form: PhotoForm) -> SuspectPhoto | None:
