@@ -1,6 +1,6 @@
 # FaceCase: two commands.
 #   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web on 127.0.0.1:8000 (Ctrl-C stops all)
-#   make test  - virtualenv, install dev tools, ruff, migrations check, the whole pytest suite
+#   make test  - virtualenv, install dev tools, ruff, migrations check, import contracts, mypy, the whole pytest suite
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -29,6 +29,8 @@ run: $(VENV)/.installed-run evidence-tools
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The browser tests need Chromium and its driver; install them when we can (root + apt), else they skip.
 browser:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .detect import DETECTORS, crop_box, detect_faces
+from .images import decode_image
 from .pipeline import ReplayMismatch, StepUnavailable, enhance_face
 from .weights import WeightsError
 
@@ -30,8 +31,7 @@ def read_image(path: str) -> np.ndarray:
         raise CliError(f"input file not found: {path}")
     if not p.is_file():
         raise CliError(f"input is not a file: {path}")
-    data = np.fromfile(p, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    image = decode_image(p.read_bytes())
     if image is None:
         raise CliError(f"cannot decode {path}: not an image, or the file is corrupt")
     return image

@@ -122,7 +122,8 @@ def describe_chips(chips: list[np.ndarray], backend: str | None = None) -> np.nd
 def embed_faces(image: np.ndarray, boxes: list[Box], backend: str | None = None) -> list[FaceEmbedding]:
     chips, marks = aligned_chips(image, boxes)
     vectors = describe_chips(chips, backend)
-    return [FaceEmbedding(v, tuple(int(c) for c in b), m) for v, b, m in zip(vectors, boxes, marks, strict=True)]
+    return [FaceEmbedding(v, (int(b[0]), int(b[1]), int(b[2]), int(b[3])), m)
+            for v, b, m in zip(vectors, boxes, marks, strict=True)]
 
 
 def embed_face(image: np.ndarray, box: Box | None = None, backend: str | None = None) -> np.ndarray:

@@ -19,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .images import read_image
+
 Box = tuple[int, int, int, int]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -60,19 +62,6 @@ def _is_gif(path: Path) -> bool:
         return fh.read(6) in (b"GIF87a", b"GIF89a")
 
 
-def _read_image(path: Path) -> np.ndarray | None:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is not None:
-        return image
-    try:  # formats OpenCV lacks, and palette/alpha PNGs, go through Pillow
-        from PIL import Image
-
-        with Image.open(path) as im:
-            return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
-    except Exception:
-        return None
-
-
 def _gif_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
     from PIL import Image, ImageSequence
 
@@ -108,13 +97,13 @@ def probe(path: str | Path) -> FootageInfo:
         duration = sum(durations)
         return FootageInfo("video", width, height, n / duration, n, duration)
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        image = _read_image(path)
+        image = read_image(path)
         if image is not None:
             return FootageInfo("image", image.shape[1], image.shape[0], 0.0, 1, 0.0)
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
-            image = _read_image(path)  # an image with an unexpected suffix
+            image = read_image(path)  # an image with an unexpected suffix
             if image is not None:
                 return FootageInfo("image", image.shape[1], image.shape[0], 0.0, 1, 0.0)
             raise DecodeError("not a readable video or image (OpenCV could not open it)")
@@ -160,7 +149,7 @@ class FrameReader:
             yield from self._iter_video()
 
     def _iter_image(self) -> Iterator[Frame]:
-        image = _read_image(self.path)
+        image = read_image(self.path)
         if image is None:
             raise DecodeError("the image could not be decoded")
         self.report.frames_read = 1

@@ -106,9 +106,9 @@ def verified_explanation_path(alert: Alert) -> Path | None:
 
 
 def _read_bgr(path: str) -> np.ndarray:
-    import cv2
+    from enhancement.images import read_image
 
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    image = read_image(path)
     if image is None:
         raise ValueError(f"cannot read image {path}")
     return image

@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
-import numpy as np
-
+from enhancement.images import decode_image
 from suspects.photo_enrolment import find_faces
 
 Box = tuple[int, int, int, int]
@@ -36,13 +34,9 @@ class FaceCheck:
         return f"{self.count} faces found — choose the suspect's face."
 
 
-def _decode(data: bytes) -> np.ndarray | None:
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-
-
 def check_image_bytes(data: bytes) -> FaceCheck | None:
     """``None`` when the bytes are not an image OpenCV can read."""
-    image = _decode(data)
+    image = decode_image(data)
     if image is None:
         return None
     faces = [tuple(int(v) for v in box) for box in find_faces(image)]

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from facecase.files import check_image, store_private_upload
 from facecase.services import audit_record, audited_update
+from suspects.face_check import FaceCheck, check_upload
 from suspects.models import Suspect, SuspectPhoto
 
 _SUSPECT_EDITABLE = ("name", "external_id", "status", "notes")
@@ -30,6 +31,29 @@ def suspect_create(
 def suspect_update(*, actor: Any, suspect: Suspect, **fields: Any) -> Suspect:
     audited_update(actor=actor, obj=suspect, fields=fields, editable=_SUSPECT_EDITABLE)
     return suspect
+
+
+@transaction.atomic
+def suspect_update_with_reason(*, actor: Any, suspect: Suspect, reason: str, **fields: Any) -> Suspect:
+    """The registry page's edit: the audited update and, when the status changed, a ``status_change`` event with
+    the reason the admin gave (from, to, reason)."""
+    previous = suspect.status
+    suspect_update(actor=actor, suspect=suspect, **fields)
+    if suspect.status != previous:
+        audit_record(actor=actor, verb="status_change", obj=suspect,
+                     details={"from": previous, "to": suspect.status, "reason": reason})
+    return suspect
+
+
+def suspect_photo_face_check(*, upload: Any) -> FaceCheck:
+    """The inline face check of a photo about to be added: ``ValidationError`` when it is not a readable image or
+    holds no face; several faces pass (the admin chooses one next)."""
+    check = check_upload(upload)
+    if check is None:
+        raise ValidationError("This file is not an image that can be read.")
+    if check.count == 0:
+        raise ValidationError(check.message, code="no_face")
+    return check
 
 
 @transaction.atomic
