@@ -10,8 +10,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import footage.urls
 import suspects.urls
-from facecase import api, api_tokens, export_api, media, views
-from facecase.evidence import views as evidence_views
+from evidence import api as export_api
+from evidence import views as evidence_views
+from facecase import api, api_tokens, media, views
 
 api_urlpatterns = [
     path("token/", api_tokens.TokenObtainApi.as_view(), name="token"),
