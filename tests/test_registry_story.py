@@ -70,7 +70,8 @@ def test_it_matches_a_suspect_enrolled_through_the_api_without_a_manual_rebuild(
     before = newest_version()
     api = APIClient()
     api.force_authenticate(alice)
-    created = api.post("/api/suspects/", {"name": "Colin Powell", "external_id": "API-1", "status": "wanted"})
+    created = api.post("/api/suspects/", {"name": "Colin Powell", "external_id": "API-1", "status": "wanted"},
+                       format="json")
     assert created.status_code == 201, created.content
     for path in enrolment:
         with path.open("rb") as handle:
