@@ -52,6 +52,10 @@ class PhotoOutput(serializers.ModelSerializer):
 
 class PhotoUploadInput(serializers.Serializer):
     file = serializers.FileField()
+    face_box = serializers.RegexField(
+        r"^\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$", required=False,
+        help_text="x,y,w,h of the suspect's face (upright photo pixels); required when the photo shows several faces",
+    )
 
 
 class SuspectListCreateApi(generics.ListAPIView):
@@ -115,8 +119,12 @@ class SuspectPhotoApi(generics.ListAPIView):
         if upload is None:
             reason = upload_errors(request._request).get("file") or "no file uploaded (form field 'file')"
             return Response({"file": [reason]}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            photo = suspect_photo_add(actor=request.user, suspect=suspect, upload=upload)
+        box = request.data.get("face_box")
+        if box is not None:
+            PhotoUploadInput(data={"file": upload, "face_box": box}).is_valid(raise_exception=True)
+            box = [int(v) for v in box.split(",")]
+        try:  # the web form's face check: no face, or several without a chosen box, is a 400 with the reason
+            photo = suspect_photo_add(actor=request.user, suspect=suspect, upload=upload, check_face=True, face_box=box)
         except DjangoValidationError as exc:
             return Response({"file": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
         return Response(PhotoOutput(photo).data, status=status.HTTP_201_CREATED)

@@ -54,12 +54,11 @@ class EnrolResult:
 
 
 def read_photo(photo: SuspectPhoto) -> np.ndarray:
-    """The photo as ``uint8`` BGR after re-checking its sha256; alpha is dropped (PNG references are often RGBA)."""
-    from PIL import Image
+    """The photo as upright ``uint8`` BGR after re-checking its sha256, decoded exactly as the face check decodes it
+    (``enhancement.imageio``: EXIF orientation applied, alpha dropped), so a chosen face box means the same pixels."""
+    from enhancement.imageio import decode_image
 
-    path = verified_path(photo.image, photo.sha256)
-    with Image.open(path) as image:
-        return cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR)
+    return decode_image(verified_path(photo.image, photo.sha256))
 
 
 def find_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:

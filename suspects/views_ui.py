@@ -55,7 +55,7 @@ def _add_photo(request: HttpRequest, suspect: Suspect, form: PhotoForm) -> Suspe
     photo = form.cleaned_data.get("photo")
     if not photo:
         return None
-    return suspect_photo_add(actor=request.user, suspect=suspect, upload=photo)
+    return suspect_photo_add(actor=request.user, suspect=suspect, upload=photo, check_face=True, choose_later=True)
 
 
 def _after_photo(request: HttpRequest, photo: SuspectPhoto, check: FaceCheck | None) -> HttpResponse:
