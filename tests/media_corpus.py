@@ -38,9 +38,10 @@ def _face_and_background(width: int, height: int) -> tuple[np.ndarray, np.ndarra
     return background, face
 
 
-def face_frame(t: float, width: int = 320, height: int = 240) -> np.ndarray:
+def face_frame(t: float, width: int = 320, height: int = 240,
+               parts: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The frame at ``t`` seconds: the astronaut's head moves slowly right while ``FACE_FROM <= t < FACE_TO``."""
-    background, face = _face_and_background(width, height)
+    background, face = parts or _face_and_background(width, height)
     frame = background.copy()
     if FACE_FROM <= t < FACE_TO:
         x, y = (width - 105) // 2 - 10 + int(20 * (t - FACE_FROM)), (height - 140) // 2
@@ -53,10 +54,10 @@ def make_master(folder: Path, *, width: int = 320, height: int = 240, name: str 
     path = folder / name
     command = [need_ffmpeg(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}",
                "-r", str(CLIP_FPS), "-i", "-", "-c:v", "ffv1", str(path)]
-    background, face = _face_and_background(width, height)
+    parts = _face_and_background(width, height)
     with subprocess.Popen(command, stdin=subprocess.PIPE) as process:
         for index in range(int(CLIP_SECONDS * CLIP_FPS)):
-            process.stdin.write(face_frame(index / CLIP_FPS, width, height).tobytes())
+            process.stdin.write(face_frame(index / CLIP_FPS, width, height, parts).tobytes())
         process.stdin.close()
     assert process.returncode == 0
     return path
@@ -108,11 +109,11 @@ FORMATS = [
     Format("vfr.mp4", (*VFR, *X264)),
     Format("grey.mp4", ("-vf", "format=gray", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "gray")),
     Format("5fps.mp4", ("-vf", "fps=5", *X264)),
-    Format("4k.mp4", ("-vf", "scale=3840:2160", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast",
-                      "-pix_fmt", "yuv420p"), duration=2.0, face_to=2.0),
+    Format("4k.mp4", ("-vf", "scale=2880:2160,pad=3840:2160:480:0", "-t", "2", "-c:v", "libx264",
+                      "-preset", "ultrafast", "-pix_fmt", "yuv420p"), duration=2.0, face_to=2.0),
     Format("portrait.mp4", tuple(X264), master="portrait"),
     # Stored on its side (a phone held upright records landscape pixels) with a 90 degree display rotation.
-    Format("rotated.mp4", ("-vf", "transpose=2", *X264), then=("-metadata:s:v:0", "rotate=90")),
+    Format("rotated.mp4", ("-vf", "transpose=1", *X264), master="portrait", then=("-metadata:s:v:0", "rotate=90")),
 ]
 
 
