@@ -166,7 +166,7 @@ def probe(path: str | Path) -> FootageInfo:
         fps = _ffprobe_rate(path) or fps
     if not math.isfinite(fps) or fps <= 0 or fps > 1000:
         fps = DEFAULT_FPS
-    if not timed or count == 0:  # nothing announced: count what decodes
+    if count == 0:  # nothing announced (raw streams): count what decodes
         count = count_frames(path)
     return FootageInfo("video", frame.shape[1], frame.shape[0], float(fps), count, count / fps, timed=timed)
 
@@ -216,13 +216,13 @@ def scan_video(path: str | Path, progress: Callable[[int, int], None] | None = N
     if decoded == 0:
         raise DecodeError("no frame could be decoded")
     note = damage = ""
-    if decoded != info.frame_count:
-        note = (f"the container announces {info.frame_count} frames and {decoded} decode: an estimated frame count "
-                f"or a variable frame rate, not damage (duration {end:.2f} s of {info.duration:.2f} s stated)")
-    missing = decode_shortfall(info.duration, end) if info.timed else 0.0
+    missing = decode_shortfall(info.duration, end)
     if missing:
         damage = (f"video is truncated or damaged: the container declares {info.frame_count} frames "
                   f"({info.duration:.1f} s) but frames decode only up to {end:.1f} s ({missing:.1f} s missing)")
+    elif decoded != info.frame_count:
+        note = (f"the container announces {info.frame_count} frames and {decoded} decode: an estimated frame count "
+                f"or a variable frame rate, not damage (duration {end:.2f} s of {info.duration:.2f} s stated)")
     return VideoScan(info, decoded, end, note, damage)
 
 
@@ -303,7 +303,7 @@ class FrameReader:
             cap.release()
         # Frame counts of many containers are estimates; only a stream that ends well before its stated duration
         # is a broken file.
-        if timed and decode_shortfall(self.info.duration, end):
+        if decode_shortfall(self.info.duration, end):
             self._stopped(f"decoding stopped at frame {self.report.frames_read} of {self.info.frame_count} "
                           f"({end:.1f} s of the {self.info.duration:.1f} s the container states); the rest is "
                           "unreadable")

@@ -120,6 +120,9 @@ def store_private_upload(upload: Any, *, subdir: str) -> StoredFile:
 
 # Haar's smallest face is 24 px: footage narrower than that either way cannot show one (1 x 1, 16 x 20,000).
 FOOTAGE_MIN_SIDE = 24
+# Time-lapse CCTV may record a frame a minute; a container whose clock says less than one frame per 100 s (an MP4
+# whose time scale is 0 reads as a frame every 512 s) or more than 1,000 a second has no usable timing.
+MIN_FPS, MAX_FPS = 0.01, 1000.0
 
 
 def check_image(path: str | os.PathLike[str], *, min_side: int = 1) -> tuple[int, int, str]:
@@ -219,9 +222,10 @@ def check_video(path: str | os.PathLike[str]) -> str:
             raise ValidationError("not a readable video: OpenCV could not open it", code="bad_video")
         _check_frame_size(capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         fps = capture.get(cv2.CAP_PROP_FPS)
-        if not math.isfinite(fps) or fps <= 0 or fps > 1000:
-            raise ValidationError(f"not a usable video: it declares a frame rate of {fps:g} frames a second, so "
-                                  "no frame can be given a time", code="bad_video")
+        if not math.isfinite(fps) or not MIN_FPS <= fps <= MAX_FPS:
+            raise ValidationError(f"not a usable video: it declares a frame rate of {fps:.3g} frames a second "
+                                  f"(usable: {MIN_FPS:g} to {MAX_FPS:g}), so its frames cannot be given true times",
+                                  code="bad_video")
         ok, frame = capture.read()
         if not ok or frame is None:
             raise ValidationError("not a readable video: no frame could be decoded", code="bad_video")

@@ -199,4 +199,5 @@ def suspect_import(request: HttpRequest) -> HttpResponse:
             summary = suspect_import_zip(actor=request.user, upload=form.cleaned_data["archive"])
         except ValidationError as exc:
             form.add_error("archive", exc)
-    return render(request, "suspects/import.html", {"form": form, "summary": summary})
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(request, "suspects/import.html", {"form": form, "summary": summary}, status=status)

@@ -274,3 +274,138 @@ def lying_zip(real_bytes: int = 5_000_000) -> bytes:
 
 
 HostileMaker = Callable[[Path], bytes]
+
+
+def faststart_truncated(source: Path, folder: Path) -> bytes:
+    """An MP4 with its index first (``+faststart``), cut at 70 %: it opens, and frames stop decoding part way (the
+    first key frame, the whole background, is most of the first half of so small a file)."""
+    fast = folder / "fast.mp4"
+    ffmpeg("-i", str(source), "-c", "copy", "-movflags", "+faststart", str(fast))
+    data = fast.read_bytes()
+    return data[: len(data) * 7 // 10]
+
+
+def mp4_patch(source: bytes, box: bytes, edit: Callable[[bytearray, int], None]) -> bytes:
+    data = bytearray(source)
+    edit(data, data.index(box))
+    return bytes(data)
+
+
+def zero_timescale(data: bytearray, at: int) -> None:
+    """mdhd: the track's clock ticks 0 times a second (ffmpeg then assumes 1: one frame every 512 s)."""
+    offset = at + 4 + 4 + (16 if data[at + 4] == 1 else 8)
+    data[offset:offset + 4] = b"\0\0\0\0"
+
+
+def zero_durations(data: bytearray, at: int) -> None:
+    """stts: every sample lasts 0 ticks, so every frame claims the same time."""
+    for entry in range(struct.unpack(">I", data[at + 8:at + 12])[0]):
+        offset = at + 12 + 8 * entry + 4
+        data[offset:offset + 4] = b"\0\0\0\0"
+
+
+def y4m_header_bomb() -> bytes:
+    return b"YUV4MPEG2 W30000 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + b"\x80" * 4096
+
+
+def image_of(side_w: int, side_h: int) -> bytes:
+    return encode(np.full((side_h, side_w, 3), 120, np.uint8), ".png")
+
+
+def astronaut_jpeg() -> bytes:
+    return encode(cv2.cvtColor(astronaut_rgb(), cv2.COLOR_RGB2BGR), ".jpg", cv2.IMWRITE_JPEG_QUALITY, 90)
+
+
+HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>\n"
+SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="4000" height="4000" '
+       b'onload="alert(1)"><rect width="4000" height="4000"/></svg>\n')
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One hostile upload and how it must end: ``refused`` (a 4xx whose reason contains ``reason``), or accepted
+    and then ``done`` or ``failed`` (with ``reason`` in the footage's error) in the job."""
+
+    name: str
+    make: Callable[[dict[str, Path]], bytes]
+    outcome: str
+    reason: str = ""
+    sightings: bool = False  # the analysis must find the astronaut in it
+
+
+def hostile_footage() -> list[Hostile]:
+    """Footage uploads. ``make`` receives ``{"clip": a good 4 s H.264 MP4, "folder": scratch space}``."""
+    clip = lambda f: f["clip"].read_bytes()  # noqa: E731 - a table reads better with short makers
+    return [
+        Hostile("bomb.png", lambda f: png_bomb(), "refused", "1,600 megapixels; the limit is 50 megapixels"),
+        Hostile("bomb.gif", lambda f: gif_bomb(), "refused", "1,600 megapixels; the limit is 50 megapixels"),
+        Hostile("huge.jpg", lambda f: big_jpeg(), "refused", "12,000 x 9,000 pixels (108 megapixels)"),
+        Hostile("long.gif", lambda f: long_gif(), "done"),
+        Hostile("dot.png", lambda f: image_of(1, 1), "refused", "1 x 1 pixels: too small to show a face"),
+        Hostile("sliver.png", lambda f: image_of(16, 20_000), "refused", "16 x 20000 pixels: too small"),
+        Hostile("deep.png", lambda f: sixteen_bit_png(), "done", sightings=True),
+        Hostile("cmyk.jpg", lambda f: cmyk_jpeg(), "done", sightings=True),
+        Hostile("palette.png", lambda f: palette_png(), "done", sightings=True),
+        Hostile("alpha.png", lambda f: alpha_png(), "done", sightings=True),
+        Hostile("animated.webp", lambda f: animated_webp(), "done"),
+        Hostile("page.png", lambda f: HTML, "refused", "not a readable video"),
+        Hostile("drawing.png", lambda f: SVG, "refused", "not a readable video"),
+        Hostile("page.mp4", lambda f: HTML, "refused", "not a readable video"),
+        Hostile("drawing.mp4", lambda f: SVG, "refused", "not a readable video"),
+        # A real PNG with a web page after its end: served as what it decodes as (image/png, nosniff), analysed.
+        Hostile("polyglot.png", lambda f: astronaut_png() + HTML, "done", sightings=True),
+        # "GIF89a" then script: looks like a GIF to a sniffer, is none.
+        Hostile("polyglot.gif", lambda f: b"GIF89a/*" + b"\0" * 8 + b"*/=1;alert(1);" + HTML, "refused",
+                "not a readable"),
+        Hostile("cut.mp4", lambda f: clip(f)[: len(clip(f)) // 2], "refused", "not a readable video"),
+        Hostile("cut-faststart.mp4", lambda f: faststart_truncated(f["clip"], f["folder"]), "failed",
+                "truncated or damaged"),
+        # The H.264 decoder conceals the damage (smeared blocks): the picture is poor evidence, the file is footage.
+        Hostile("flipped.mp4", lambda f: bit_flipped(clip(f)), "done"),
+        Hostile("tail.mp4", lambda f: clip(f) + bytes(np.random.default_rng(3).integers(0, 256, 65536, np.uint8)),
+                "done", sightings=True),
+        Hostile("no-frames.mp4", lambda f: mp4_without_frames(f["folder"]), "refused", "not a readable video"),
+        Hostile("zero-fps.mp4", lambda f: mp4_patch(clip(f), b"mdhd", zero_timescale), "refused", "frame rate"),
+        Hostile("same-time.mp4", lambda f: mp4_patch(clip(f), b"stts", zero_durations), "failed",
+                "truncated or damaged"),
+        Hostile("huge-header.avi", lambda f: avi_with_header(mjpeg_avi(f), size=(65535, 65535)), "done",
+                sightings=True),
+        Hostile("huge-header.y4m", lambda f: y4m_header_bomb(), "refused", "not a readable video"),
+        Hostile("empty.mp4", lambda f: b"", "refused", "file is empty"),
+    ]
+
+
+def astronaut_png() -> bytes:
+    return encode(cv2.cvtColor(astronaut_rgb(), cv2.COLOR_RGB2BGR), ".png")
+
+
+def mjpeg_avi(files: dict[str, Path]) -> bytes:
+    out = files["folder"] / "mjpeg.avi"
+    if not out.exists():
+        ffmpeg("-i", str(files["clip"]), "-c:v", "mjpeg", "-q:v", "5", str(out))
+    return out.read_bytes()
+
+
+# Valid photos under names a browser or a script may send.
+HOSTILE_NAMES = {
+    "path": "../../../etc/cron.d/evil.jpg",
+    "backslashes": "..\\..\\windows\\system32\\evil.jpg",
+    "unicode": "ünïcødé 監視カメラ 📹.jpg",
+    "control": "bad\x01\x1b[31mname\u202egpj.jpg",
+    "long": "x" * 300 + ".jpg",
+}
+
+
+def hostile_zips() -> dict[str, tuple[Callable[[], bytes], str]]:
+    """Bulk-import archives -> (maker, reason the refusal gives)."""
+    photo = astronaut_jpeg()
+    return {
+        "bomb": (zip_bomb, "unpacks to more than 500 MB"),
+        "symlink": (lambda: zip_of({"ann/a.jpg": photo}, symlinks={"ann/b.jpg": "/etc/passwd"}), "unsafe path"),
+        "dotdot": (lambda: zip_of({"ann/a.jpg": photo, "../../evil/x.jpg": photo}), "unsafe path"),
+        "absolute": (lambda: zip_of({"/etc/evil.jpg": photo}), "unsafe path"),
+        "10000-files": (lambda: zip_of({f"many/{i}.png": b"x" for i in range(10_000)}), "holds 10000 files"),
+        "lying-sizes": (lying_zip, "damaged"),
+        "not-a-zip": (lambda: HTML, "not a zip archive"),
+        "not-images": (lambda: zip_of({"ann/a.jpg": photo, "ann/b.png": HTML}), "not a readable image"),
+    }
