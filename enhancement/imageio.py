@@ -174,19 +174,33 @@ def decode_image(source: Source, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             raise ImageDecodeError(f"image could not be decoded ({_reason(exc)})") from exc
 
 
-def as_bgr_image(image: Any, *, name: str = "image", min_side: int = 1) -> np.ndarray:
-    """Check an array handed to an entry point of the library: ``uint8`` BGR shaped (H, W, 3), at least ``min_side``
-    pixels each way. Returns it (C-contiguous); raises ``ValueError`` saying what was wrong."""
+def as_image(image: Any, *, name: str = "image", grey_ok: bool = False, min_side: int = 1) -> np.ndarray:
+    """Check an array handed to an entry point of the library: ``uint8`` BGR shaped (H, W, 3) (or grey (H, W) with
+    ``grey_ok``), at least ``min_side`` pixels each way. Returns it; raises ``ValueError`` saying what was wrong, so
+    that no array reaches OpenCV, dlib or TensorFlow in a form they would fail on obscurely (or crash on)."""
+    layout = "uint8 BGR array shaped (H, W, 3)" + (" or grey (H, W)" if grey_ok else "")
     if not isinstance(image, np.ndarray):
-        raise ValueError(f"{name} must be a numpy uint8 BGR array shaped (H, W, 3), got {type(image).__name__}")
+        raise ValueError(f"{name} must be a numpy {layout}, got {type(image).__name__}")
     if image.dtype != np.uint8:
-        raise ValueError(f"{name} must be uint8 (BGR, 0..255), got dtype {image.dtype}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"{name} must be shaped (H, W, 3) (BGR), got shape {image.shape}")
+        raise ValueError(f"{name} must be a {layout}, got dtype {image.dtype}")
+    if not ((image.ndim == 3 and image.shape[2] == 3) or (grey_ok and image.ndim == 2)):
+        raise ValueError(f"{name} must be a {layout}, got shape {image.shape}")
     if image.shape[0] < min_side or image.shape[1] < min_side:
         raise ValueError(f"{name} is {image.shape[1]} x {image.shape[0]} pixels; at least {min_side} x {min_side} "
                          "is needed")
-    return np.ascontiguousarray(image)
+    return image
+
+
+def as_box(box: Any, image: np.ndarray, *, name: str = "box") -> tuple[int, int, int, int]:
+    """``(x, y, w, h)`` as ints, with a positive size and overlapping ``image``; else ``ValueError``."""
+    try:
+        x, y, w, h = (int(v) for v in box)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be four integers (x, y, w, h), got {box!r}") from None
+    height, width = image.shape[:2]
+    if w <= 0 or h <= 0 or x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        raise ValueError(f"{name} {(x, y, w, h)} does not cover any pixel of the {width} x {height} image")
+    return x, y, w, h
 
 
 def iter_animation(source: Source, *, max_pixels: int = MAX_PIXELS) -> Iterator[tuple[float, np.ndarray]]:

@@ -33,6 +33,7 @@ from .imageio import (
     ImageDecodeError,
     UnknownImageFormat,
     animation_durations,
+    as_image,
     decode_image,
     inspect_image,
     iter_animation,
@@ -335,7 +336,7 @@ class MotionGate:
         self._previous = None
 
     def thumbnail(self, frame: np.ndarray) -> np.ndarray:
-        h, w = frame.shape[:2]
+        h, w = as_image(frame, name="frame", grey_ok=True).shape[:2]
         th = max(1, round(h * self.thumb_width / w))
         small = cv2.resize(frame, (self.thumb_width, th), interpolation=cv2.INTER_AREA)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small

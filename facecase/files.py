@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import re
@@ -22,6 +23,7 @@ from django.utils.text import get_valid_filename
 from facecase.uploads import incoming_dir, too_large_message
 
 CHUNK = 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 class IntegrityError(Exception):
@@ -233,6 +235,23 @@ def check_video(path: str | os.PathLike[str]) -> str:
     finally:
         capture.release()
     return _sniff_video_type(path)
+
+
+def check_footage(path: str | os.PathLike[str]) -> tuple[str, int | None, int | None, str]:
+    """(kind ``"image"``/``"video"``, width, height, content type) of an uploaded footage file, decided by content;
+    else ``ValidationError`` with the reason. A decoder failing in a way nobody foresaw is still a refusal that says
+    the file could not be read, never a server error."""
+    try:
+        if is_still_image(path):
+            width, height, content_type = check_image(path, min_side=FOOTAGE_MIN_SIDE)
+            return "image", width, height, content_type
+        return "video", None, None, check_video(path)
+    except ValidationError:
+        raise
+    except Exception as exc:
+        logger.exception("footage check of %s failed unexpectedly", path)
+        raise ValidationError(f"the file could not be read as an image or a video ({type(exc).__name__})",
+                              code="bad_file") from exc
 
 
 def verify_sha256(path: str | os.PathLike[str], expected: str) -> None:

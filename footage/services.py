@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from facecase.events import OPERATORS_GROUP, publish
-from facecase.files import FOOTAGE_MIN_SIDE, check_image, check_video, is_still_image, store_private_upload
+from facecase.files import check_footage, store_private_upload
 from facecase.models import Case
 from facecase.services import audit_record
 from footage.models import Alert, Footage, JobLogLine, ReviewLabel
@@ -29,7 +29,7 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
         raise ValidationError(f"case {case.reference} is closed; reopen it to attach footage", code="closed")
     stored = store_private_upload(upload, subdir=f"footage/case-{case.pk}")
     try:
-        kind, width, height, content_type = _check_footage(stored)
+        kind, width, height, content_type = check_footage(stored.path)
         with transaction.atomic():
             footage = Footage(
                 case=case, original_name=stored.original_name, sha256=stored.sha256, size=stored.size,
@@ -47,22 +47,6 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
         stored.discard()
         raise
     return footage
-
-
-def _check_footage(stored: Any) -> tuple[str, int | None, int | None, str]:
-    """(kind, width, height, content type) of a stored upload, or ``ValidationError`` with the reason. A decoder
-    failing in a way nobody foresaw is still a refusal that names the file's problem, never a server error."""
-    try:
-        if is_still_image(stored.path):
-            width, height, content_type = check_image(stored.path, min_side=FOOTAGE_MIN_SIDE)
-            return Footage.Kind.IMAGE, width, height, content_type
-        return Footage.Kind.VIDEO, None, None, check_video(stored.path)
-    except ValidationError:
-        raise
-    except Exception as exc:
-        logger.exception("footage check of %s failed unexpectedly", stored.name)
-        raise ValidationError(f"the file could not be read as an image or a video ({type(exc).__name__})",
-                              code="bad_file") from exc
 
 
 def footage_enqueue(*, footage_id: int) -> str:
