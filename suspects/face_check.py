@@ -1,8 +1,8 @@
 """The face check of registry photos: how many faces a photo holds, before anyone relies on it.
 
 It decodes the photo as enrolment does (``enhancement.imageio``: upright after the EXIF orientation) and counts faces
-exactly as enrolment will (``suspects.enrolment.find_faces``: Haar, milliseconds, in the web process), so the page's
-verdict and the reindex's never disagree. Boxes are ``(x, y, w, h)`` in the upright photo's pixels.
+exactly as enrolment will (``suspects.photo_enrolment.find_faces``: Haar, milliseconds, in the web process), so the
+page's verdict and the reindex's never disagree. Boxes are ``(x, y, w, h)`` in the upright photo's pixels.
 
 :func:`face_verdict` is the one rule every path that adds a photo applies (web form, REST API): not an image, or no
 face, is refused; several faces need a chosen box (the web form lets the admin choose after the upload instead).
@@ -17,7 +17,7 @@ import numpy as np
 from django.core.exceptions import ValidationError
 
 from enhancement.imageio import ImageDecodeError, decode_image
-from suspects.enrolment import find_faces
+from suspects.photo_enrolment import find_faces
 
 Box = tuple[int, int, int, int]
 
