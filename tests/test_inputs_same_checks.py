@@ -20,9 +20,9 @@ from PIL import Image
 
 from enhancement.imageio import ImageDecodeError, decode_image, inspect_image
 from facecase.models import AuditEvent
-from suspects.enrolment import photo_enrol
 from suspects.face_check import check_path
 from suspects.models import SuspectPhoto
+from suspects.photo_enrolment import photo_enrol
 from tests.ui_factory import astronaut, jpeg, make_suspect, no_face_photo, two_face_photo
 
 pytestmark = pytest.mark.django_db
