@@ -96,6 +96,20 @@ def test_it_ends_every_hostile_footage_upload_clearly(
     assert_only_originals_stored(private_media)
 
 
+REFUSED = [h for h in HOSTILE if h.outcome == "refused"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("item", REFUSED, ids=[h.name for h in REFUSED])
+def test_it_gives_the_web_upload_form_the_same_refusal(
+        charlie: Any, charlies_case: Any, private_media: Path, scratch: dict[str, Path], item: Hostile):
+    response = logged_in(charlie).post(f"/cases/{charlies_case.pk}/upload/",
+                                       {"file": SimpleUploadedFile(item.name, item.make(scratch))},
+                                       HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and item.reason in response.json()["error"], response.content
+    assert Footage.objects.count() == 0 and files_under(private_media) == []
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", list(HOSTILE_NAMES))
 def test_it_stores_a_file_under_any_name_inside_private_storage(
