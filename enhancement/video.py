@@ -31,6 +31,7 @@ import numpy as np
 from .imageio import (
     MAX_PIXELS,
     ImageDecodeError,
+    ImageInfo,
     UnknownImageFormat,
     animation_durations,
     as_image,
@@ -41,7 +42,6 @@ from .imageio import (
 
 Box = tuple[int, int, int, int]
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 DEFAULT_FPS = 25.0  # what a stream that states no rate is assumed to run at: the common CCTV rate
 # A decoded stream may end a little before the stated duration (an audio track or an edit list can outlast the
 # video); more than this is a stream that stopped decoding.
@@ -81,7 +81,7 @@ class DecodeReport:
     reason: str = ""
 
 
-def _still(path: Path):
+def _still(path: Path) -> ImageInfo | None:
     """Pillow's view of the file when it is an image (still or animated), ``None`` when it is not one."""
     try:
         return inspect_image(path)
@@ -172,14 +172,13 @@ def probe(path: str | Path) -> FootageInfo:
     return FootageInfo("video", frame.shape[1], frame.shape[0], float(fps), count, count / fps, timed=timed)
 
 
-def count_frames(path: str | Path, progress: Callable[[int], None] | None = None) -> int:
+def count_frames(path: str | Path) -> int:
+    """Frames that decode (``grab``, no conversion): for streams that announce no count."""
     cap = cv2.VideoCapture(str(path))
     decoded = 0
     try:
         while cap.grab():
             decoded += 1
-            if progress is not None:
-                progress(decoded)
     finally:
         cap.release()
     return decoded
