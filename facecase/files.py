@@ -159,7 +159,7 @@ def is_still_image(path: str | os.PathLike[str]) -> bool:
 
 def _sniff_video_type(path: Path) -> str:
     with open(path, "rb") as handle:
-        head = handle.read(16)
+        head = handle.read(64)
     if head[4:8] == b"ftyp":
         return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
@@ -172,8 +172,13 @@ def _sniff_video_type(path: Path) -> str:
         return "video/webm" if b"webm" in head else "video/x-matroska"
     if head[:1] == b"\x47":
         return "video/mp2t"
-    if head[:4] in (b"\x00\x00\x00\x01", b"\x00\x00\x01\xb3"):
-        return "video/h264" if head[:4] == b"\x00\x00\x00\x01" else "video/mpeg"
+    if head[:4] == b"\x00\x00\x01\xb3":
+        return "video/mpeg"
+    if head[:4] == b"\x00\x00\x00\x01":  # an Annex B elementary stream: the first NAL unit says which codec
+        if head[4] & 0x1F == 7:
+            return "video/h264"  # sequence parameter set
+        if (head[4] >> 1) & 0x3F == 32:
+            return "video/h265"  # video parameter set
     return "application/octet-stream"
 
 
