@@ -1,12 +1,12 @@
 # FaceCase: two commands.
 #   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web on 127.0.0.1:8000 (Ctrl-C stops all)
-#   make test  - virtualenv, install dev tools, ruff, migrations check, the whole pytest suite
+#   make test  - virtualenv, install dev tools, ruff, migrations check, import contracts, mypy, the whole pytest suite
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test lint browser
+.PHONY: run test lint browser evidence-tools
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP) install -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+run: $(VENV)/.installed-run evidence-tools
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py create_demo_users
 	$(PY) manage.py runall
@@ -29,6 +29,8 @@ run: $(VENV)/.installed-run
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The browser tests need Chromium and its driver, the footage-format and hostile-input tests ffmpeg (they make their
 # corpus with it); install them when we can (root + apt), else those tests skip.
@@ -41,5 +43,16 @@ browser:
 		|| echo "chromium or ffmpeg could not be installed: the browser or format tests will skip"; \
 	else echo "no chromium/ffmpeg and no root apt-get: the browser and format tests will skip"; fi
 
-test: $(VENV)/.installed-dev browser lint
+# The PDF report of evidence packages needs Pango (WeasyPrint); its test renders pages with poppler's pdftoppm.
+evidence-tools:
+	@if [ -e /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0 ] || ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then \
+		pango=1; fi; \
+	if [ -n "$$pango" ] && command -v pdftoppm >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils \
+		|| (apt-get update && apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils) \
+		|| echo "Pango/poppler could not be installed: evidence export cannot render report.pdf"; \
+	else echo "no Pango or pdftoppm and no root apt-get: evidence export cannot render report.pdf"; fi
+
+test: $(VENV)/.installed-dev browser evidence-tools lint
 	$(VENV)/bin/pytest

@@ -35,7 +35,7 @@ class Detection:
 
 @cache
 def _haar_cascade() -> cv2.CascadeClassifier:
-    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():  # opencv-python-headless>=5 stopped shipping the XML files; we pin <5
         raise RuntimeError(f"Haar cascade could not be loaded from {path}")
@@ -72,8 +72,8 @@ def _detect_haar(image: np.ndarray, scale_factor: float = 1.1, min_neighbors: in
         grey = cv2.equalizeHist(grey)
     boxes, votes = _haar_cascade().detectMultiScale2(grey, scaleFactor=scale_factor, minNeighbors=min_neighbors,
                                                      minSize=(min_size, min_size))
-    detections = [Detection(tuple(int(v) for v in box), float(n) / (float(n) + max(min_neighbors, 1)))
-                  for box, n in zip(boxes, np.asarray(votes).reshape(-1), strict=True)]
+    detections = [Detection((int(x), int(y), int(w), int(h)), float(n) / (float(n) + max(min_neighbors, 1)))
+                  for (x, y, w, h), n in zip(boxes, np.asarray(votes).reshape(-1), strict=True)]
     return sorted(detections, key=lambda d: -d.confidence)
 
 

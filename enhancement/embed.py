@@ -125,7 +125,8 @@ def embed_faces(image: np.ndarray, boxes: list[Box], backend: str | None = None)
     boxes = [as_box(box, image, name="face box") for box in boxes]
     chips, marks = aligned_chips(image, boxes)
     vectors = describe_chips(chips, backend)
-    return [FaceEmbedding(v, tuple(int(c) for c in b), m) for v, b, m in zip(vectors, boxes, marks, strict=True)]
+    return [FaceEmbedding(v, (int(b[0]), int(b[1]), int(b[2]), int(b[3])), m)
+            for v, b, m in zip(vectors, boxes, marks, strict=True)]
 
 
 def embed_face(image: np.ndarray, box: Box | None = None, backend: str | None = None) -> np.ndarray:

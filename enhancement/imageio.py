@@ -163,7 +163,7 @@ def decode_image(source: Source, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
     image = _open(source)
     with image:
-        _check_size(*image.size, max_pixels)
+        _check_size(image.size[0], image.size[1], max_pixels)
         try:
             image.load()  # decode every pixel now: a truncated file fails here, not later in the pipeline
             upright = ImageOps.exif_transpose(image) if _orientation(image) != 1 else image
@@ -212,7 +212,7 @@ def iter_animation(source: Source, *, max_pixels: int = MAX_PIXELS) -> Iterator[
 
     image = _open(source)
     with image:
-        _check_size(*image.size, max_pixels)
+        _check_size(image.size[0], image.size[1], max_pixels)
         t = 0.0
         try:
             for frame in ImageSequence.Iterator(image):
@@ -230,7 +230,7 @@ def animation_durations(source: Source, *, max_pixels: int = MAX_PIXELS) -> list
     """Each frame's display time in seconds, read without converting pixels (for probing)."""
     image = _open(source)
     with image:
-        _check_size(*image.size, max_pixels)
+        _check_size(image.size[0], image.size[1], max_pixels)
         frames = _count_frames(image)
         durations = []
         try:

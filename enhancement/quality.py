@@ -47,9 +47,9 @@ def _luma(crop: np.ndarray) -> np.ndarray:
 
 def blur_measure(crop: np.ndarray) -> float:
     """Contrast-normalised Laplacian variance at a fixed scale (see the module docstring)."""
-    grey = _luma(crop).astype(np.float32) / 255.0
-    interp = cv2.INTER_AREA if min(grey.shape) >= BLUR_SIZE else cv2.INTER_CUBIC
-    grey = cv2.resize(grey, (BLUR_SIZE, BLUR_SIZE), interpolation=interp)
+    unit = _luma(crop).astype(np.float32) / 255.0
+    interp = cv2.INTER_AREA if min(unit.shape) >= BLUR_SIZE else cv2.INTER_CUBIC
+    grey = cv2.resize(unit, (BLUR_SIZE, BLUR_SIZE), interpolation=interp)
     contrast = float(grey.var())
     if contrast < 1e-8:  # a flat patch has no detail at all
         return 0.0

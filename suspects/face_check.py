@@ -51,7 +51,7 @@ def _decode(data: bytes) -> np.ndarray | None:
 
 def check_image_bytes(data: bytes) -> FaceCheck | None:
     """``None`` when the bytes are not an image OpenCV can read."""
-    image = _decode(data)
+    image = decode_image(data)
     if image is None:
         return None
     faces = [tuple(int(v) for v in box) for box in find_faces(image)]

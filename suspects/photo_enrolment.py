@@ -15,6 +15,7 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 
+from enhancement.images import encode_png
 from facecase.files import verified_path
 from suspects.models import SuspectPhoto
 
@@ -73,10 +74,7 @@ def _crop_png(image: np.ndarray, box: tuple[int, int, int, int], margin: float =
     x, y, w, h = box
     x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
     x1, y1 = min(image.shape[1], int(x + w + margin * w)), min(image.shape[0], int(y + h + margin * h))
-    ok, buf = cv2.imencode(".png", image[y0:y1, x0:x1])
-    if not ok:
-        raise RuntimeError("could not encode the face crop")
-    return buf.tobytes()
+    return encode_png(image[y0:y1, x0:x1])
 
 
 def photo_enrol(*, photo: SuspectPhoto, force: bool = False) -> EnrolResult:

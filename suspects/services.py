@@ -10,7 +10,7 @@ from django.db import transaction
 
 from facecase.files import check_image, store_private_upload
 from facecase.services import audit_record, audited_update
-from suspects.face_check import check_path, face_verdict
+from suspects.face_check import FaceCheck, check_path, check_upload, face_verdict
 from suspects.models import Suspect, SuspectPhoto
 
 _SUSPECT_EDITABLE = ("name", "external_id", "status", "notes")
@@ -31,6 +31,27 @@ def suspect_create(
 def suspect_update(*, actor: Any, suspect: Suspect, **fields: Any) -> Suspect:
     audited_update(actor=actor, obj=suspect, fields=fields, editable=_SUSPECT_EDITABLE)
     return suspect
+
+
+@transaction.atomic
+def suspect_update_with_reason(*, actor: Any, suspect: Suspect, reason: str, **fields: Any) -> Suspect:
+    """The registry page's edit: the audited update and, when the status changed, a ``status_change`` event with
+    the reason the admin gave (from, to, reason)."""
+    previous = suspect.status
+    suspect_update(actor=actor, suspect=suspect, **fields)
+    if suspect.status != previous:
+        audit_record(actor=actor, verb="status_change", obj=suspect,
+                     details={"from": previous, "to": suspect.status, "reason": reason})
+    return suspect
+
+
+def suspect_photo_face_check(*, upload: Any) -> FaceCheck:
+    """The inline face check of a photo about to be added through the web form: ``ValidationError`` when it is not a
+    readable image or holds no face; several faces pass (the admin chooses one next). The same rule
+    (``face_verdict``) as ``suspect_photo_add(check_face=True)`` applies on the stored bytes, for the REST API too."""
+    check = check_upload(upload)
+    face_verdict(check, choose_later=True)
+    return check
 
 
 @transaction.atomic
