@@ -39,8 +39,8 @@ def test_it_requeues_a_job_whose_worker_went_silent_and_fails_one_that_died_too_
     settings.FACECASE_JOB_STALE_AFTER_S = 60
     settings.FACECASE_JOB_MAX_ATTEMPTS = 3
     now = timezone.now()
-    silent, alive, doomed, forgotten = (footage_ingest(actor=charlie, case=charlies_case, upload=still(n))
-                                        for n in range(4))
+    silent, alive, doomed, forgotten, never_sent = (footage_ingest(actor=charlie, case=charlies_case, upload=still(n))
+                                                    for n in range(5))
     Footage.objects.filter(pk=silent.pk).update(status="processing", claimed_by="host-a:11", attempts=1,
                                                 heartbeat_at=now - timedelta(seconds=61))
     Footage.objects.filter(pk=alive.pk).update(status="processing", claimed_by="host-b:12", attempts=1,
@@ -49,13 +49,14 @@ def test_it_requeues_a_job_whose_worker_went_silent_and_fails_one_that_died_too_
                                                 heartbeat_at=now - timedelta(seconds=600))
     long_ago = now - timedelta(seconds=settings.FACECASE_JOB_RESEND_AFTER_S + 1)
     Footage.objects.filter(pk=forgotten.pk).update(enqueued_at=long_ago)
+    Footage.objects.filter(pk=never_sent.pk).update(enqueued_at=None, updated_at=long_ago)  # the queue was down
 
-    assert footage_recover_stale_jobs(now=now) == {"requeued": 1, "failed": 1, "resent": 1}
+    assert footage_recover_stale_jobs(now=now) == {"requeued": 1, "failed": 1, "resent": 2}
     rows = {f.pk: f for f in Footage.objects.all()}
     assert (rows[silent.pk].status, rows[silent.pk].claimed_by) == ("queued", "")
     assert (rows[alive.pk].status, rows[alive.pk].claimed_by) == ("processing", "host-b:12")
     assert rows[doomed.pk].status == "failed" and "3 times" in rows[doomed.pk].error
-    assert rows[forgotten.pk].enqueued_at >= now
+    assert rows[forgotten.pk].enqueued_at >= now and rows[never_sent.pk].enqueued_at >= now
     assert AuditEvent.objects.filter(verb="requeue", object_id=str(silent.pk)).count() == 1
     assert JobLogLine.objects.filter(footage=silent, message__contains="no heartbeat from host-a:11").exists()
     # A second sweep right after changes nothing: every step is a conditional update.
