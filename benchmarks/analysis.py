@@ -7,7 +7,7 @@ Run: ``.venv/bin/python benchmarks/analysis.py [--long-minutes 10] [--skip-long]
   and the SYNTHETIC CCTV clip (``enhancement.synthetic``) made at 1280x720 and 1920x1080. Gallery: the two Hamilton
   people enrolled from their reference photos.
 - Baseline: decode-only = reading and converting every frame with OpenCV, the least any analysis must pay.
-- Analysis: ``enhancement.analyze.analyze_video`` with the default ``AnalysisConfig`` (10 fps analysis rate,
+- Analysis: ``enhancement.analysis.analyze_video`` with the default ``AnalysisConfig`` (10 fps analysis rate,
   full-frame Haar on a 640 px copy every 6 analysed frames when something moved, ROI re-detection of live tracks,
   3 best crops per track enhanced and embedded raw + enhanced).
 - Memory: peak RSS of a fresh process analysing a ``--long-minutes`` video made by looping the 640x360 synthetic
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from enhancement.analyze import STAGES, AnalysisConfig, analyze_video  # noqa: E402
+from enhancement.analysis import STAGES, AnalysisConfig, analyze_video  # noqa: E402
 from enhancement.datasets import shared_data_dir  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "analysis.md"
@@ -90,7 +90,7 @@ def bench_clip(name: str, path: Path, g) -> dict:
 LONG_CHILD = r"""
 import json, resource, sys, time, psutil
 sys.path.insert(0, sys.argv[2])
-from enhancement.analyze import analyze_video, AnalysisConfig
+from enhancement.analysis import analyze_video, AnalysisConfig
 sys.path.insert(0, sys.argv[2] + "/benchmarks")
 from analysis import warm_up
 warm_up()

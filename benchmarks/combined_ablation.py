@@ -3,7 +3,7 @@
 Run: ``python -m benchmarks.combined_ablation [--pairs 300] [--seed 20261127]``. Prints a table and writes
 ``docs/evaluation/combined_ablation.md``.
 
-The evaluation's ``combined`` probe (``enhancement.degrade.combined``) is: held-out motion blur at full resolution,
+The evaluation's ``combined`` probe (``research.degrade.combined``) is: held-out motion blur at full resolution,
 x1/4 (MATLAB bicubic), low light (gain 0.2-0.3, Poisson shot noise at 400 photons for white, 2 DN read noise), JPEG
 quality 30. Here the same pairs (the evaluation's seeded pairsDevTest sample, same per-probe seeds) are degraded by
 that chain and by the chain with one part removed or softened, and each probe is scored raw, bicubic x4, SRCNN x4
@@ -27,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from enhancement import degrade  # noqa: E402
 from enhancement.datasets import lfw_pairs  # noqa: E402
 from enhancement.embed import embed_face  # noqa: E402
-from enhancement.evaluate.metrics import cross_impostors, tar_at_far  # noqa: E402
-from enhancement.evaluate.probes import LFW_SIZE, face_crop, scale_box  # noqa: E402
-from enhancement.evaluate.verification import load, probe_seed, select_pairs  # noqa: E402
 from enhancement.pipeline import enhance_face  # noqa: E402
+from research import degrade  # noqa: E402
+from research.evaluate.metrics import cross_impostors, tar_at_far  # noqa: E402
+from research.evaluate.probes import LFW_SIZE, face_crop, scale_box  # noqa: E402
+from research.evaluate.verification import load, probe_seed, select_pairs  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "evaluation" / "combined_ablation.md"
 

@@ -109,9 +109,9 @@ class Embedder:
 
 def evaluate(faces, kernels, noisy: bool, seed: int, embedder: Embedder | None, compare: tuple[str, ...] = ()):
     """Scores per method; ``compare``: other weights files run on the same inputs (rows ``ours: <name>``)."""
-    from enhancement.blur_kernels import apply_kernel
     from enhancement.deblur import deblur_image
-    from enhancement.deblur.data import degrade
+    from research.blur_kernels import apply_kernel
+    from research.deblur.data import degrade
 
     rng = np.random.default_rng(seed)
     others = {f"ours: {w.removesuffix('.weights.h5')}": w for w in compare}
@@ -172,7 +172,7 @@ def by_kernel_size(per_kernel: dict, kernels, labels: list[str]) -> list[str]:
 
 def timings(sizes=(64, 128, 256), repeats: int = 20) -> list[str]:
     from enhancement.deblur import deblur_image, load_generator
-    from enhancement.deblur.data import load_faces
+    from research.deblur.data import load_faces
 
     face = load_faces("eval", limit=1)[0]
     lines = ["| face size | median ms per face | min ms |", "|---|---|---|"]
@@ -205,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from enhancement.blur_kernels import heldout_kernels, levin_kernels
-    from enhancement.deblur.data import load_faces
+    from research.blur_kernels import heldout_kernels, levin_kernels
+    from research.deblur.data import load_faces
 
     faces = load_faces("eval", per_identity=1, limit=args.faces)
     embedder = None if args.no_embedding else Embedder()

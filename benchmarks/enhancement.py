@@ -224,7 +224,7 @@ def realistic_gallery(n: int, per_identity: int = 5, seed: int = 0) -> tuple[np.
     """``n`` synthetic 128-d descriptors shaped like real ones: identity centres are convex mixtures of two real LFW
     descriptors plus noise (so they spread like real faces), samples add within-person noise whose size matches
     the measured same-person distance on LFW (median ~0.35-0.4 -> sigma ~0.024 per dimension)."""
-    from enhancement.calibrate_matcher import load_cache
+    from enhancement.lfw import load_cache
 
     rng = np.random.default_rng(seed)
     real = np.stack([v for k, v in load_cache().items() if not k.startswith("__")] or [rng.normal(0, 0.09, 128)])
@@ -291,7 +291,7 @@ def bench_embedder(quick: bool) -> str:
 
 def calibration_section() -> str:
     if not CALIBRATION_FILE.exists():
-        return "## Matcher calibration\n\nNot calibrated yet (`python -m enhancement.calibrate_matcher`)."
+        return "## Matcher calibration\n\nNot calibrated yet (`python -m research.calibrate_matcher`)."
     c = json.loads(CALIBRATION_FILE.read_text())
     t = c["dev_test"]
     rows = [["threshold (max accuracy on the balanced pairsDevTrain set)", c["threshold"]],

@@ -83,10 +83,10 @@ def size_study(n_pairs: int, sizes: tuple[int, ...] = (16, 24, 32, 48, 64, 80, 1
     """How small can a probe face be before the embedder fails? LFW pairsDevTest: image A at full size (as an
     enrolled photo), image B shrunk so its face is ``size`` px wide, both embedded, verification accuracy at the
     calibrated threshold. This sets ``QualityPolicy.small_size``."""
-    from enhancement.calibrate_matcher import LFW_FALLBACK_BOX, lfw_embeddings
     from enhancement.datasets import lfw_dir, lfw_pairs
     from enhancement.embed import embed_face
     from enhancement.match import DEFAULT_THRESHOLD
+    from research.calibrate_matcher import LFW_FALLBACK_BOX, lfw_embeddings
 
     pairs = lfw_pairs("pairsDevTest")
     pairs = pairs[: n_pairs // 2] + pairs[-(n_pairs // 2):]

@@ -5,24 +5,21 @@ package; dlib wants RGB, so images are converted here, at the edge. ``box=None``
 crop and the whole image is the face box. Distances are Euclidean between descriptors (dlib's own convention, where
 0.6 is the customary same-person threshold; ours is calibrated, see ``enhancement.match``).
 
-The weights ship in the ``face-recognition-models`` wheel. That package's ``__init__`` imports ``pkg_resources``
-(absent from modern setuptools), so we locate its files with ``importlib.util.find_spec`` without importing it.
-Both models load lazily, once.
+The weights ship in the ``face-recognition-models`` wheel (``enhancement.dlib_models`` finds them). Both models
+load lazily, once.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from .weights import sha256_file
+from .dlib_models import model_path
 
 Box = tuple[int, int, int, int]
 CHIP_SIZE = 150  # the input size of dlib's ResNet
@@ -31,8 +28,6 @@ CHIP_PADDING = 0.25
 # (enhancement.embed_tf; 8-19 ms per face batched or not, descriptors within 1e-6 of dlib's). dlib stays the default
 # so a process that never needed TensorFlow does not start importing it; analysis workers can opt in.
 BACKEND = os.environ.get("FACECASE_EMBED_BACKEND", "dlib")
-MODEL_FILES = {"landmarks": "shape_predictor_5_face_landmarks.dat",
-               "resnet": "dlib_face_recognition_resnet_model_v1.dat"}
 
 
 @dataclass(frozen=True)
@@ -40,22 +35,6 @@ class FaceEmbedding:
     vector: np.ndarray
     box: Box
     landmarks: tuple[tuple[float, float], ...]
-
-
-def model_path(kind: str) -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the face-recognition-models package is not installed")
-    path = Path(spec.submodule_search_locations[0]) / "models" / MODEL_FILES[kind]
-    if not path.exists():
-        raise RuntimeError(f"dlib model file missing: {path}")
-    return path
-
-
-@cache
-def model_info() -> dict[str, Any]:
-    """File names and sha256 of the two dlib models, for provenance records and the calibration file."""
-    return {kind: {"file": MODEL_FILES[kind], "sha256": sha256_file(model_path(kind))} for kind in MODEL_FILES}
 
 
 @cache

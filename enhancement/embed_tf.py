@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .embed import model_path
+from .dlib_models import model_path
 
 LAYER_NAMES = re.compile(rb"(input_rgb_image_sized|con_4|affine_|relu_|max_pool_2|avg_pool_2|add_prev_|fc_2)")
 

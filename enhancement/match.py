@@ -1,9 +1,9 @@
-"""Matching face embeddings against the registry: open-set nearest-neighbour search and a small Keras classifier head.
+"""Matching face embeddings against the registry: open-set nearest-neighbour search.
 
 Conventions: embeddings are 128-d float32 dlib descriptors (``enhancement.embed``); distance is Euclidean; a probe
 matches an identity only when its nearest enrolled embedding is closer than the calibrated threshold, otherwise
 the answer is "unknown" (``label=None``). ``DEFAULT_THRESHOLD`` comes from ``weights/matcher_calibration.json``,
-written by ``python -m enhancement.calibrate_matcher`` (LFW pairsDevTrain; figures in ``docs/enhancement.md``).
+written by ``python -m research.calibrate_matcher`` (LFW pairsDevTrain; figures in ``docs/enhancement.md``).
 
 Scores: ``score = 1 / (1 + exp((distance - threshold) / SCORE_SCALE))`` -- 0.5 exactly at the threshold, towards 1
 for close matches. A display aid for reviewers, not a probability.
@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -158,92 +155,3 @@ def match(vector: np.ndarray, gallery: Gallery, threshold: float = DEFAULT_THRES
     if candidates and candidates[0].distance < threshold:
         return MatchResult(candidates[0].label, candidates, False, threshold)
     return MatchResult(None, candidates, True, threshold)
-
-
-@dataclass
-class ClassifierHead:
-    """A small Keras softmax head on the registry's embeddings (the transfer-learning part: the dlib ResNet is the
-    frozen feature extractor). Retrained from scratch whenever the registry changes; trains in seconds.
-
-    Open set: a softmax always picks some class, so ``predict`` answers "unknown" unless the head is confident
-    (``min_probability``) *and* the probe's nearest enrolled embedding of that class is within the calibrated
-    distance threshold.
-    """
-
-    hidden: int = 64
-    epochs: int = 60
-    seed: int = 0
-    min_probability: float = 0.5
-    threshold: float = DEFAULT_THRESHOLD
-    classes: list[str] = field(default_factory=list)
-    model: Any = None
-    gallery: Gallery | None = None
-
-    def _build(self, n_classes: int, compile: bool = True) -> Any:
-        import keras
-
-        keras.utils.set_random_seed(self.seed)
-        model = keras.Sequential([keras.Input((128,)), keras.layers.Dense(self.hidden, activation="relu"),
-                                  keras.layers.Dropout(0.2), keras.layers.Dense(n_classes, activation="softmax")])
-        if compile:  # a loaded head only predicts: no optimizer state to restore
-            model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
-        return model
-
-    def fit(self, vectors: np.ndarray, labels: Sequence[str]) -> ClassifierHead:
-        _limit_tf_threads()
-        x = np.asarray(vectors, np.float32).reshape(-1, 128)
-        self.classes = sorted(set(labels))
-        if len(self.classes) < 2:
-            raise ValueError("the classifier head needs at least two identities")
-        y = np.array([self.classes.index(label) for label in labels])
-        self.model = self._build(len(self.classes))
-        self.model.fit(x, y, epochs=self.epochs, batch_size=min(64, len(x)), verbose=0, shuffle=True)
-        self.gallery = Gallery(x, list(labels))
-        return self
-
-    def predict(self, vector: np.ndarray) -> tuple[str | None, float]:
-        """``(label, probability)``; label is None ("unknown") unless both the head and the distance agree."""
-        if self.model is None or self.gallery is None:
-            raise RuntimeError("ClassifierHead.predict called before fit or load")
-        v = np.asarray(vector, np.float32).reshape(1, 128)
-        probs = np.asarray(self.model(v, training=False))[0]
-        best = int(np.argmax(probs))
-        label, prob = self.classes[best], float(probs[best])
-        rows = self.gallery.labels == label
-        nearest = float(self.gallery.distances(v[0])[rows].min())
-        if prob < self.min_probability or nearest >= self.threshold:
-            return None, prob
-        return label, prob
-
-    def save(self, directory: str | os.PathLike) -> None:
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        self.model.save_weights(path / "head.weights.h5")
-        np.savez(path / "gallery.npz", vectors=self.gallery.vectors, labels=self.gallery.labels.astype(str))
-        meta = {"classes": self.classes, "hidden": self.hidden, "epochs": self.epochs, "seed": self.seed,
-                "min_probability": self.min_probability, "threshold": self.threshold}
-        (path / "head.json").write_text(json.dumps(meta, indent=2) + "\n")
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> ClassifierHead:
-        path = Path(directory)
-        meta = json.loads((path / "head.json").read_text())
-        head = cls(hidden=meta["hidden"], epochs=meta["epochs"], seed=meta["seed"],
-                   min_probability=meta["min_probability"], threshold=meta["threshold"], classes=meta["classes"])
-        _limit_tf_threads()
-        head.model = head._build(len(head.classes), compile=False)
-        head.model.load_weights(path / "head.weights.h5")
-        data = np.load(path / "gallery.npz", allow_pickle=False)
-        head.gallery = Gallery(data["vectors"], [str(s) for s in data["labels"]])
-        return head
-
-
-def _limit_tf_threads() -> None:
-    """Two shared cores: keep TensorFlow from spawning a thread pool per core (only possible before first use)."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # already initialised by an earlier model; the setting is process-wide anyway
-        pass

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .bicubic import bgr_to_ycbcr, imresize, ycbcr_to_bgr
 from .provenance import StepRecord, StepTimer, make_record
-from .sr_metrics import bgr_to_ycbcr, imresize, ycbcr_to_bgr
 from .weights import read_manifest, verified_path
 
 RADIUS = 8  # receptive-field radius of 9-5-5: 4 + 2 + 2

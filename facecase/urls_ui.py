@@ -17,6 +17,7 @@ urlpatterns = [
     path("footage/<int:pk>/", footage_views.footage_detail, name="footage-detail"),
     path("footage/<int:pk>/status/", footage_views.footage_status, name="footage-status"),
     path("sightings/", footage_views.sighting_search, name="sighting-search"),
+    path("calibration/", footage_views.calibration_page, name="calibration"),
     path("sightings/<int:pk>/provenance/", footage_views.sighting_provenance, name="sighting-provenance"),
     path("sightings/<int:pk>/frame/", footage_views.sighting_frame, name="sighting-frame"),
     path("sightings/<int:pk>/track/<int:index>/", footage_views.sighting_track_frame, name="sighting-track-frame"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("alerts/<int:pk>/explain.png", footage_views.alert_explain_image, name="alert-explain-image"),
     # admins
     path("suspects/", suspect_views.suspect_list, name="suspect-list"),
+    path("suspects/rebuild/", suspect_views.registry_rebuild_view, name="registry-rebuild"),
     path("suspects/new/", suspect_views.suspect_new, name="suspect-new"),
     path("suspects/import/", suspect_views.suspect_import, name="suspect-import"),
     path("suspects/<int:pk>/", suspect_views.suspect_detail, name="suspect-detail"),

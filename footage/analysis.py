@@ -1,7 +1,7 @@
 """The analysis stage of the footage job: tracks -> Sightings (crops with sha256) -> Alerts pushed to operators.
 
 ``footage.processing.run_pipeline`` calls :func:`analyze_footage` after the probe, with progress 10..100 ours.
-The pure pipeline is ``enhancement.analyze.analyze_video``; this module only stores what it finds.
+The pure pipeline is ``enhancement.analysis.analyze_video``; this module only stores what it finds.
 
 Idempotent and resumable:
 - a Sighting is keyed by (footage, stable track id) and an Alert by (sighting, suspect), both unique in the
@@ -29,6 +29,7 @@ from django.db import transaction
 
 from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import sha256_of_path, verified_path
+from footage.jobs import JobReporter, ProcessingError
 from footage.models import Alert, Footage, JobLogLine, Sighting
 from suspects.models import RegistryVersion, Suspect
 
@@ -43,7 +44,7 @@ SAME_PERSON_DISTANCE = 0.35
 def analysis_config(footage: Footage, enrolled: int | None = None) -> Any:
     """Settings ``FACECASE_ANALYSIS`` (a dict of ``AnalysisConfig`` fields) override the defaults. ``enrolled``:
     the number of identities in the gallery, which sets the open-set alert threshold (``footage.calibration``)."""
-    from enhancement.analyze import AnalysisConfig
+    from enhancement.analysis import AnalysisConfig
 
     overrides = dict(getattr(settings, "FACECASE_ANALYSIS", {}) or {})
     saved = (footage.analysis_state or {}).get("config")
@@ -117,6 +118,7 @@ class _Store:
         self.version = version
         self.alerts = 0
         self.sightings = 0
+        self.skipped_noted: set[tuple[str, str]] = set()
 
     def track(self, result: Any) -> None:
         labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
@@ -134,6 +136,14 @@ class _Store:
             self.reporter.log(f"ALERT {alert.suspect.name} ({alert.suspect.get_status_display()}) at "
                               f"{sighting.first_ts:.1f}-{sighting.last_ts:.1f} s, score {alert.score:.2f}"
                               f"{'' if alert.holds_on_raw else ' (only after enhancement)'}", JobLogLine.Level.WARNING)
+
+    def _note_skipped(self, skipped: dict[str, str]) -> None:
+        """Say once per footage in the job log that a step the quality asked for could not run, and why."""
+        key = (skipped["step"], skipped["reason"])
+        if key not in self.skipped_noted:
+            self.skipped_noted.add(key)
+            self.reporter.log(f"enhancement step {skipped['step']} skipped: {skipped['reason']}",
+                              JobLogLine.Level.WARNING)
 
     def _sighting(self, result: Any, suspects: dict[str, Suspect]) -> Sighting:
         best = result.crops[0]
@@ -166,7 +176,9 @@ class _Store:
             kept[crop.frame_index] = {"crop": name, "crop_sha256": sha256_of_path(storage.path(name)), "rank": rank,
                                       "quality": crop.quality, "weight": crop.weight,
                                       "records": [r.to_dict() if hasattr(r, "to_dict") else dict(r)
-                                                  for r in crop.records]}
+                                                  for r in crop.records], "skipped_steps": crop.skipped}
+            for skipped in crop.skipped:
+                self._note_skipped(skipped)
         sighting.track_frames = [{"frame": f, "ts": t, "box": list(b), **kept.get(f, {})}
                                  for f, t, b in zip(result.frames, result.timestamps, result.boxes, strict=True)]
         sighting.save()
@@ -201,12 +213,28 @@ class _Store:
         return [alert]
 
 
-def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
+def _log_pending_registry_changes(reporter: Any, version: RegistryVersion | None) -> None:
+    """Say in the job log when registry changes were waiting to be built: people enrolled since the version this
+    footage is matched against cannot raise alerts in this run."""
+    from suspects.selectors import registry_status
+
+    status = registry_status()
+    pending, active = status["pending"], status["active_rebuild"]
+    if not pending["pending"] and active is None:
+        return
+    what = f"{pending['photos_waiting']} photo(s) waiting to be enrolled" if pending["photos_waiting"] else (
+        "suspect photos changed since the last build" if pending["gallery_outdated"] else "a rebuild in progress")
+    basis = f"registry v{version.number}" if version else "an empty registry"
+    reporter.log(f"registry changes were waiting to be built when this analysis started ({what}); faces are "
+                 f"matched against {basis}: queue the footage again after the rebuild to match the new entries",
+                 JobLogLine.Level.WARNING)
+
+
+def analyze_footage(footage: Footage, reporter: JobReporter) -> dict[str, Any]:
     """Analyse one probed footage row; raises with a clear message when the file cannot be decoded at all."""
-    from enhancement.analyze import CheckpointError, analyze_video
+    from enhancement.analysis import CheckpointError, analyze_video
     from enhancement.video import DecodeError
-    from footage.processing import ProcessingError
-    from suspects.enrolment import current_gallery, load_gallery
+    from suspects.gallery import current_gallery, load_gallery
 
     state = dict(footage.analysis_state or {})
     resume = _read_checkpoint(footage, state)
@@ -231,6 +259,7 @@ def analyze_footage(footage: Footage, reporter: Any) -> dict[str, Any]:
     else:
         reporter.log(f"matching against registry v{version.number} ({version.suspect_count} suspects, "
                      f"{version.photo_count} photos)")
+    _log_pending_registry_changes(reporter, version)
     if resume is None or "threshold_basis" not in state:
         from footage.calibration import threshold_basis
 

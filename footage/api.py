@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -18,9 +19,9 @@ from facecase.uploads import upload_errors
 from footage.models import Alert, Footage, JobLogLine
 from footage.selectors import alert_list_for_user, footage_list_for_user, footage_log
 from footage.services import (
-    alert_confirm,
-    alert_dismiss,
-    alert_not_this_person,
+    REVIEW_DECISIONS,
+    AlertAlreadyReviewed,
+    alert_review,
     footage_ingest,
     footage_requeue,
 )
@@ -148,11 +149,10 @@ class AlertOutput(serializers.ModelSerializer):
 
 
 class AlertReviewInput(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=["confirm", "dismiss", "not_this_person"])
-    note = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-REVIEWERS = {"confirm": alert_confirm, "dismiss": alert_dismiss, "not_this_person": alert_not_this_person}
+    decision = serializers.ChoiceField(choices=list(REVIEW_DECISIONS))
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    override = serializers.BooleanField(required=False, default=False,
+                                        help_text="change an existing decision (a note saying why is required)")
 
 
 class AlertListApi(generics.ListAPIView):
@@ -183,15 +183,15 @@ class AlertReviewApi(APIView):
     permission_classes = [MethodPermission]
     required_perms = {"POST": "footage.change_alert"}
 
-    @extend_schema(request=AlertReviewInput, responses={200: AlertOutput})
+    @extend_schema(request=AlertReviewInput, responses={200: AlertOutput, 409: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         alert = get_object_or_404(alert_list_for_user(request.user), pk=pk)
         data = AlertReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            alert = REVIEWERS[data.validated_data["decision"]](
-                actor=request.user, alert=alert, note=data.validated_data["note"]
-            )
+            alert = alert_review(actor=request.user, alert=alert, **data.validated_data)
+        except AlertAlreadyReviewed as exc:
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from exc
         return Response(AlertOutput(alert).data)

@@ -5,14 +5,16 @@ the threshold. ``weights/matcher_calibration.json`` (the enhancement library, ch
 default; ``manage.py calibrate`` writes ``<VAR_DIR>/matcher_threshold.json`` which then overrides it.
 
 Operators' "confirm" and "not this person" decisions are stored as ``ReviewLabel`` rows (same / different, with the
-distance behind the alert). Recalibration pools the LFW pairs (when their embeddings are cached locally) with these
-labels, each label counting ``label_weight`` times because it comes from our own cameras, and picks the threshold
-with the best weighted accuracy, capped so that the expected false-alert rate stays under ``max_far``.
+distance behind the alert; one per alert, its latest decision). Recalibration pools the LFW pairsDevTrain distances
+shipped in ``weights/calibration_pairs.json`` with these labels, each label counting ``label_weight`` times because
+it comes from our own cameras, and picks the threshold with the best weighted accuracy, capped so that the expected
+false-alert rate stays under ``max_far``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 
 def threshold_file() -> Path:
@@ -47,36 +51,66 @@ def threshold_basis(enrolled: int | None = None) -> str:
     return _threshold_and_basis(enrolled)[1]
 
 
+class CalibrationFileError(RuntimeError):
+    """The operators' recalibration file exists but cannot be used (unreadable, corrupt, out of range)."""
+
+
 def _threshold_and_basis(enrolled: int | None) -> tuple[float, str]:
-    """The one place that decides the alert threshold, and says which rule decided it."""
-    recalibrated = active_threshold()
-    if recalibrated is not None:
-        return recalibrated, "recalibrated from operators' verdicts (manage.py calibrate)"
+    """The one place that decides the alert threshold, and says which rule decided it.
+
+    Order: the LFW operating point shipped in ``weights/`` is the base; with a registry it is tightened to the
+    registry-sized open-set ceiling. Operators' recalibration replaces the base, but never loosens the threshold
+    above that ceiling unless an admin allowed it explicitly (``manage.py calibrate --allow-above-open-set``,
+    audited). An unreadable recalibration file is logged as an error and named in the basis, never ignored silently.
+    """
     try:
         from enhancement.match import CALIBRATION_FILE
 
         base = float(json.loads(CALIBRATION_FILE.read_text())["dev_test"]["threshold_at_far_1pct"])
     except (OSError, KeyError, ValueError, TypeError):
         base = lfw_default()
-    if not enrolled:
-        return base, "the LFW operating point with 1 % false accepts per comparison"
-    from enhancement.match import open_set_threshold
+    ceiling, basis = base, "the LFW operating point with 1 % false accepts per comparison"
+    if enrolled:
+        from enhancement.match import open_set_threshold
 
-    rate = float(settings.FACECASE_FALSE_ALERT_RATE)
-    return (open_set_threshold(enrolled, rate, ceiling=base),
-            f"set for a registry of {enrolled} suspect{'s' if enrolled != 1 else ''} so that about "
-            f"{rate * 100:g} % of people who are not in it would alert")
+        rate = float(settings.FACECASE_FALSE_ALERT_RATE)
+        ceiling = open_set_threshold(enrolled, rate, ceiling=base)
+        basis = (f"set for a registry of {enrolled} suspect{'s' if enrolled != 1 else ''} so that about "
+                 f"{rate * 100:g} % of people who are not in it would alert")
+    try:
+        recalibrated = recalibration()
+    except CalibrationFileError as exc:
+        log.error("%s; alerting on the shipped calibration instead", exc)
+        return ceiling, f"{basis} (the operators' recalibration file is unusable: {exc})"
+    if recalibrated is None:
+        return ceiling, basis
+    threshold = float(recalibrated["threshold"])
+    if threshold > ceiling and not recalibrated.get("allow_above_open_set"):
+        return ceiling, (f"operators' recalibration ({threshold:.4f}) capped at the registry-sized ceiling: {basis}")
+    return threshold, "recalibrated from operators' verdicts (manage.py calibrate)"
 
 
-def active_threshold() -> float | None:
-    """The recalibrated threshold, or None when operators never recalibrated."""
+def recalibration() -> dict[str, Any] | None:
+    """The operators' recalibration file as written by ``manage.py calibrate``; None when there is none.
+
+    Raises :class:`CalibrationFileError` when the file exists but cannot be trusted."""
     path = threshold_file()
     if not path.exists():
         return None
     try:
-        return float(json.loads(path.read_text())["threshold"])
-    except (ValueError, KeyError, OSError):
-        return None
+        data = json.loads(path.read_text())
+        threshold = float(data["threshold"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CalibrationFileError(f"recalibration file {path} is unreadable: {type(exc).__name__}: {exc}") from exc
+    if not 0.0 < threshold < 2.0:  # unit-length descriptors: every distance lies in [0, 2]
+        raise CalibrationFileError(f"recalibration file {path} holds threshold {threshold}, outside (0, 2)")
+    return data
+
+
+def active_threshold() -> float | None:
+    """The recalibrated threshold, or None when operators never recalibrated (raises when the file is corrupt)."""
+    data = recalibration()
+    return float(data["threshold"]) if data is not None else None
 
 
 def lfw_default() -> float:
@@ -85,23 +119,36 @@ def lfw_default() -> float:
     return float(DEFAULT_THRESHOLD)
 
 
-def lfw_pair_distances() -> tuple[np.ndarray, np.ndarray]:
-    """LFW pairsDevTrain distances from the locally cached embeddings (``runs/lfw_embeddings.npz``, written by
-    ``python -m enhancement.calibrate_matcher``); empty when that cache or the LFW folder is absent."""
-    try:
-        from enhancement.calibrate_matcher import load_cache, pair_distances
-        from enhancement.datasets import lfw_dir, lfw_pairs
+PAIRS_FILE = "calibration_pairs.json"
 
-        cache = load_cache()
-        root = lfw_dir()
-        usable = [(a, b, same) for a, b, same in lfw_pairs("pairsDevTrain")
-                  if str(a.relative_to(root)) in cache and str(b.relative_to(root)) in cache]
-    except (FileNotFoundError, ImportError, OSError, KeyError):
-        return np.zeros(0), np.zeros(0, bool)
-    if not usable:
-        return np.zeros(0), np.zeros(0, bool)
-    d, same = pair_distances(usable, cache)
-    return np.asarray(d, float), np.asarray(same, bool)
+
+def lfw_pair_distances() -> tuple[np.ndarray, np.ndarray]:
+    """The LFW pairsDevTrain distances shipped in ``weights/calibration_pairs.json`` (sha256 in the manifest;
+    written by ``python -m research.calibrate_matcher --pairs-out``). A missing or altered file is an error:
+    recalibrating without it would silently weigh operators' few verdicts alone."""
+    from enhancement.weights import verified_path
+
+    data = json.loads(verified_path(PAIRS_FILE).read_text())
+    return np.asarray(data["distances"], float), np.asarray(data["same"], bool)
+
+
+def review_label_rows() -> list[tuple[float, bool]]:
+    """(distance, same person) of each reviewed alert's current label: one per alert, the latest decision, and only
+    while the alert still stands at that decision, so contradictory verdicts on one alert never both count."""
+    from footage.models import Alert, ReviewLabel
+
+    wanted = {ReviewLabel.Label.SAME: Alert.Status.CONFIRMED, ReviewLabel.Label.DIFFERENT: Alert.Status.NOT_THIS_PERSON}
+    labels = (ReviewLabel.objects.exclude(distance=None).select_related("alert")
+              .order_by("alert_id", "-created_at", "-id"))
+    seen: set[int] = set()
+    rows = []
+    for label in labels:
+        if label.alert_id in seen:
+            continue  # an older verdict on the same alert
+        seen.add(label.alert_id)
+        if label.alert.status == wanted.get(label.label):
+            rows.append((float(label.distance), label.label == ReviewLabel.Label.SAME))
+    return rows
 
 
 @dataclass
@@ -117,6 +164,7 @@ class Calibration:
     label_false_alert_rate: float | None  # among operators' "not this person" verdicts only
     label_miss_rate: float | None  # confirmed matches that the new threshold would no longer alert on
     computed_at: str
+    allow_above_open_set: bool = False  # set only by an admin, audited: may loosen past the registry ceiling
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,7 +172,7 @@ class Calibration:
 
 def calibrate(label_rows: list[tuple[float, bool]], *, label_weight: float = 5.0, max_far: float = 0.01,
               lfw: tuple[np.ndarray, np.ndarray] | None = None) -> Calibration:
-    """``label_rows`` are (distance, same_person). Without LFW pairs or labels the LFW default is kept."""
+    """``label_rows`` are (distance, same_person). Without labels the current threshold is kept."""
     previous = alert_threshold()
     d_lfw, s_lfw = lfw if lfw is not None else lfw_pair_distances()
     d_lab = np.array([d for d, _ in label_rows], float)
@@ -166,3 +214,29 @@ def save(calibration: Calibration) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
     return path
+
+
+def calibration_status(enrolled: int | None) -> dict[str, Any]:
+    """Everything the calibration page shows: the threshold footage is matched with now and why, the shipped LFW
+    calibration, the operators' recalibration (or why it cannot be used) and the verdicts available."""
+    from enhancement.match import CALIBRATION_FILE
+    from footage.models import ReviewLabel
+
+    threshold, basis = _threshold_and_basis(enrolled)
+    try:
+        shipped: dict[str, Any] | None = json.loads(CALIBRATION_FILE.read_text())
+        shipped_error = ""
+    except (OSError, ValueError) as exc:
+        shipped, shipped_error = None, f"{CALIBRATION_FILE.name} is unreadable: {exc}"
+    try:
+        recalibrated, recalibration_error = recalibration(), ""
+    except CalibrationFileError as exc:
+        recalibrated, recalibration_error = None, str(exc)
+    return {
+        "enrolled": enrolled, "threshold": threshold, "basis": basis, "shipped": shipped,
+        "shipped_error": shipped_error, "recalibrated": recalibrated, "recalibration_error": recalibration_error,
+        "recalibration_file": str(threshold_file()),
+        "labels": {"same": ReviewLabel.objects.filter(label=ReviewLabel.Label.SAME).count(),
+                   "different": ReviewLabel.objects.filter(label=ReviewLabel.Label.DIFFERENT).count(),
+                   "usable": len(review_label_rows())},
+    }

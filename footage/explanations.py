@@ -81,9 +81,15 @@ def explanation_request(*, actor: Any, alert: Alert) -> dict[str, Any] | None:
         return state
     from django_q.tasks import async_task
 
-    _write_record(_paths(alert)[1], {"state": "queued", "requested_by": actor.get_username(),
-                                     "requested_at": timezone.now().isoformat()})
-    async_task("footage.explanations.explain_alert_task", alert.pk, actor.pk, task_name=f"explain-alert-{alert.pk}")
+    record = {"state": "queued", "requested_by": actor.get_username(), "requested_at": timezone.now().isoformat()}
+    _write_record(_paths(alert)[1], record)
+    try:
+        async_task("footage.explanations.explain_alert_task", alert.pk, actor.pk,
+                   task_name=f"explain-alert-{alert.pk}")
+    except Exception as exc:  # the queue is unreachable: say so instead of "queued" forever; asking again retries
+        logger.warning("could not queue the explanation of alert %s", alert.pk, exc_info=True)
+        _write_record(_paths(alert)[1], {**record, "state": "failed",
+                                         "error": f"could not be queued: {type(exc).__name__}: {exc}"})
     audit_record(actor=actor, verb="explain_request", obj=alert, details={"method": METHOD})
     return explanation_state(alert)
 
@@ -115,7 +121,7 @@ def _suspect_vectors(alert: Alert, embed: Any, use_stored: bool) -> list[np.ndar
         if photo.embedding and use_stored:
             vectors.append(np.frombuffer(bytes(photo.embedding), dtype=np.float32))
         elif photo.image:
-            from suspects.enrolment import find_faces
+            from suspects.photo_enrolment import find_faces
 
             image = _read_bgr(photo.image.path)
             chosen = photo.face_box
@@ -136,7 +142,7 @@ CROP_MARGIN = 0.3
 
 def _face_box_in_crop(crop: np.ndarray) -> tuple[int, int, int, int]:
     """The face inside a stored crop: detected when possible, else where the crop margin puts it."""
-    from suspects.enrolment import find_faces
+    from suspects.photo_enrolment import find_faces
 
     faces = find_faces(crop)
     if faces:

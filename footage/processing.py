@@ -1,65 +1,21 @@
-"""The footage job: a reporter that writes the job log and progress (and pushes them live), the probe that
-measures an original, and ``run_pipeline`` that the task runs.
-
-The analysis stage plugs in through ``footage/analysis.py``: when that module defines
-``analyze_footage(footage, reporter)`` it runs after the probe with progress 10..100 at its disposal.
+"""The footage job's stages: the probe that measures an original, then the analysis stage
+(``footage.analysis.analyze_footage``, progress 10..100), in order, in ``run_pipeline`` that the task runs.
+The job's reporter and ``ProcessingError`` are in ``footage.jobs``.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import dataclass
-from typing import Any
 
-from django.db.models import Max
-from django.utils import timezone
-
-from facecase.events import case_group, publish
 from facecase.files import verified_path
+from footage.analysis import analyze_footage
+from footage.jobs import JobReporter, ProcessingError
 from footage.models import Footage, JobLogLine
 
 PROBE_DONE_PROGRESS = 10
 # Containers may declare a frame or two more than decode (edit lists, a trailing partial GOP); a bigger gap
 # means the file is damaged and the evidence incomplete, which must fail loudly rather than analyse half a video.
 FRAME_COUNT_TOLERANCE = 0.01
-
-
-class ProcessingError(Exception):
-    """A reason the footage cannot be processed; its message is shown to the analyst as is."""
-
-
-class JobReporter:
-    """Writes ordered log lines and progress for one footage job and pushes both to ``case-<id>``."""
-
-    def __init__(self, footage: Footage) -> None:
-        self.footage = footage
-        self.group = case_group(footage.case_id)
-        self._seq = JobLogLine.objects.filter(footage=footage).aggregate(last=Max("seq"))["last"] or 0
-        self._progress = footage.progress
-
-    def log(self, message: str, level: str = JobLogLine.Level.INFO) -> JobLogLine:
-        self._seq += 1
-        line = JobLogLine.objects.create(footage=self.footage, seq=self._seq, level=level, message=message)
-        publish(self.group, "footage.log", {
-            "footage_id": self.footage.pk, "seq": line.seq, "level": line.level, "message": line.message,
-            "created_at": line.created_at.isoformat(),
-        })
-        return line
-
-    def progress(self, percent: float) -> None:
-        value = max(0, min(100, int(percent)))
-        if value == self._progress:
-            return  # only whole-percent changes reach the database and the browser
-        self._progress = value
-        Footage.objects.filter(pk=self.footage.pk).update(progress=value, updated_at=timezone.now())
-        self.footage.progress = value
-        publish(self.group, "footage.progress", {"footage_id": self.footage.pk, "progress": value})
-
-    def status(self, status: str, error: str = "") -> None:
-        publish(self.group, "footage.status", {
-            "footage_id": self.footage.pk, "status": status, "error": error, "progress": self._progress,
-        })
 
 
 @dataclass
@@ -128,24 +84,15 @@ def probe_footage(footage: Footage, reporter: JobReporter | None = None) -> Prob
     return result
 
 
-def _analysis_stage() -> Any:
-    if importlib.util.find_spec("footage.analysis") is None:
-        return None
-    module = importlib.import_module("footage.analysis")
-    return getattr(module, "analyze_footage", None)
-
-
 def run_pipeline(footage: Footage, reporter: JobReporter | None = None) -> None:
     """Everything the job does to one footage row, in order. Raises on failure; the task records the reason."""
     reporter = reporter or JobReporter(footage)
     probe = probe_footage(footage, reporter)
     if probe.damage:
         reporter.log(f"{probe.damage}: analysing the frames that decode", level=JobLogLine.Level.WARNING)
-    analyze = _analysis_stage()
-    if analyze is not None:
-        analyze(footage, reporter)
+    analyze_footage(footage, reporter)
     if probe.damage:
         # Damaged evidence must not look complete: the job fails with the reason, and whatever was found in the
         # frames that decoded (sightings, alerts) stays for review.
-        kept = " (results from the frames that decoded are kept)" if analyze is not None else ""
-        raise ProcessingError(f"{probe.damage}; decoding stopped at frame {probe.frame_count}{kept}")
+        raise ProcessingError(f"{probe.damage}; decoding stopped at frame {probe.frame_count} (results from the "
+                              "frames that decoded are kept)")

@@ -104,3 +104,8 @@ def sighting_search_for_user(user: Any, suspect_id: int | None) -> QuerySet[Sigh
     return Sighting.objects.filter(pk__in=ids).select_related("best_suspect", "footage__case").defer(
         "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames",
     ).order_by("-created_at", "-id")
+
+
+def can_review(user: Any) -> bool:
+    """Who may confirm or dismiss alerts: the one rule for showing the review actions and for accepting them."""
+    return bool(user.is_authenticated and user.is_active and user.has_perm("footage.change_alert"))

@@ -15,8 +15,8 @@ from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import check_image, check_video, is_still_image, store_private_upload
 from facecase.models import Case
 from facecase.services import audit_record
+from footage.jobs import JobReporter
 from footage.models import Alert, Footage, JobLogLine, ReviewLabel
-from footage.processing import JobReporter
 
 logger = logging.getLogger(__name__)
 
@@ -126,39 +126,73 @@ def alert_distance(alert: Alert) -> float | None:
     return None
 
 
-def _alert_review(*, actor: Any, alert: Alert, status: str, note: str, label: str | None) -> Alert:
+class AlertAlreadyReviewed(ValidationError):
+    """A second decision on a reviewed alert without an explicit override (HTTP 409 in the API)."""
+
+
+# decision -> (alert status, calibration label). Dismiss says nothing about identity (bad image, wrong track).
+REVIEW_DECISIONS: dict[str, tuple[str, str | None]] = {
+    "confirm": (Alert.Status.CONFIRMED, ReviewLabel.Label.SAME),
+    "dismiss": (Alert.Status.DISMISSED, None),
+    "not_this_person": (Alert.Status.NOT_THIS_PERSON, ReviewLabel.Label.DIFFERENT),
+}
+
+
+def alert_review(*, actor: Any, alert: Alert, decision: str, note: str = "", override: bool = False) -> Alert:
+    """Record an operator's decision. The "already reviewed" rule is decided here, under the row lock, so two
+    reviewers racing cannot both win: a reviewed alert changes only with ``override`` and a note, and the override
+    is audited with the decision it replaces. The alert keeps one calibration label, its latest decision's; the
+    history stays in the audit log."""
+    if decision not in REVIEW_DECISIONS:
+        raise ValidationError(f"unknown decision {decision!r}; choose one of {', '.join(REVIEW_DECISIONS)}",
+                              code="invalid")
+    status, label = REVIEW_DECISIONS[decision]
+    note = note.strip()
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
-        previous = locked.status
+        reviewer = locked.reviewed_by.get_username() if locked.reviewed_by_id else None
+        previous = {"status": locked.status, "reviewed_by": reviewer,
+                    "reviewed_at": locked.reviewed_at.isoformat() if locked.reviewed_at else None,
+                    "note": locked.review_note}
+        if locked.status != Alert.Status.NEW:
+            if not override:
+                raise AlertAlreadyReviewed(
+                    f"already reviewed ({locked.get_status_display()}) by {reviewer or 'someone'}; to change the "
+                    f"decision, override it with a note saying why", code="already_reviewed")
+            if not note:
+                raise ValidationError("changing a decision needs a note saying why", code="note_required")
         locked.status = status
         locked.reviewed_by = actor
         locked.reviewed_at = timezone.now()
         locked.review_note = note
         locked.full_clean()
         locked.save()
+        ReviewLabel.objects.filter(alert=locked).delete()
         if label is not None:
             ReviewLabel.objects.create(alert=locked, label=label, distance=alert_distance(locked), created_by=actor)
-        audit_record(
-            actor=actor, verb="review", obj=locked,
-            details={"from": previous, "to": status, "note": note, "suspect": locked.suspect_id},
-        )
-        payload = {"id": locked.pk, "status": status, "previous": previous, "reviewed_by": actor.get_username(),
-                   "reviewed_at": locked.reviewed_at.isoformat(), "note": note}
+        details: dict[str, Any] = {"from": previous["status"], "to": status, "note": note,
+                                   "suspect": locked.suspect_id}
+        overridden = previous["status"] != Alert.Status.NEW
+        if overridden:
+            details.update({"override": True, "previous_decision": previous})
+        audit_record(actor=actor, verb="review_override" if overridden else "review", obj=locked, details=details)
+        payload = {"id": locked.pk, "status": status, "previous": previous["status"],
+                   "reviewed_by": actor.get_username(), "reviewed_at": locked.reviewed_at.isoformat(), "note": note}
         transaction.on_commit(lambda: publish(OPERATORS_GROUP, "alert.reviewed", payload))
     return locked
 
 
-def alert_confirm(*, actor: Any, alert: Alert, note: str = "") -> Alert:
-    return _alert_review(actor=actor, alert=alert, status=Alert.Status.CONFIRMED, note=note, label="same")
+def alert_confirm(*, actor: Any, alert: Alert, note: str = "", override: bool = False) -> Alert:
+    return alert_review(actor=actor, alert=alert, decision="confirm", note=note, override=override)
 
 
-def alert_dismiss(*, actor: Any, alert: Alert, note: str = "") -> Alert:
+def alert_dismiss(*, actor: Any, alert: Alert, note: str = "", override: bool = False) -> Alert:
     """Dismiss without saying who it is (bad image, wrong track): no training label is kept."""
-    return _alert_review(actor=actor, alert=alert, status=Alert.Status.DISMISSED, note=note, label=None)
+    return alert_review(actor=actor, alert=alert, decision="dismiss", note=note, override=override)
 
 
-def alert_not_this_person(*, actor: Any, alert: Alert, note: str = "") -> Alert:
-    return _alert_review(actor=actor, alert=alert, status=Alert.Status.NOT_THIS_PERSON, note=note, label="different")
+def alert_not_this_person(*, actor: Any, alert: Alert, note: str = "", override: bool = False) -> Alert:
+    return alert_review(actor=actor, alert=alert, decision="not_this_person", note=note, override=override)
 
 
 def footage_recover_stale_jobs(*, now: Any = None) -> dict[str, int]:

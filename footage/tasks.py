@@ -19,8 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from facecase.services import audit_record
+from footage.jobs import JobReporter, ProcessingError
 from footage.models import Footage, JobLogLine
-from footage.processing import JobReporter, ProcessingError, run_pipeline
+from footage.processing import run_pipeline
 
 logger = logging.getLogger(__name__)
 

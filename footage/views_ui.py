@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -25,19 +25,16 @@ from footage.models import Alert, Footage, Sighting
 from footage.selectors import (
     alert_get_for_user,
     alert_queue_for_user,
+    can_review,
     footage_get_for_user,
     footage_log,
     sighting_list_for_user,
     sighting_search_for_user,
 )
-from footage.services import alert_confirm, alert_dismiss, alert_not_this_person, footage_ingest
+from footage.services import alert_review as alert_review_service
+from footage.services import footage_ingest
 from suspects.models import Suspect
 
-REVIEW_ACTIONS = {
-    "confirm": alert_confirm,
-    "dismiss": alert_dismiss,
-    "not_this_person": alert_not_this_person,
-}
 ALERT_ROLES = (ROLE_OPERATOR, ROLE_ADMIN, ROLE_ANALYST)
 MAX_SUSPECT_MATCHES = 20
 CASE_ROLES = (ROLE_ANALYST, ROLE_ADMIN)
@@ -202,7 +199,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "suspect_label": _suspect_label(filters["suspect"]),
         "cases": case_list_for_user(request.user).only("pk", "reference").order_by("reference"),
         "filter_query": query_without_page(request),
-        "can_review": request.user.has_perm("footage.change_alert"),
+        "can_review": can_review(request.user),
     })
 
 
@@ -226,7 +223,7 @@ def alert_row(request: HttpRequest, pk: int) -> HttpResponse:
     """One queue row, rendered by the server so a live-pushed alert looks exactly like the others."""
     alert = _alert_or_404(request, pk)
     return render(request, "alerts/_row.html", {"alert": alert, "fresh": True,
-                                                 "can_review": request.user.has_perm("footage.change_alert")})
+                                                 "can_review": can_review(request.user)})
 
 
 def _candidates(sighting: Sighting | None) -> list[dict[str, Any]]:
@@ -264,7 +261,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "steps": [r.get("step", "?") for r in records if isinstance(r, dict)],
         "track_strip": [f for f in _track_strip(sighting) if f["has_crop"]][:24],
         "track_frame_count": len(_track_strip(sighting)),
-        "can_review": request.user.has_perm("footage.change_alert"),
+        "can_review": can_review(request.user),
         "actions": [("confirm", "Confirm match", "c"), ("dismiss", "Dismiss", "d"),
                     ("not_this_person", "Not this person", "n")],
         "next_alert_id": next_alert_id,
@@ -283,24 +280,26 @@ def _alert_threshold(alert: Alert) -> dict[str, Any] | None:
     return {"distance": float(threshold), "basis": state.get("threshold_basis", "")}
 
 
-@role_required(ROLE_OPERATOR, ROLE_ADMIN)
+@role_required(*ALERT_ROLES)
 @require_POST
 def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm, dismiss or "not this person", with an optional note. An alert someone else already decided is
-    not silently overwritten: the second reviewer is told who decided, and must ask to override."""
+    """Confirm, dismiss or "not this person", with an optional note. The service refuses a second decision on a
+    reviewed alert unless the reviewer overrides it with a note; the page says who decided."""
     alert = _alert_or_404(request, pk)
-    if not request.user.has_perm("footage.change_alert"):
-        raise Http404("no such alert")
-    action = REVIEW_ACTIONS.get(request.POST.get("action", ""))
-    note = request.POST.get("note", "").strip()[:2000]
+    if not can_review(request.user):  # the same rule that decides whether the buttons are shown
+        return HttpResponseForbidden("Your role may view alerts but not review them.")
     error = None
-    if action is None:
-        error = "Choose confirm, dismiss or not this person."
-    elif alert.status != Alert.Status.NEW and request.POST.get("override") != "1":
-        who = alert.reviewed_by.get_username() if alert.reviewed_by else "someone"
-        error = f"Already reviewed ({alert.get_status_display()}) by {who}; tick “change decision” to override."
-    else:
-        alert = action(actor=request.user, alert=alert, note=note)
+    try:
+        alert = alert_review_service(actor=request.user, alert=alert, decision=request.POST.get("action", ""),
+                                     note=request.POST.get("note", "")[:2000],
+                                     override=request.POST.get("override") == "1")
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        if getattr(exc, "code", None) == "invalid":
+            error = "Choose confirm, dismiss or not this person."
+        elif getattr(exc, "code", None) == "already_reviewed":
+            error = error[0].upper() + error[1:] + " (tick “change decision” and write a note)."
+        alert.refresh_from_db()
     if wants_json(request):
         if error:
             return JsonResponse({"error": error, "status": alert.status}, status=409)
@@ -334,3 +333,14 @@ def alert_explain_image(request: HttpRequest, pk: int) -> HttpResponse:
     if path is None:
         raise Http404("no explanation yet")
     return _private_image(str(path), "image/png")
+
+
+@role_required(ROLE_ADMIN)
+@require_safe
+def calibration_page(request: HttpRequest) -> HttpResponse:
+    from footage.calibration import calibration_status
+    from suspects.selectors import registry_status
+
+    version = registry_status()["version"]
+    return render(request, "calibration.html",
+                  {"status": calibration_status(version.suspect_count if version else None), "version": version})

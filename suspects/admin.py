@@ -1,28 +1,29 @@
 from django.contrib import admin
 
-from suspects.models import RegistryVersion, Suspect, SuspectPhoto
+from facecase.admin import ReadOnlyAdmin, ReadOnlyInline
+from suspects.models import RegistryRebuild, RegistryVersion, Suspect, SuspectPhoto
 
 
-class SuspectPhotoInline(admin.TabularInline):
+class SuspectPhotoInline(ReadOnlyInline):
     model = SuspectPhoto
-    extra = 0
     fields = ["original_name", "sha256", "embedder", "face_box", "created_at"]
-    readonly_fields = fields
 
 
 @admin.register(Suspect)
-class SuspectAdmin(admin.ModelAdmin):
+class SuspectAdmin(ReadOnlyAdmin):
+    """Suspects are enrolled and edited on the registry pages (audited, with the face check)."""
+
     list_display = ["name", "external_id", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "external_id"]
-    readonly_fields = ["created_by", "created_at", "updated_at"]
     inlines = [SuspectPhotoInline]
 
 
 @admin.register(RegistryVersion)
-class RegistryVersionAdmin(admin.ModelAdmin):
+class RegistryVersionAdmin(ReadOnlyAdmin):
     list_display = ["number", "status", "photo_count", "suspect_count", "created_at"]
-    readonly_fields = [
-        "number", "created_at", "reason", "gallery_sha256", "classifier_path", "status",
-        "photo_count", "suspect_count", "details",
-    ]
+
+
+@admin.register(RegistryRebuild)
+class RegistryRebuildAdmin(ReadOnlyAdmin):
+    list_display = ["id", "status", "reason", "requested_at", "finished_at", "version"]

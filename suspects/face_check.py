@@ -1,6 +1,6 @@
 """The inline face check of registry photos: how many faces a photo holds, before anyone relies on it.
 
-It counts faces exactly as enrolment will (``suspects.enrolment.find_faces``: Haar, milliseconds, in the web
+It counts faces exactly as enrolment will (``suspects.photo_enrolment.find_faces``: Haar, milliseconds, in the web
 process), so the page's verdict and the reindex's never disagree. Boxes are ``(x, y, w, h)`` in the photo's pixels.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from suspects.enrolment import find_faces
+from suspects.photo_enrolment import find_faces
 
 Box = tuple[int, int, int, int]
 

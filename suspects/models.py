@@ -76,7 +76,6 @@ class RegistryVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     reason = models.TextField(blank=True)
     gallery_sha256 = models.CharField(max_length=64, blank=True)
-    classifier_path = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.BUILDING)
     photo_count = models.PositiveIntegerField(default=0)
     suspect_count = models.PositiveIntegerField(default=0)

@@ -106,3 +106,13 @@ def suspect_photo_choose_face(*, actor: Any, photo: SuspectPhoto, box: list[int]
     photo.save(update_fields=["face_box", "embedding", "index_error"])
     audit_record(actor=actor, verb="choose_face", obj=photo.suspect, details={"photo_id": photo.pk, "box": box})
     return photo
+
+
+def registry_rebuild_now(*, actor: Any) -> Any:
+    """An admin asks for a rebuild (after a failure, or to pick up changes at once); audited."""
+    from suspects.enrolment import registry_rebuild_request
+
+    request = registry_rebuild_request(reason=f"requested by {actor.get_username()}", actor=actor)
+    audit_record(actor=actor, verb="registry_rebuild_request", obj=request,
+                 details={"status": request.status, "error": request.error})
+    return request

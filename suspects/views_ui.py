@@ -18,7 +18,9 @@ from suspects.bulk_import import suspect_import_zip
 from suspects.face_check import FaceCheck, check_path
 from suspects.forms_ui import ImportForm, PhotoForm, SuspectForm, SuspectStatusNoteForm
 from suspects.models import Suspect, SuspectPhoto
+from suspects.selectors import registry_status
 from suspects.services import (
+    registry_rebuild_now,
     suspect_create,
     suspect_photo_add,
     suspect_photo_choose_face,
@@ -47,8 +49,19 @@ def suspect_list(request: HttpRequest) -> HttpResponse:
         suspects = suspects.filter(status=status)
     return render(request, "suspects/list.html", {
         "page": paginate(request, suspects.order_by("name", "pk")), "query": query, "status": status,
-        "statuses": Suspect.Status.choices, "filter_query": query_without_page(request),
+        "statuses": Suspect.Status.choices, "filter_query": query_without_page(request), "registry": registry_status(),
     })
+
+
+@role_required(ROLE_ADMIN)
+@require_POST
+def registry_rebuild_view(request: HttpRequest) -> HttpResponse:
+    rebuild = registry_rebuild_now(actor=request.user)
+    if rebuild.status == rebuild.Status.FAILED:
+        messages.error(request, f"The rebuild could not be started: {rebuild.error}")
+    else:
+        messages.success(request, "Registry rebuild queued; this page shows when it is done.")
+    return redirect("suspect-list")
 
 
 def _add_photo(request: HttpRequest, suspect: Suspect, form: PhotoForm) -> SuspectPhoto | None:

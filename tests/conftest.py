@@ -270,3 +270,25 @@ def registry_settled(suspects: int, worker: subprocess.Popen) -> Any:
         return latest if latest is not None and latest.suspect_count == suspects else None
 
     return wait_for(settled, timeout_s=600, what=f"the automatic registry rebuild ({suspects} suspects)", worker=worker)
+
+
+@pytest.fixture(scope="module")
+def lfw_people() -> Any:
+    """Six evaluation identities with >= 4 images: three enrolment photos and one probe each, plus four strangers."""
+    import cv2
+
+    from enhancement.datasets import lfw_images, split_identities
+    from enhancement.embed import embed_face
+    from enhancement.lfw import LFW_FALLBACK_BOX, lfw_face_box
+    from enhancement.match import Gallery
+
+    people = [ident for ident in split_identities("eval") if len(lfw_images(ident)) >= 4][:10]
+    vectors = {}
+    for i, ident in enumerate(people):
+        vectors[ident] = []
+        for path in lfw_images(ident)[:4 if i < 6 else 1]:
+            image = cv2.imread(str(path))
+            vectors[ident].append(embed_face(image, lfw_face_box(image) or LFW_FALLBACK_BOX))
+    enrolled, strangers = people[:6], people[6:]
+    gallery = Gallery([v for p in enrolled for v in vectors[p][:3]], [p for p in enrolled for _ in range(3)])
+    return vectors, enrolled, strangers, gallery

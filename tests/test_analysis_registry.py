@@ -22,9 +22,11 @@ from facecase.models import AuditEvent
 from footage.models import Alert, Footage, ReviewLabel, Sighting
 from footage.services import alert_confirm, alert_not_this_person, footage_ingest
 from footage.tasks import process_footage
-from suspects.enrolment import photo_enrol, registry_rebuild
+from suspects.gallery import registry_rebuild
 from suspects.models import RegistryVersion, Suspect, SuspectPhoto
+from suspects.photo_enrolment import photo_enrol
 from suspects.services import suspect_create, suspect_photo_add, suspect_photo_choose_face, suspect_update
+from tests.ui_factory import make_alert
 
 pytestmark = pytest.mark.django_db
 
@@ -141,13 +143,22 @@ def test_calibrate_moves_the_threshold_from_operators_verdicts_and_audits_it(
 
     previous = alert_threshold()
     rejected = previous - 0.02
-    for _ in range(30):
-        ReviewLabel.objects.create(alert=alert, label="different", distance=rejected, created_by=bob)
+    for i in range(30):
+        other = make_alert(charlies_case, charlie, eileen, track_id=100 + i, footage=footage)
+        alert_not_this_person(actor=bob, alert=other)
+        ReviewLabel.objects.filter(alert=other).update(distance=rejected)
+    # A decision changed by override leaves one label, the latest: the earlier "different" never counts.
+    changed = make_alert(charlies_case, charlie, eileen, track_id=200, footage=footage)
+    alert_not_this_person(actor=bob, alert=changed)
+    alert_confirm(actor=bob, alert=changed, note="same person after all: the glasses misled me", override=True)
+    assert list(ReviewLabel.objects.filter(alert=changed).values_list("label", flat=True)) == ["same"]
+    ReviewLabel.objects.filter(alert=changed).update(distance=confirmed.distance)
     out = StringIO()
     call_command("calibrate", stdout=out)
     saved = json.loads((Path(settings.VAR_DIR) / "matcher_threshold.json").read_text())
     assert confirmed.distance < saved["threshold"] < rejected
-    assert saved["labels_different"] == 30 and saved["labels_same"] == 1
+    assert saved["labels_different"] == 30 and saved["labels_same"] == 2
+    assert saved["lfw_pairs"] == 820  # the shipped pairsDevTrain distances, not a research cache
     assert "expected false-alert rate" in out.getvalue()
     event = AuditEvent.objects.get(verb="calibrate")
     assert event.details["threshold"] == saved["threshold"]
@@ -160,7 +171,7 @@ def test_the_analysis_stage_fails_an_undecodable_file_with_a_clear_reason(charli
 
     from facecase.files import sha256_of_path
     from footage.analysis import analyze_footage
-    from footage.processing import JobReporter, ProcessingError
+    from footage.jobs import JobReporter, ProcessingError
 
     footage = Footage(case=charlies_case, original_name="cam.mp4", sha256="", size=0, content_type="video/mp4",
                       kind=Footage.Kind.VIDEO, uploaded_by=charlie)
@@ -175,7 +186,7 @@ def test_the_analysis_stage_fails_an_undecodable_file_with_a_clear_reason(charli
 def test_the_alert_threshold_tightens_with_the_registry_size_unless_operators_recalibrated(
         settings: Any, tmp_path: Path):
     from enhancement.match import open_set_threshold
-    from footage.calibration import alert_threshold
+    from footage.calibration import alert_threshold, threshold_basis
 
     settings.VAR_DIR = tmp_path  # no operators' recalibration here
     settings.FACECASE_FALSE_ALERT_RATE = 0.01
@@ -186,5 +197,57 @@ def test_the_alert_threshold_tightens_with_the_registry_size_unless_operators_re
     assert sizes[1] == pytest.approx(open_set_threshold(20, 0.01, ceiling=base))
     settings.FACECASE_FALSE_ALERT_RATE = 0.05  # a looser policy lets more through
     assert alert_threshold(enrolled=500) > sizes[-1]
-    (tmp_path / "matcher_threshold.json").write_text(json.dumps({"threshold": 0.55}))
-    assert alert_threshold(enrolled=500) == 0.55  # operators measured their own false alerts: theirs stands
+    ceiling = alert_threshold(enrolled=500)
+    (tmp_path / "matcher_threshold.json").write_text(json.dumps({"threshold": ceiling - 0.03}))
+    assert alert_threshold(enrolled=500) == ceiling - 0.03  # operators measured their own false alerts: theirs stands
+    (tmp_path / "matcher_threshold.json").write_text(json.dumps({"threshold": ceiling + 0.05}))
+    assert alert_threshold(enrolled=500) == ceiling  # but it may not loosen past the registry-sized ceiling...
+    assert "capped at the registry-sized ceiling" in threshold_basis(enrolled=500)
+    (tmp_path / "matcher_threshold.json").write_text(json.dumps({"threshold": ceiling + 0.05,
+                                                                 "allow_above_open_set": True}))
+    assert alert_threshold(enrolled=500) == ceiling + 0.05  # ...unless an admin allowed it (audited by calibrate)
+
+
+def test_a_corrupt_recalibration_file_is_an_error_in_the_log_and_the_basis(settings: Any, tmp_path: Path,
+                                                                          caplog: Any):
+    from footage.calibration import alert_threshold, threshold_basis
+
+    settings.VAR_DIR = tmp_path
+    shipped = alert_threshold(enrolled=20)
+    (tmp_path / "matcher_threshold.json").write_text('{"threshold": 0.5')  # cut off mid-write
+
+    with caplog.at_level("ERROR", logger="footage.calibration"):
+        assert alert_threshold(enrolled=20) == shipped
+    assert "unusable" in threshold_basis(enrolled=20)
+    assert any("matcher_threshold.json is unreadable" in r.getMessage() for r in caplog.records)
+
+
+def test_calibrate_needs_an_admin_to_loosen_past_the_open_set_ceiling(bob: Any, alice: Any, settings: Any,
+                                                                       tmp_path: Path):
+    from django.core.management.base import CommandError
+
+    settings.VAR_DIR = tmp_path
+    with pytest.raises(CommandError, match="active admin"):
+        call_command("calibrate", "--allow-above-open-set", "bob", stdout=StringIO())
+    call_command("calibrate", "--allow-above-open-set", "alice", stdout=StringIO())
+    saved = json.loads((tmp_path / "matcher_threshold.json").read_text())
+    assert saved["allow_above_open_set"] is True
+    assert AuditEvent.objects.get(verb="calibrate").actor == alice
+
+
+def test_the_calibration_page_shows_the_threshold_its_basis_and_a_corrupt_file(alice: Any, bob: Any,
+                                                                              settings: Any, tmp_path: Path):
+    from django.test import Client
+
+    settings.VAR_DIR = tmp_path
+    admin = Client()
+    admin.force_login(alice)
+    operator = Client()
+    operator.force_login(bob)
+    assert operator.get("/calibration/").status_code == 403
+    page = admin.get("/calibration/").content.decode()
+    assert "None yet: the shipped calibration applies" in page and "1 % false accepts" in page
+
+    (tmp_path / "matcher_threshold.json").write_text("garbage")
+    page = admin.get("/calibration/").content.decode()
+    assert "recalibration cannot be used" in page and "unreadable" in page

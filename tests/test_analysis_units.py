@@ -195,7 +195,7 @@ def test_it_scores_a_frontal_face_above_a_turned_one_from_landmarks() -> None:
 
 @needs_shared
 def test_it_resumes_from_a_checkpoint_exactly_as_the_uninterrupted_run() -> None:
-    from enhancement.analyze import AnalysisConfig, analyze_video
+    from enhancement.analysis import AnalysisConfig, analyze_video
 
     config = AnalysisConfig(enhance=False, checkpoint_every_s=3.0)
     emitted: list[int] = []

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from enhancement.blur_kernels import apply_kernel, heldout_kernels
 from enhancement.datasets import has_shared_data
 from enhancement.weights import WEIGHTS_DIR, WeightsError, read_manifest
+from research.blur_kernels import apply_kernel, heldout_kernels
 
 WEIGHTS = "deblur_face_s3i.weights.h5"
 needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data (LFW) is not present")
@@ -36,7 +36,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 @needs_data
 def test_it_brings_held_out_faces_closer_to_sharp_than_the_blurred_input() -> None:
     from enhancement.deblur import deblur_image
-    from enhancement.deblur.data import load_faces
+    from research.deblur.data import load_faces
 
     faces = load_faces("eval", limit=6)  # identities never seen in training or validation
     kernels = [k for k in heldout_kernels() if k.shape[0] >= 11][:6]  # clearly visible blur
@@ -56,8 +56,8 @@ def test_its_identity_term_keeps_faces_closer_to_their_identity_than_training_wi
     # the term cuts the embedding distance to the sharp face from 0.357 to 0.333 (clean blur). It does not yet
     # beat the blurred input itself on clean blur (0.324), so that is not asserted here.
     from enhancement.deblur import DEFAULT_WEIGHTS, deblur_image
-    from enhancement.deblur.data import load_faces
     from enhancement.embed import embed_face
+    from research.deblur.data import load_faces
 
     faces = load_faces("eval", limit=8)
     kernels = [k for k in heldout_kernels() if k.shape[0] >= 11][:8]

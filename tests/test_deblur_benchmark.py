@@ -8,7 +8,7 @@ from skimage import data
 from skimage.restoration import richardson_lucy as skimage_rl
 
 from benchmarks.deblur import psnr, richardson_lucy
-from enhancement.blur_kernels import apply_kernel, heldout_kernels
+from research.blur_kernels import apply_kernel, heldout_kernels
 
 
 def test_it_matches_skimage_richardson_lucy_away_from_the_borders() -> None:

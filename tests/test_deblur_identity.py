@@ -32,9 +32,9 @@ def test_the_chip_map_reproduces_dlibs_aligned_chip() -> None:
 def test_the_tf_warp_matches_opencv_and_the_loss_follows_identity() -> None:
     import tensorflow as tf
 
-    from enhancement.deblur.data import to_unit
-    from enhancement.deblur.identity import identity_faces, identity_loss, numpy_chips, warp_to_chips
     from enhancement.embed_tf import _network
+    from research.deblur.data import to_unit
+    from research.deblur.identity import identity_faces, identity_loss, numpy_chips, warp_to_chips
 
     faces = identity_faces("val", 1, limit=2)
     assert len(faces) == 2 and faces[0].face.shape == (160, 160, 3)
@@ -58,8 +58,8 @@ def test_the_tf_warp_matches_opencv_and_the_loss_follows_identity() -> None:
 
 
 def test_clean_samples_are_pure_blur_and_the_default_adds_noise() -> None:
-    from enhancement.blur_kernels import apply_kernel, heldout_kernels
-    from enhancement.deblur.data import Degradation, degrade
+    from research.blur_kernels import apply_kernel, heldout_kernels
+    from research.deblur.data import Degradation, degrade
 
     rng_image = np.random.default_rng(0)
     face = rng_image.integers(0, 256, (64, 64, 3), dtype=np.uint8)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from enhancement.blur_kernels import apply_kernel, heldout_kernels, levin_kernels, random_motion_kernel
 from enhancement.datasets import has_shared_data
+from research.blur_kernels import apply_kernel, heldout_kernels, levin_kernels, random_motion_kernel
 
 needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data (Levin kernels) is not present")
 

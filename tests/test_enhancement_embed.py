@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from skimage import data
 
-from enhancement.calibrate_matcher import LFW_FALLBACK_BOX, lfw_face_box
 from enhancement.datasets import has_shared_data, lfw_pairs
 from enhancement.detect import detect_faces
-from enhancement.embed import distance, embed_face, embed_faces, model_info
+from enhancement.dlib_models import model_info
+from enhancement.embed import distance, embed_face, embed_faces
+from enhancement.lfw import LFW_FALLBACK_BOX, lfw_face_box
 from enhancement.match import DEFAULT_THRESHOLD
 
 needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data is absent")

@@ -1,30 +1,12 @@
-"""Gallery search, open-set matching and the classifier head on real LFW embeddings."""
+"""Gallery search and open-set matching on real LFW embeddings (``lfw_people`` is in conftest.py)."""
 
-import cv2
 import numpy as np
 import pytest
 
-from enhancement.calibrate_matcher import LFW_FALLBACK_BOX, lfw_face_box
-from enhancement.datasets import has_shared_data, lfw_images, split_identities
-from enhancement.embed import embed_face
-from enhancement.match import DEFAULT_THRESHOLD, ClassifierHead, Gallery, match
+from enhancement.datasets import has_shared_data
+from enhancement.match import DEFAULT_THRESHOLD, Gallery, match
 
 needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data is absent")
-
-
-@pytest.fixture(scope="module")
-def lfw_people():
-    """Six evaluation identities with >= 4 images: three enrolment photos and one probe each, plus four strangers."""
-    people = [ident for ident in split_identities("eval") if len(lfw_images(ident)) >= 4][:10]
-    vectors = {}
-    for i, ident in enumerate(people):
-        vectors[ident] = []
-        for path in lfw_images(ident)[:4 if i < 6 else 1]:
-            image = cv2.imread(str(path))
-            vectors[ident].append(embed_face(image, lfw_face_box(image) or LFW_FALLBACK_BOX))
-    enrolled, strangers = people[:6], people[6:]
-    gallery = Gallery([v for p in enrolled for v in vectors[p][:3]], [p for p in enrolled for _ in range(3)])
-    return vectors, enrolled, strangers, gallery
 
 
 @needs_data
@@ -43,21 +25,6 @@ def test_it_answers_unknown_for_people_not_enrolled(lfw_people):
     assert sum(r.unknown and r.label is None for r in results) >= 3
     assert all(len(r.candidates) == 5 for r in results)  # the reviewer still sees the closest identities
     assert all(c.score < 0.5 for r in results if r.unknown for c in r.candidates)
-
-
-@needs_data
-def test_it_trains_saves_and_reloads_a_classifier_head(lfw_people, tmp_path):
-    vectors, enrolled, strangers, _ = lfw_people
-    head = ClassifierHead(epochs=40).fit(np.array([v for p in enrolled for v in vectors[p][:3]]),
-                                         [p for p in enrolled for _ in range(3)])
-    head.save(tmp_path / "head")
-    again = ClassifierHead.load(tmp_path / "head")
-    predictions = [again.predict(vectors[p][3])[0] for p in enrolled]
-    assert sum(label == p for label, p in zip(predictions, enrolled, strict=True)) >= 5
-    for stranger in strangers:  # the head never accepts a face the distance gate calls unknown
-        if match(vectors[stranger][0], Gallery(head.gallery.vectors, list(head.gallery.labels))).unknown:
-            assert again.predict(vectors[stranger][0])[0] is None
-    assert head.predict(vectors[enrolled[0]][3]) == again.predict(vectors[enrolled[0]][3])
 
 
 def test_it_returns_distinct_identities_best_first():

@@ -1,6 +1,6 @@
 """The evaluation command end to end: ``--quick`` writes a complete report whose numbers are in a sane range.
 
-This is the CI smoke test of ``python -m enhancement.evaluate``: it checks the report's structure and that the
+This is the CI smoke test of ``python -m research.evaluate``: it checks the report's structure and that the
 figures behave as they must on real data (clean faces verify, the combined degradation hurts), not exact values.
 """
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_shared_data(), reason
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from enhancement.evaluate import main
+    from research.evaluate import main
 
     out = tmp_path_factory.mktemp("evaluation")
     summary = main(["--quick", "--out", str(out), "--cache", str(out / "cache")])

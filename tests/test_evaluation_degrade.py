@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from enhancement import degrade
 from enhancement.datasets import has_shared_data, lfw_pairs
-from enhancement.sr_metrics import psnr
+from research import degrade
+from research.sr_metrics import psnr
 
 pytestmark = pytest.mark.skipif(not has_shared_data(), reason="needs ../shared/data (LFW)")
 
@@ -82,7 +82,7 @@ def test_its_camera_gain_option_restores_the_exposure_with_the_noise_amplified(f
 
 
 def test_it_blurs_with_a_held_out_kernel(face):
-    from enhancement.blur_kernels import HELDOUT_COUNT
+    from research.blur_kernels import HELDOUT_COUNT
 
     blurred = degrade.degrade(face, "blur", 11)
     assert 0 <= blurred.params["kernel_index"] < HELDOUT_COUNT

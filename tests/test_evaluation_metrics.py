@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from enhancement.datasets import has_shared_data, lfw_pairs
-from enhancement.evaluate import metrics
-from enhancement.evaluate.probes import LFW_FACE_BOX, face_box, face_crop
-from enhancement.evaluate.verification import probe_seed, select_pairs
+from research.evaluate import metrics
+from research.evaluate.probes import LFW_FACE_BOX, face_box, face_crop
+from research.evaluate.verification import probe_seed, select_pairs
 
 
 def test_it_sets_the_threshold_so_that_at_most_the_allowed_impostors_pass():

@@ -1,4 +1,4 @@
-"""The restoration experiment's training data (enhancement.restore.data): the identity term sees aligned faces."""
+"""The restoration experiment's training data (research.restore.data): the identity term sees aligned faces."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data (L
 def test_its_flipped_training_samples_keep_the_chip_alignment() -> None:
     # The identity term warps output and target with the sample's chip map; on a flipped sample that map must
     # read the same aligned chip as on the unflipped one, or the term would compare misaligned faces.
-    from enhancement.deblur.identity import numpy_chips
-    from enhancement.restore import data
+    from research.deblur.identity import numpy_chips
+    from research.restore import data
 
     face = data.load_faces("val", 1, limit=1)[0]
     top = left = (face.image.shape[0] - data.TARGET) // 2
@@ -32,7 +32,7 @@ def test_its_flipped_training_samples_keep_the_chip_alignment() -> None:
 
 @needs_data
 def test_its_dark_samples_target_the_clean_face_at_the_same_exposure() -> None:
-    from enhancement.restore import data
+    from research.restore import data
 
     face = data.load_faces("val", 1, limit=1)[0]
     chain = data.Chain(blur_prob=0.0, light_prob=1.0, jpeg_prob=0.0, gain=(0.25, 0.25), jitter=0)

@@ -6,11 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
+from enhancement.bicubic import imresize, luma
 from enhancement.datasets import has_shared_data, shared_data_dir
 from enhancement.provenance import image_sha256
-from enhancement.sr_metrics import bicubic_pair, imresize, luma, psnr, to_uint8
-from enhancement.train_srcnn import PatchSampler, learning_rate
 from enhancement.weights import read_manifest
+from research.sr_metrics import bicubic_pair, psnr, to_uint8
+from research.train_srcnn import PatchSampler, learning_rate
 
 needs_data = pytest.mark.skipif(not has_shared_data(), reason="../shared/data (Set5) is not present")
 
@@ -122,8 +123,8 @@ def test_it_holds_the_learning_rate_then_decays_it() -> None:
 @needs_data
 def test_it_gains_over_bicubic_on_held_out_lfw_faces_at_x4() -> None:
     _few_threads()
-    from enhancement.sr_metrics import lfw_centre_crops
     from enhancement.srcnn import WEIGHTS, load_model, run_on_luma
+    from research.sr_metrics import lfw_centre_crops
 
     model = load_model(WEIGHTS[("face", 4)])
     gains = []

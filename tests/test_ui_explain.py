@@ -98,6 +98,18 @@ def test_it_queues_the_computation_once_per_alert(alice: Any, bob: Any, charlie:
     assert "Computing" in client.get(f"/alerts/{alert.pk}/").content.decode()
 
 
+def test_it_marks_an_explanation_failed_when_the_queue_is_unreachable(alice: Any, bob: Any, charlie: Any,
+                                                                     charlies_case: Any, monkeypatch: Any):
+    from django_q.conf import Conf
+
+    alert = make_alert(charlies_case, charlie, make_suspect(alice))
+    monkeypatch.setattr(Conf, "REDIS", "redis://127.0.0.1:1/0")  # nothing listens there
+    state = logged_in(bob).post(f"/alerts/{alert.pk}/explain/").json()
+    assert state["state"] == "failed" and "could not be queued" in state["error"]
+    monkeypatch.undo()
+    assert logged_in(bob).post(f"/alerts/{alert.pk}/explain/").json()["state"] == "queued"  # asking again retries
+
+
 def test_it_keeps_other_analysts_away_from_an_explanation(alice: Any, charlie: Any, dave: Any, charlies_case: Any):
     alert = make_alert(charlies_case, charlie, make_suspect(alice))
     explanations.compute_explanation(alert, embed=pixel_embed)

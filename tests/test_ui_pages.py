@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from facecase.models import AuditEvent
-from footage.models import Alert, Footage
+from footage.models import Alert, Footage, ReviewLabel
 from tests.ui_factory import astronaut, jpeg, make_alert, make_footage, make_sighting, make_suspect
 
 pytestmark = pytest.mark.django_db
@@ -220,9 +220,41 @@ def test_it_does_not_silently_overwrite_another_operators_decision(alert: Alert,
     assert refused.status_code == 409 and "by bob" in refused.json()["error"]
     alert.refresh_from_db()
     assert alert.status == "confirmed"
-    changed = logged_in(carol).post(f"/alerts/{alert.pk}/review/", {"action": "not_this_person", "override": "1"},
-                                    HTTP_ACCEPT="application/json")
+    unexplained = logged_in(carol).post(f"/alerts/{alert.pk}/review/", {"action": "not_this_person", "override": "1"},
+                                        HTTP_ACCEPT="application/json")
+    assert unexplained.status_code == 409 and "needs a note" in unexplained.json()["error"]
+    changed = logged_in(carol).post(f"/alerts/{alert.pk}/review/", {
+        "action": "not_this_person", "override": "1", "note": "different ear shape"}, HTTP_ACCEPT="application/json")
     assert changed.json()["status"] == "not_this_person" and changed.json()["reviewed_by"] == "carol"
+    override = AuditEvent.objects.get(verb="review_override", object_id=str(alert.pk))
+    assert override.actor == carol and override.details["previous_decision"]["status"] == "confirmed"
+    assert override.details["previous_decision"]["reviewed_by"] == "bob"
+
+
+def test_it_refuses_a_second_review_through_the_api_unless_overridden(alert: Alert, bob: Any):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(bob)
+    assert api.post(f"/api/alerts/{alert.pk}/review/", {"decision": "confirm"}).status_code == 200
+    again = api.post(f"/api/alerts/{alert.pk}/review/", {"decision": "dismiss"})
+    assert again.status_code == 409 and "already reviewed" in again.json()["detail"]
+    assert Alert.objects.get(pk=alert.pk).status == "confirmed"
+    no_note = api.post(f"/api/alerts/{alert.pk}/review/", {"decision": "dismiss", "override": True})
+    assert no_note.status_code == 400
+    changed = api.post(f"/api/alerts/{alert.pk}/review/", {"decision": "dismiss", "override": True,
+                                                            "note": "wrong track: two people crossed"})
+    assert changed.status_code == 200 and changed.json()["status"] == "dismissed"
+    assert not ReviewLabel.objects.filter(alert=alert).exists()  # the latest decision says nothing about identity
+
+
+def test_it_shows_review_actions_only_to_those_who_may_perform_them(alert: Alert, alice: Any, bob: Any):
+    admin_page = logged_in(alice).get(f"/alerts/{alert.pk}/").content.decode()
+    operator_page = logged_in(bob).get(f"/alerts/{alert.pk}/").content.decode()
+    assert 'id="review-form"' not in admin_page
+    assert logged_in(alice).post(f"/alerts/{alert.pk}/review/", {"action": "confirm"}).status_code == 403
+    assert 'id="review-form"' in operator_page
+    assert logged_in(bob).post(f"/alerts/{alert.pk}/review/", {"action": "confirm"}).status_code == 302
 
 
 def test_it_lets_analysts_see_but_not_review_alerts_on_their_cases(alert: Alert, charlie: Any):

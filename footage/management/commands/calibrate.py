@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
 
+from enhancement.weights import WeightsError
+from facecase.roles import is_admin
 from facecase.services import audit_record
 from footage import calibration
-from footage.models import ReviewLabel
 
 
 class Command(BaseCommand):
@@ -24,11 +26,24 @@ class Command(BaseCommand):
         parser.add_argument("--max-far", type=float, default=0.01,
                             help="highest acceptable expected false-alert rate (default 0.01)")
         parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--allow-above-open-set", metavar="ADMIN_USERNAME",
+                            help="let the new threshold loosen past the registry-sized open-set ceiling; names the "
+                                 "admin who decides it (recorded in the audit log)")
 
-    def handle(self, *args: Any, label_weight: float, max_far: float, dry_run: bool, **options: Any) -> None:
-        rows = [(float(d), label == ReviewLabel.Label.SAME)
-                for d, label in ReviewLabel.objects.exclude(distance=None).values_list("distance", "label")]
-        result = calibration.calibrate(rows, label_weight=label_weight, max_far=max_far)
+    def handle(self, *args: Any, label_weight: float, max_far: float, dry_run: bool,
+               allow_above_open_set: str | None, **options: Any) -> None:
+        actor = None
+        if allow_above_open_set:
+            actor = get_user_model().objects.filter(username=allow_above_open_set, is_active=True).first()
+            if actor is None or not is_admin(actor):
+                raise CommandError(f"--allow-above-open-set needs an active admin's username, not "
+                                   f"{allow_above_open_set!r}")
+        try:
+            result = calibration.calibrate(calibration.review_label_rows(), label_weight=label_weight,
+                                           max_far=max_far)
+        except WeightsError as exc:
+            raise CommandError(f"cannot recalibrate: {exc}") from exc
+        result.allow_above_open_set = actor is not None
         self.stdout.write(
             f"threshold {result.previous:.4f} -> {result.threshold:.4f} from {result.lfw_pairs} LFW pairs and "
             f"{result.labels_same} confirmed + {result.labels_different} 'not this person' verdicts "
@@ -43,6 +58,6 @@ class Command(BaseCommand):
             self.stdout.write("dry run: nothing written")
             return
         path = calibration.save(result)
-        audit_record(actor=None, verb="calibrate", object_type="footage.threshold", object_id="matcher",
+        audit_record(actor=actor, verb="calibrate", object_type="footage.threshold", object_id="matcher",
                      details=result.to_dict())
         self.stdout.write(self.style.SUCCESS(f"written to {path}; recorded in the audit log"))

@@ -29,7 +29,7 @@ from facecase.services import case_create
 from footage.models import Alert, Footage
 from footage.services import footage_ingest
 from footage.tasks import process_footage
-from suspects.enrolment import registry_rebuild
+from suspects.gallery import registry_rebuild
 from suspects.models import Suspect
 from suspects.services import suspect_create, suspect_photo_add
 

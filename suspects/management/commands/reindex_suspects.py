@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from suspects.enrolment import registry_rebuild
+from suspects.gallery import registry_rebuild
 from suspects.models import SuspectPhoto
 
 

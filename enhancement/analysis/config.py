@@ -1,0 +1,50 @@
+"""What an analysis run is asked to do: ``AnalysisConfig`` (rates, detector, crops, enhancement, matching).
+
+Every field is part of a checkpoint's identity: a resume blob written under other settings is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class AnalysisConfig:
+    max_fps: float = 10.0  # analysis rate; footage at or below it is analysed frame by frame
+    detector: str = "haar"  # or "mtcnn"
+    detector_params: dict[str, Any] = field(default_factory=dict)
+    # Haar input contrast: "clahe" (local equalisation; measured best on dark synthetic CCTV, Hamilton and the BBT
+    # scenes together), "global" (detect.py's equalizeHist) or "none".
+    contrast: str = "clahe"
+    detect_width: int = 640  # full-frame detection runs on the frame downscaled to this width
+    detect_every: int = 6  # analysed frames between full-frame passes
+    # Haar pyramid step of the full-frame pass: 1.15 costs ~half of 1.1 and still finds most faces on the
+    # Hamilton clip (47 vs 55 boxes over 46 frames); tracks and the finer ROI passes catch what it misses.
+    full_scale_factor: float = 1.15
+    motion_gating: bool = True
+    roi_factor: float = 2.2  # search region around a live track, in face sizes
+    roi_face_px: int = 56  # ROI is rescaled so the tracked face is about this wide (cheap and within Haar's range)
+    max_gap_seconds: float = 1.0  # a track survives this long without a detection
+    min_detections: int = 2  # shorter tracks in videos are dropped as detector noise (images: 1)
+    keep_best: int = 3
+    enhance: bool = True
+    steps: str | list[str] = "auto"
+    # Parameters given to the steps the quality policy picks. LIME's fast variant (solve at 160 px, "for video":
+    # output within 5.2 grey levels of the exact solve, docs/enhancement.md) because the exact solve took 4.6 s on a
+    # 1080p face crop here, 0.4 s at 160 px.
+    step_params: dict[str, dict[str, Any]] = field(default_factory=lambda: {"lime": {"fast": True}})
+    top_k: int = 5
+    threshold: float | None = None  # None: enhancement.match.DEFAULT_THRESHOLD
+    checkpoint_every_s: float = 10.0  # footage seconds between resumable snapshots (see analyze_video)
+    min_face_px: int = 20  # smaller faces are not embedded: the descriptor is noise below this
+    # Faces narrower than this are bicubic-upscaled before the embedder's landmark fit (its 150 px chip is the same
+    # either way). Measured on Alex Lacamoire's ~30 px face in the Hamilton clip: distance to his reference photo
+    # 0.600 -> 0.579, 0.604 -> 0.588, 0.693 -> 0.661 on three frames.
+    embed_face_px: int = 80
+    # The same dlib network run in TensorFlow (enhancement.embed_tf): descriptors within 1e-6 of dlib's, ~20x faster
+    # per face here, and the analysis worker has TensorFlow loaded for the learned steps anyway.
+    embed_backend: str = "tf"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}

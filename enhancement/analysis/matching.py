@@ -1,0 +1,99 @@
+"""A finished track's best crops, enhanced, embedded (raw and enhanced) and matched against the gallery, with the
+matches aggregated over the crops, area- and quality-weighted. Crops ``uint8`` BGR, boxes ``(x, y, w, h)``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..embed import embed_face
+from ..frames import Candidate
+from ..match import DEFAULT_THRESHOLD
+from ..match import score as match_score
+from ..track import Track
+from ..video import Box
+from .config import AnalysisConfig
+from .results import CropResult, MatchSummary, TrackResult
+from .steps import enhance_crop
+from .timing import StageClock
+
+
+class TrackMatcher:
+    def __init__(self, gallery: Any, config: AnalysisConfig, clock: StageClock) -> None:
+        self.gallery = gallery
+        self.config = config
+        self.clock = clock
+        self.threshold = float(DEFAULT_THRESHOLD if config.threshold is None else config.threshold)
+
+    def embed(self, image: np.ndarray, box: Box) -> np.ndarray:
+        factor = min(4.0, self.config.embed_face_px / max(1, box[2]))
+        if factor > 1.0:
+            image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            box = tuple(int(round(v * factor)) for v in box)
+        return np.asarray(embed_face(image, box=box, backend=self.config.embed_backend), dtype=np.float32)
+
+    def aggregate(self, vectors: list[np.ndarray], weights: list[float]) -> MatchSummary:
+        if not vectors or self.gallery is None or len(self.gallery) == 0:
+            return MatchSummary(None, None, None, [])
+        k = self.config.top_k
+        per_crop = [self.gallery.search(v, k, threshold=self.threshold) for v in vectors]
+        labels = sorted({str(c.label) for cands in per_crop for c in cands})
+        # Exact distance of every crop to every candidate identity (its nearest enrolled photo), also where the
+        # identity was outside that crop's top-k: one matrix-vector product per crop.
+        all_d = [self.gallery.distances(v) for v in vectors]
+        rows_of = {label: np.asarray(self.gallery.labels) == label for label in labels}
+        total = float(sum(weights)) or 1.0
+        rows = []
+        for label in labels:
+            distance = votes = 0.0
+            for cands, dists, wgt in zip(per_crop, all_d, weights, strict=True):
+                d = float(dists[rows_of[label]].min())
+                if any(str(c.label) == label for c in cands):
+                    votes += wgt  # weight of the crops that rank this identity in their own top-k
+                distance += wgt * d
+            mean = distance / total
+            # The score of the weighted mean distance (the matcher's curve: 0.5 exactly at the threshold), so that
+            # "score >= 0.5" and "matched" always agree; the per-crop scores' mean need not.
+            rows.append({"label": label, "distance": round(mean, 4),
+                         "score": round(match_score(mean, self.threshold), 4), "votes": round(votes / total, 3)})
+        rows.sort(key=lambda r: (r["distance"], str(r["label"])))
+        rows = rows[:k]
+        best = rows[0]
+        label = best["label"] if best["distance"] < self.threshold else None
+        return MatchSummary(label, best["distance"], best["score"], rows)
+
+    def crop_result(self, cand: Candidate) -> CropResult:
+        t0 = time.perf_counter()
+        enhanced, records, skipped = enhance_crop(cand.crop, self.config)
+        t0 = self.clock.add("enhance", t0)
+        raw_vec = enh_vec = None
+        if min(cand.box[2], cand.box[3]) >= self.config.min_face_px:
+            raw_vec = self.embed(cand.crop, cand.box_in_crop)
+            if enhanced is not None:
+                sy = enhanced.shape[0] / cand.crop.shape[0]
+                sx = enhanced.shape[1] / cand.crop.shape[1]
+                bx, by, bw, bh = cand.box_in_crop
+                enh_vec = self.embed(enhanced, (round(bx * sx), round(by * sy), round(bw * sx), round(bh * sy)))
+            else:
+                enh_vec = raw_vec
+        self.clock.add("embed", t0)
+        q = cand.quality
+        quality = {"score": round(q.score, 4), "face_px": q.face_px, "sharpness": round(q.sharpness, 4),
+                   "brightness": round(q.brightness, 4), "frontal": round(q.frontal, 4),
+                   "laplacian_var": round(q.laplacian_var, 2), "mean_luma": round(q.mean_luma, 2)}
+        return CropResult(cand.frame_index, cand.timestamp, cand.box, cand.crop, cand.box_in_crop, enhanced, records,
+                          quality, round(cand.weight, 4), raw_vec, enh_vec, skipped)
+
+    def track_result(self, track: Track, best: list[Candidate]) -> TrackResult:
+        crops = [self.crop_result(cand) for cand in best]
+        embedded = [(c, cand.weight) for c, cand in zip(crops, best, strict=True) if c.raw_vector is not None]
+        t0 = time.perf_counter()
+        raw = self.aggregate([c.raw_vector for c, _ in embedded], [w for _, w in embedded])
+        enh = self.aggregate([c.enhanced_vector for c, _ in embedded], [w for _, w in embedded])
+        self.clock.add("match", t0)
+        return TrackResult(track.key, track.stable_id, [p.frame_index for p in track.points],
+                           [round(p.timestamp, 3) for p in track.points], [p.box for p in track.points], crops, raw,
+                           enh, self.threshold)

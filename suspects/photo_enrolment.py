@@ -1,0 +1,132 @@
+"""Photo enrolment: find the one face in a suspect photo and embed it (``SuspectPhoto.embedding``, ``face_box``,
+``crop``).
+
+A photo with no face is refused with a clear ``index_error``; one with several faces asks which one (the
+platform's ``suspect_photo_choose_face`` records the choice, and the next reindex embeds that face).
+Images are ``uint8`` BGR, boxes ``(x, y, w, h)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+
+from facecase.files import verified_path
+from suspects.models import SuspectPhoto
+
+EMBEDDER = "dlib_resnet_v1"  # recorded on each photo: a different embedder means the photo must be re-embedded
+
+
+class EnrolmentError(ValidationError):
+    """The photo cannot be enrolled as it is; the message says what to do."""
+
+
+@dataclass
+class EnrolResult:
+    photo: SuspectPhoto
+    faces: list[tuple[int, int, int, int]]
+    enrolled: bool
+    message: str
+
+
+def read_photo(photo: SuspectPhoto) -> np.ndarray:
+    """The photo as ``uint8`` BGR after re-checking its sha256; alpha is dropped (PNG references are often RGBA)."""
+    from PIL import Image
+
+    path = verified_path(photo.image, photo.sha256)
+    with Image.open(path) as image:
+        return cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR)
+
+
+def find_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Faces large enough to be a reference, biggest first.
+
+    Haar misses faces that fill a tight crop (no forehead or chin margin), so a miss is retried on the photo padded
+    by replicating its border; boxes are mapped back and clipped. Faces under a third of the largest one's width are
+    background people or texture false hits and do not count.
+    """
+    from enhancement.detect import detect_faces
+
+    h, w = image.shape[:2]
+    min_size = max(24, min(h, w) // 12)
+    boxes = [d.box for d in detect_faces(image, "haar", min_size=min_size)]
+    if not boxes:
+        py, px = h // 3, w // 3
+        padded = cv2.copyMakeBorder(image, py, py, px, px, cv2.BORDER_REPLICATE)
+        for d in detect_faces(padded, "haar", min_size=min_size):
+            x, y, bw, bh = d.box
+            x0, y0 = max(0, x - px), max(0, y - py)
+            x1, y1 = min(w, x - px + bw), min(h, y - py + bh)
+            if x1 - x0 >= min_size // 2 and y1 - y0 >= min_size // 2:
+                boxes.append((x0, y0, x1 - x0, y1 - y0))
+    boxes.sort(key=lambda b: -b[2] * b[3])
+    if boxes:
+        largest = boxes[0][2]
+        boxes = [b for b in boxes if b[2] >= largest / 3]
+    return boxes
+
+
+def _crop_png(image: np.ndarray, box: tuple[int, int, int, int], margin: float = 0.25) -> bytes:
+    x, y, w, h = box
+    x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
+    x1, y1 = min(image.shape[1], int(x + w + margin * w)), min(image.shape[0], int(y + h + margin * h))
+    ok, buf = cv2.imencode(".png", image[y0:y1, x0:x1])
+    if not ok:
+        raise RuntimeError("could not encode the face crop")
+    return buf.tobytes()
+
+
+def photo_enrol(*, photo: SuspectPhoto, force: bool = False) -> EnrolResult:
+    """Embed the photo's face. Idempotent: an enrolled photo with the current embedder is left alone unless ``force``.
+
+    With a face chosen by an admin (``face_box`` set and no embedding), that face is embedded. Otherwise exactly one
+    face must be found; ``index_error`` explains a refusal.
+    """
+    from enhancement.embed import embed_face
+
+    if photo.embedding and photo.embedder == EMBEDDER and not force:
+        return EnrolResult(photo, [tuple(photo.face_box)] if photo.face_box else [], True, "already enrolled")
+    try:
+        image = read_photo(photo)
+    except Exception as exc:  # unreadable or tampered file: say so on the photo, never crash the reindex
+        photo.index_error = f"photo could not be read: {exc}"
+        photo.embedding = None
+        photo.save(update_fields=["index_error", "embedding"])
+        return EnrolResult(photo, [], False, photo.index_error)
+    chosen = photo.face_box if isinstance(photo.face_box, list | tuple) and len(photo.face_box) == 4 else None
+    if chosen is not None:  # chosen by an admin among several, or found by an earlier enrolment
+        faces = [tuple(int(v) for v in chosen)]
+    else:
+        faces = find_faces(image)
+    if len(faces) != 1:
+        if not faces:
+            message = "No face found in this photo. Use a clear, front-facing photo of one person."
+        else:
+            message = f"{len(faces)} faces found — choose the suspect's face."
+        photo.index_error = message
+        photo.embedding = None
+        photo.save(update_fields=["index_error", "embedding"])
+        return EnrolResult(photo, faces, False, message)
+    box = faces[0]
+    vector = np.asarray(embed_face(image, box=box), dtype=np.float32)
+    photo.embedding = vector.tobytes()
+    photo.face_box = list(box)
+    photo.embedder = EMBEDDER
+    photo.index_error = ""
+    if photo.crop:
+        photo.crop.delete(save=False)
+    photo.crop.save(f"face-{photo.pk}.png", ContentFile(_crop_png(image, box)), save=False)
+    photo.save(update_fields=["embedding", "face_box", "embedder", "index_error", "crop"])
+    return EnrolResult(photo, faces, True, "enrolled")
+
+
+def photo_enrol_or_refuse(*, photo: SuspectPhoto) -> SuspectPhoto:
+    """For interactive paths: enrol now or raise :class:`EnrolmentError` with the reason (the photo stays, marked)."""
+    result = photo_enrol(photo=photo)
+    if not result.enrolled:
+        raise EnrolmentError(result.message, code="no_face" if not result.faces else "several_faces")
+    return photo
