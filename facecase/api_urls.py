@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from facecase.api import CaseDetailApi, CaseListCreateApi
 from facecase.api_tokens import TokenObtainApi, TokenRevokeApi, UserTokenRevokeApi
+from facecase.export_api import AlertExportApi, CaseExportApi
 from footage.api import (
     AlertDetailApi,
     AlertListApi,
@@ -22,6 +23,7 @@ urlpatterns = [
     path("users/<int:pk>/token/revoke/", UserTokenRevokeApi.as_view(), name="user-token-revoke"),
     path("cases/", CaseListCreateApi.as_view(), name="case-list"),
     path("cases/<int:pk>/", CaseDetailApi.as_view(), name="case-detail"),
+    path("cases/<int:pk>/export/", CaseExportApi.as_view(), name="case-export"),
     path("cases/<int:case_id>/footage/", CaseFootageApi.as_view(), name="case-footage"),
     path("footage/<int:pk>/", FootageDetailApi.as_view(), name="footage-detail"),
     path("footage/<int:pk>/log/", FootageLogApi.as_view(), name="footage-log"),
@@ -32,6 +34,7 @@ urlpatterns = [
     path("alerts/", AlertListApi.as_view(), name="alert-list"),
     path("alerts/<int:pk>/", AlertDetailApi.as_view(), name="alert-detail"),
     path("alerts/<int:pk>/review/", AlertReviewApi.as_view(), name="alert-review"),
+    path("alerts/<int:pk>/export/", AlertExportApi.as_view(), name="alert-export"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
