@@ -255,6 +255,12 @@ def run_load(sockets: int, alerts: int, layer: str = "pooled", interval: float =
     return result
 
 
+def counts(r: LoadResult) -> dict:
+    return {"layer": r.layer, "sockets": r.sockets, "alerts": r.alerts, "connected": r.connected,
+            "delivered": r.delivered, "complete_clients": r.complete_clients, "duplicates": r.duplicates,
+            "closed_cleanly": r.closed_cleanly, "exceptions": dict(r.exceptions), "log": str(r.log_path)}
+
+
 def table(results: list[LoadResult]) -> str:
     lines = [
         "| layer | sockets | alerts sent | connected | alerts counted / expected | clients with every alert "
@@ -294,6 +300,7 @@ def main() -> None:
     parser.add_argument("--runs", default="stock:0,pooled:0,pooled:0.25",
                         help="LAYER:INTERVAL,... (layer stock or pooled; seconds between alerts, 0: all at once)")
     parser.add_argument("--write", action="store_true", help="replace the section in docs/reliability.md")
+    parser.add_argument("--json", type=Path, help="also write the counts of every run to this file")
     args = parser.parse_args()
     results = []
     for run in args.runs.split(","):
@@ -305,6 +312,8 @@ def main() -> None:
     command = f"python -m benchmarks.live_channel --sockets {args.sockets} --alerts {args.alerts} --runs {args.runs}"
     body = table(results)
     print(body)
+    if args.json:
+        args.json.write_text(json.dumps([counts(r) for r in results], indent=1))
     if args.write:
         write_section(report(command, body), REPO / "docs" / "reliability.md")
 

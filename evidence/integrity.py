@@ -1,7 +1,7 @@
 """Re-hash every stored evidence file against the SHA-256 the database (or its JSON record) holds.
 
-Originals (footage, suspect photos) and derived files (sighting crops and track crops, registry galleries and
-classifier heads, explanation heat-maps) are each checked: a file that is missing, or whose content no longer
+Originals (footage, suspect photos) and derived files (sighting crops and track crops, registry galleries,
+explanation heat-maps) are each checked: a file that is missing, or whose content no longer
 hashes to the recorded value, is reported. Files with no recorded hash (full frames, suspect face crops) are
 checked for presence only.
 """
@@ -70,10 +70,6 @@ def _registry_files() -> Iterator[EvidenceFile]:
         if details.get("gallery_file"):
             yield EvidenceFile(f"registry v{version.number} gallery", Path(storage.path(details["gallery_file"])),
                                version.gallery_sha256 or None)
-        classifier = details.get("classifier") or {}
-        if classifier.get("path") and classifier.get("weights_sha256"):
-            yield EvidenceFile(f"registry v{version.number} classifier head",
-                               Path(classifier["path"]) / "head.weights.h5", classifier["weights_sha256"])
 
 
 def _explanation_files() -> Iterator[EvidenceFile]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from facecase.events import OPERATORS_GROUP, publish
@@ -247,7 +248,9 @@ def footage_recover_stale_jobs(*, now: Any = None) -> dict[str, int]:
                 transaction.on_commit(lambda pk=footage.pk: footage_enqueue_safely(footage_id=pk))
                 requeued += 1
     resend_before = now - timedelta(seconds=settings.FACECASE_JOB_RESEND_AFTER_S)
-    forgotten = Footage.objects.filter(status=Footage.Status.QUEUED, enqueued_at__lt=resend_before)
+    # Never sent at all (the queue was down at upload): the row's age counts instead.
+    forgotten = Footage.objects.filter(status=Footage.Status.QUEUED).filter(
+        Q(enqueued_at__lt=resend_before) | Q(enqueued_at__isnull=True, updated_at__lt=resend_before))
     for footage_id in forgotten.values_list("pk", flat=True):
         if footage_enqueue_safely(footage_id=footage_id) is not None:
             resent += 1

@@ -43,12 +43,16 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{footage_id}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
-        self._thread.start()
+        # Run inside a caller's open transaction (a shell, a test), the claim is not visible to anyone else, and a
+        # second connection would only wait on that transaction's lock: there is no lease to keep.
+        if not connection.in_atomic_block:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
     def _run(self) -> None:
         try:

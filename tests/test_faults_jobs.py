@@ -39,8 +39,8 @@ def test_it_requeues_a_job_whose_worker_went_silent_and_fails_one_that_died_too_
     settings.FACECASE_JOB_STALE_AFTER_S = 60
     settings.FACECASE_JOB_MAX_ATTEMPTS = 3
     now = timezone.now()
-    silent, alive, doomed, forgotten = (footage_ingest(actor=charlie, case=charlies_case, upload=still(n))
-                                        for n in range(4))
+    silent, alive, doomed, forgotten, never_sent = (footage_ingest(actor=charlie, case=charlies_case, upload=still(n))
+                                                    for n in range(5))
     Footage.objects.filter(pk=silent.pk).update(status="processing", claimed_by="host-a:11", attempts=1,
                                                 heartbeat_at=now - timedelta(seconds=61))
     Footage.objects.filter(pk=alive.pk).update(status="processing", claimed_by="host-b:12", attempts=1,
@@ -49,13 +49,14 @@ def test_it_requeues_a_job_whose_worker_went_silent_and_fails_one_that_died_too_
                                                 heartbeat_at=now - timedelta(seconds=600))
     long_ago = now - timedelta(seconds=settings.FACECASE_JOB_RESEND_AFTER_S + 1)
     Footage.objects.filter(pk=forgotten.pk).update(enqueued_at=long_ago)
+    Footage.objects.filter(pk=never_sent.pk).update(enqueued_at=None, updated_at=long_ago)  # the queue was down
 
-    assert footage_recover_stale_jobs(now=now) == {"requeued": 1, "failed": 1, "resent": 1}
+    assert footage_recover_stale_jobs(now=now) == {"requeued": 1, "failed": 1, "resent": 2}
     rows = {f.pk: f for f in Footage.objects.all()}
     assert (rows[silent.pk].status, rows[silent.pk].claimed_by) == ("queued", "")
     assert (rows[alive.pk].status, rows[alive.pk].claimed_by) == ("processing", "host-b:12")
     assert rows[doomed.pk].status == "failed" and "3 times" in rows[doomed.pk].error
-    assert rows[forgotten.pk].enqueued_at >= now
+    assert rows[forgotten.pk].enqueued_at >= now and rows[never_sent.pk].enqueued_at >= now
     assert AuditEvent.objects.filter(verb="requeue", object_id=str(silent.pk)).count() == 1
     assert JobLogLine.objects.filter(footage=silent, message__contains="no heartbeat from host-a:11").exists()
     # A second sweep right after changes nothing: every step is a conditional update.
@@ -95,7 +96,11 @@ def test_it_processes_100_jobs_exactly_once_on_two_clusters_when_one_is_killed(
     queue = f"{worker_env['FACECASE_Q_NAME']}-two-{uuid.uuid4().hex[:4]}"  # read only by the two clusters below
     monkeypatch.setattr(Conf, "PREFIX", queue)
     monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
-    Schedule.objects.filter(name="footage-recover-stale-jobs").update(cluster=queue)
+    # The sweep's schedule as migration footage 0005 creates it (a transactional test before this one may have
+    # flushed the table), assigned to these two clusters only so the session's own worker leaves it alone.
+    Schedule.objects.update_or_create(name="footage-recover-stale-jobs", defaults={
+        "func": "footage.tasks.recover_stale_jobs", "schedule_type": "I", "minutes": 1, "repeats": -1,
+        "cluster": queue})
     env = {**worker_env, "FACECASE_Q_NAME": queue, "PRIVATE_MEDIA_ROOT": str(private_media),
            "FACECASE_JOB_HEARTBEAT_S": "2", "FACECASE_JOB_STALE_AFTER_S": "15", "FACECASE_JOB_RESEND_AFTER_S": "20"}
     jobs = [footage_ingest(actor=charlie, case=charlies_case, upload=still(n, size=4)).pk for n in range(100)]
