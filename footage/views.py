@@ -22,6 +22,7 @@ from footage import explanations
 from footage.derived import FrameUnavailable, sighting_frame_path
 from footage.forms import FootageUploadForm
 from footage.models import Alert, Footage, Sighting
+from footage.provenance import provenance_chain
 from footage.selectors import (
     alert_get_for_user,
     alert_list_for_user,
@@ -33,6 +34,8 @@ from footage.selectors import (
     sighting_list_for_user,
     sighting_search_for_user,
     sightings_for_case,
+    sightings_for_footage,
+    with_track_numbers,
 )
 from footage.services import alert_review as alert_review_service
 from footage.services import ingest_from_request
@@ -112,16 +115,27 @@ def _footage_or_404(request: HttpRequest, pk: int) -> Footage:
     return footage
 
 
+FOOTAGE_GALLERY_SIZE = 48
+
+
+def _footage_results(footage: Footage) -> dict[str, Any]:
+    sightings = sightings_for_footage(footage.pk)
+    return {"footage": footage, "sightings": sightings[:FOOTAGE_GALLERY_SIZE], "sighting_count": sightings.count()}
+
+
 @role_required(*CASE_ROLES)
 def footage_detail(request: HttpRequest, pk: int) -> HttpResponse:
     footage = _footage_or_404(request, pk)
-    sightings = footage.sightings.select_related("best_suspect").defer(
-        "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames"
-    ).order_by("track_id")
-    return render(request, "footage/detail.html", {
-        "footage": footage, "log_lines": footage_log(footage), "sightings": sightings[:48],
-        "sighting_count": sightings.count(),
-    })
+    return render(request, "footage/detail.html", {**_footage_results(footage), "log_lines": footage_log(footage)})
+
+
+@role_required(*CASE_ROLES)
+@require_safe
+def footage_results(request: HttpRequest, pk: int) -> HttpResponse:
+    """The footage page's metadata and sighting tiles, fetched by the page as the analysis stores sightings and
+    when it ends, so the results appear without a reload."""
+    footage = _footage_or_404(request, pk)
+    return render(request, "footage/_results.html", _footage_results(footage))
 
 
 @role_required(*CASE_ROLES)
@@ -169,10 +183,29 @@ def _sighting_or_404(request: HttpRequest, pk: int) -> Sighting:
 
 @role_required(*ALERT_ROLES)
 def sighting_provenance(request: HttpRequest, pk: int) -> HttpResponse:
-    """The enhancement record of a sighting's crop: each step, its parameters, weights and hashes."""
+    """The enhancement record of a sighting's crop: each step, its parameters, weights and hashes, and the chain of
+    hashes from the raw crop to the enhanced one checked (file and pixel hashes told apart)."""
     sighting = _sighting_or_404(request, pk)
-    return render(request, "sightings/provenance.html", {"sighting": sighting,
-                                                         "records": sighting.enhancement_records or []})
+    return render(request, "sightings/provenance.html", {"sighting": sighting, "chain": provenance_chain(sighting)})
+
+
+@role_required(*ALERT_ROLES)
+def sighting_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One face track: raw and enhanced crops side by side, its frames and times, quality, candidates, alerts and
+    provenance, with links back to its footage and case."""
+    sighting = with_track_numbers(sighting_list_for_user(request.user).filter(pk=pk)).select_related(
+        "footage__case", "best_suspect", "registry_version").first()
+    if sighting is None:
+        raise Http404("no such sighting")
+    strip = _track_strip(sighting)
+    best = next((e for e in sighting.track_frames or [] if isinstance(e, dict) and e.get("rank") == 0), {})
+    return render(request, "sightings/detail.html", {
+        "s": sighting, "footage": sighting.footage, "case": sighting.footage.case,
+        "candidates": _candidates(sighting), "alerts": sighting.alerts.select_related("suspect").order_by("-score"),
+        "track_strip": strip, "track_crops": [f for f in strip if f["has_crop"]][:24],
+        "quality_rows": sorted((best.get("quality") or {}).items()) if isinstance(best.get("quality"), dict) else [],
+        "steps": [r.get("step", "?") for r in sighting.enhancement_records or [] if isinstance(r, dict)],
+    })
 
 
 @role_required(*ALERT_ROLES)

@@ -332,13 +332,42 @@
       if (hint && status !== "queued") { hint.hidden = true; }
       if (error) { job.querySelector(".footage-error").textContent = "Analysis failed: " + error; }
     }
+    // The metadata and sighting tiles are re-rendered by the server (the same partials as the page) while the
+    // analysis stores sightings (at most every few seconds) and once more when the job ends.
+    let resultsTimer = null;
+    let resultsAt = 0;
+    function refreshResults() {
+      resultsTimer = null;
+      resultsAt = Date.now();
+      fetch(job.dataset.resultsUrl, { credentials: "same-origin" }).then(function (r) {
+        return r.ok ? r.text() : Promise.reject(r.status);
+      }).then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        ["footage-facts", "footage-sightings"].forEach(function (part) {
+          const now = document.getElementById(part);
+          const next = fresh.getElementById(part);
+          if (now && next) { now.replaceWith(document.importNode(next, true)); }
+        });
+      }).catch(function () { /* the next event or the end of the job tries again */ });
+    }
+    function resultsSoon(final) {
+      if (final) { if (resultsTimer) { clearTimeout(resultsTimer); } refreshResults(); return; }
+      if (!resultsTimer) { resultsTimer = setTimeout(refreshResults, Math.max(0, 4000 - (Date.now() - resultsAt))); }
+    }
     on("footage.progress", function (p) {
-      if (String(p.footage_id) === id) { percent.textContent = p.progress + "%"; if (hint) { hint.hidden = true; } }
+      if (String(p.footage_id) === id) {
+        percent.textContent = p.progress + "%";
+        if (hint) { hint.hidden = true; }
+        resultsSoon(false);
+      }
     });
     on("footage.status", function (p) {
-      if (String(p.footage_id) === id) { showStatus(p.status, p.progress, p.error); }
+      if (String(p.footage_id) === id) {
+        showStatus(p.status, p.progress, p.error);
+        resultsSoon(p.status === "done" || p.status === "failed" || p.status === "processing");
+      }
     });
-    on("footage.log", function (p) { if (String(p.footage_id) === id) { scrollLog(); } });
+    on("footage.log", function (p) { if (String(p.footage_id) === id) { scrollLog(); resultsSoon(false); } });
     scrollLog();
     setInterval(function () {
       const badge = document.getElementById("live-status");
@@ -346,7 +375,9 @@
       if ((badge && badge.classList.contains("on")) || status === "done" || status === "failed") { return; }
       fetch(job.dataset.statusUrl + "?after=" + lastSeq(), { credentials: "same-origin" })
         .then(function (r) { return r.json(); }).then(function (data) {
+          const before = document.getElementById("job-status").textContent;
           showStatus(data.status, data.progress, data.error);
+          resultsSoon(data.status !== before || data.status === "done" || data.status === "failed");
           data.log.forEach(function (line) {
             document.dispatchEvent(new CustomEvent("facecase:footage.log.poll", { detail: line }));
             if (log.querySelector('[data-seq="' + line.seq + '"]')) { return; }
