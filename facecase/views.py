@@ -46,6 +46,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
+            messages.success(request, f"Case {case.reference} created. Upload footage below.")
             return redirect("case-detail", pk=case.pk)
     return render(request, "cases/new.html", {"form": form})
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 
+from facecase.models import Case
 from facecase.roles import is_admin, is_operator
 from facecase.selectors import case_list_for_user
 from facecase.ui import day_end, day_start
@@ -131,3 +132,10 @@ def sighting_search_for_user(user: Any, suspect_id: int | None) -> QuerySet[Sigh
 def can_review(user: Any) -> bool:
     """Who may confirm or dismiss alerts: the one rule for showing the review actions and for accepting them."""
     return bool(user.is_authenticated and user.is_active and user.has_perm("footage.change_alert"))
+
+
+def alert_cases_for_user(user: Any) -> list[tuple[int, str]]:
+    """The cases the user's visible alerts belong to, as (id, reference), for the queue's Case filter (an operator
+    is no member of the cases, so the cases they may open would leave the filter empty)."""
+    case_ids = alert_list_for_user(user).order_by().values("footage__case_id")
+    return list(Case.objects.filter(pk__in=case_ids).order_by("reference").values_list("pk", "reference"))

@@ -15,15 +15,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from facecase.media import private_file_response
 from facecase.models import Case
 from facecase.roles import CASE_ROLES, ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role, is_operator
-from facecase.selectors import case_get_for_user, case_list_for_user
+from facecase.selectors import case_get_for_user
 from facecase.storage import private_storage
 from facecase.ui import paginate, query_without_page, role_required, wants_json
 from footage import explanations
 from footage.derived import FrameUnavailable, sighting_frame_path
-from footage.forms import FootageUploadForm
+from footage.forms import AlertFilterForm, FootageUploadForm
 from footage.models import Alert, Footage, Sighting
 from footage.provenance import provenance_chain
 from footage.selectors import (
+    ALERT_FILTERS,
+    alert_cases_for_user,
     alert_get_for_user,
     alert_list_for_user,
     alert_queue_for_user,
@@ -247,16 +249,17 @@ def _private_image(path: str, content_type: str = "image/jpeg") -> FileResponse:
 
 @role_required(*ALERT_ROLES)
 def alert_list(request: HttpRequest) -> HttpResponse:
-    filters = {key: request.GET.get(key, "").strip() for key in
-               ("status", "suspect", "case", "camera", "date_from", "date_to")}
+    filters = {key: request.GET.get(key, "").strip() for key in ALERT_FILTERS}
     if "status" not in request.GET:
         filters["status"] = Alert.Status.NEW  # the queue opens on what needs review
-    alerts = alert_queue_for_user(request.user, filters)
+    form = AlertFilterForm(filters, statuses=Alert.Status.choices, cases=alert_cases_for_user(request.user))
+    # Invalid filters show nothing but their messages: a silently widened filter would mislead.
+    alerts = alert_queue_for_user(request.user, filters) if form.is_valid() else Alert.objects.none()
+    narrowed = any(filters[key] for key in ALERT_FILTERS if key != "status") or filters["status"] != Alert.Status.NEW
     return render(request, "alerts/list.html", {
-        "page": paginate(request, alerts), "filters": filters, "statuses": Alert.Status.choices,
-        "suspect_label": _suspect_label(filters["suspect"]),
-        "cases": case_list_for_user(request.user).only("pk", "reference").order_by("reference"),
-        "filter_query": query_without_page(request),
+        "page": paginate(request, alerts), "filters": filters, "form": form, "statuses": Alert.Status.choices,
+        "suspect_label": _suspect_label(filters["suspect"]), "cases": form.fields["case"].choices[1:],
+        "narrowed": narrowed, "filter_query": query_without_page(request),
         "can_review": can_review(request.user),
     })
 

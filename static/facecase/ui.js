@@ -21,6 +21,16 @@
       event.ctrlKey || event.metaKey || event.altKey;
   }
 
+  // --- collapsible navigation on narrow screens ---------------------------------------------------------------
+  const navToggle = document.getElementById("nav-toggle");
+  if (navToggle) {
+    navToggle.addEventListener("click", function () {
+      const open = navToggle.getAttribute("aria-expanded") !== "true";
+      navToggle.setAttribute("aria-expanded", String(open));
+      navToggle.closest(".topbar").classList.toggle("nav-open", open);
+    });
+  }
+
   // --- header count of alerts waiting for review -----------------------------------------------------------
   const counter = document.getElementById("alert-count");
   const baseTitle = document.title;
@@ -372,7 +382,7 @@
     setInterval(function () {
       const badge = document.getElementById("live-status");
       const status = document.getElementById("job-status").textContent;
-      if ((badge && badge.classList.contains("on")) || status === "done" || status === "failed") { return; }
+      if ((badge && badge.dataset.connected === "1") || status === "done" || status === "failed") { return; }
       fetch(job.dataset.statusUrl + "?after=" + lastSeq(), { credentials: "same-origin" })
         .then(function (r) { return r.json(); }).then(function (data) {
           const before = document.getElementById("job-status").textContent;
