@@ -22,6 +22,7 @@ urlpatterns = [
     path("alerts/<int:pk>/", views.alert_detail, name="alert-detail"),
     path("alerts/<int:pk>/row/", views.alert_row, name="alert-row"),
     path("alerts/<int:pk>/review/", views.alert_review, name="alert-review"),
+    path("alerts/<int:pk>/review/undo/", views.alert_review_undo, name="alert-review-undo"),
     path("alerts/<int:pk>/explain/", views.alert_explain, name="alert-explain"),
     path("alerts/<int:pk>/explain.png", views.alert_explain_image, name="alert-explain-image"),
 ]

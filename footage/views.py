@@ -40,6 +40,7 @@ from footage.selectors import (
     with_track_numbers,
 )
 from footage.services import alert_review as alert_review_service
+from footage.services import alert_review_undo as alert_review_undo_service
 from footage.services import ingest_from_request
 from suspects.selectors import suspect_get, suspect_search, suspects_by_id
 
@@ -371,6 +372,27 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(request, f"Alert {alert.pk}: {alert.get_status_display()}.")
+    return redirect("alert-detail", pk=alert.pk)
+
+
+@role_required(*ALERT_ROLES)
+@require_POST
+def alert_review_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo one's own decision of a moment ago (the Undo the queue shows after a one-key decision)."""
+    alert = _alert_or_404(request, pk)
+    if not can_review(request.user):
+        return HttpResponseForbidden("Your role may view alerts but not review them.")
+    try:
+        alert = alert_review_undo_service(actor=request.user, alert=alert)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        if wants_json(request):
+            return JsonResponse({"error": error[0].upper() + error[1:] + "."}, status=409)
+        messages.error(request, error[0].upper() + error[1:] + ".")
+        return redirect("alert-detail", pk=alert.pk)
+    if wants_json(request):
+        return JsonResponse({"id": alert.pk, "status": alert.status, "status_display": alert.get_status_display()})
+    messages.success(request, f"Alert {alert.pk}: decision undone, it is new again.")
     return redirect("alert-detail", pk=alert.pk)
 
 

@@ -51,7 +51,10 @@
       counter.classList.add("pulse");
     });
     on("alert.reviewed", function (p) {
-      if (p.previous === undefined || p.previous === "new") {
+      if (p.previous === "local" || p.previous === "local-undo") { return; }  // the server's push follows
+      if (p.status === "new" && p.previous && p.previous !== "new") {  // an undo: waiting again
+        setCount((parseInt(counter.textContent, 10) || 0) + 1);
+      } else if (p.previous === undefined || p.previous === "new") {
         setCount((parseInt(counter.textContent, 10) || 0) - 1);
       }
     });
@@ -134,12 +137,52 @@
         pill.className = "alert-status pill pill-" + p.status;
         const who = row.querySelector(".alert-reviewer");
         if (who) { who.textContent = p.reviewed_by || ""; }
-        row.classList.add("reviewed");
+        row.classList.toggle("reviewed", p.status !== "new");
       });
     });
 
+    // A one-key decision is shown with an Undo for a few seconds, or until the next decision.
+    const undoBar = document.getElementById("undo-bar");
+    const UNDO_S = 8;
+    let undoable = null;
+    let undoTimer = null;
+    function closeUndo() {
+      undoable = null;
+      if (undoTimer) { clearTimeout(undoTimer); undoTimer = null; }
+      if (undoBar) { undoBar.hidden = true; }
+    }
+    function offerUndo(row, data) {
+      closeUndo();
+      if (!undoBar) { return; }
+      undoable = row.dataset.alertId;
+      const name = row.querySelector(".alert-link");
+      document.getElementById("undo-text").textContent = "Alert " + data.id + (name ? " (" + name.textContent + ")" : "") +
+        ": " + (data.status_display || STATUS_LABELS[data.status]) + ".";
+      undoBar.hidden = false;
+      undoTimer = setTimeout(closeUndo, UNDO_S * 1000);
+    }
+    function undo() {
+      if (!undoable) { return; }
+      const id = undoable;
+      closeUndo();
+      fetch("/alerts/" + id + "/review/undo/", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      }).then(function (response) { return response.json(); }).then(function (data) {
+        if (data.error) { banner.textContent = data.error; banner.hidden = false; return; }
+        document.dispatchEvent(new CustomEvent("facecase:alert.reviewed", { detail: {
+          id: data.id, status: "new", status_display: data.status_display, reviewed_by: "", previous: "local-undo" } }));
+        banner.textContent = "Undone: alert " + data.id + " is new again.";
+        banner.hidden = false;
+        const index = allRows().findIndex(function (r) { return r.dataset.alertId === String(data.id); });
+        if (index >= 0) { select(index); }
+      });
+    }
+    if (undoBar) { document.getElementById("undo-btn").addEventListener("click", undo); }
+
     function review(row, action) {
       if (!canReview || !row || row.dataset.status !== "new") { return; }
+      closeUndo();
       const body = new URLSearchParams({ action: action, csrfmiddlewaretoken: csrfToken() });
       fetch("/alerts/" + row.dataset.alertId + "/review/", {
         method: "POST", credentials: "same-origin", body: body,
@@ -149,6 +192,7 @@
         document.dispatchEvent(new CustomEvent("facecase:alert.reviewed", { detail: {
           id: data.id, status: data.status, status_display: data.status_display, reviewed_by: data.reviewed_by,
           previous: "local" } }));
+        offerUndo(row, data);
         select(selected + 1);
       });
     }
@@ -167,6 +211,8 @@
       }
       else if (event.key === "c") { review(list[selected], "confirm"); }
       else if (event.key === "d") { review(list[selected], "dismiss"); }
+      else if (event.key === "n") { review(list[selected], "not_this_person"); }
+      else if (event.key === "u") { undo(); }
     });
   }
 
