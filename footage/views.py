@@ -16,8 +16,10 @@ from facecase.media import private_file_response
 from facecase.models import Case
 from facecase.roles import CASE_ROLES, ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role, is_operator
 from facecase.selectors import case_get_for_user
+from facecase.services import audit_record
 from facecase.storage import private_storage
 from facecase.ui import paginate, query_without_page, role_required, wants_json
+from facecase.upload_messages import upload_refusal_message
 from footage import explanations
 from footage.derived import FrameUnavailable, sighting_frame_path
 from footage.forms import AlertFilterForm, FootageUploadForm
@@ -95,10 +97,13 @@ def case_upload(request: HttpRequest, pk: int) -> HttpResponse:
         footage = ingest_from_request(request, case)
     except ValidationError as exc:
         upload = request.FILES.get("file")
-        if upload is not None:
-            error = f"Upload refused ({upload.name}): " + " ".join(exc.messages)
-        else:
-            error = "Upload refused: " + (" ".join(exc.messages) if exc.code == "too_large" else "no file chosen")
+        technical = " ".join(exc.messages)
+        # The user reads what to do; the technical reason stays in the audit log for admins.
+        audit_record(actor=request.user, verb="upload_refused", obj=case,
+                     details={"file": upload.name if upload is not None else "", "code": exc.code or "",
+                              "reason": technical})
+        message = upload_refusal_message(exc.code, technical)
+        error = f"Upload refused ({upload.name}): {message}" if upload is not None else f"Upload refused: {message}"
     if wants_json(request):
         if error:
             return JsonResponse({"error": error}, status=400)

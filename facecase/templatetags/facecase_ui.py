@@ -81,3 +81,11 @@ def track_label(sighting: Any) -> str:
     """Track numbers 1..n per footage (``track_number`` from ``footage.selectors.with_track_numbers``)."""
     number = getattr(sighting, "track_number", None)
     return f"Track {number}" if number else f"Track id {sighting.track_id}"
+
+
+@register.filter
+def analysis_failure(technical: str) -> str:
+    """A failed analysis' reason in words a user can act on (the job log keeps the technical one)."""
+    from facecase.upload_messages import analysis_failure_message
+
+    return analysis_failure_message(str(technical or ""))
