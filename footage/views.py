@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from facecase.media import private_file_response
+from facecase.media import media_shown, private_file_response
 from facecase.models import Case
 from facecase.roles import CASE_ROLES, ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role, is_operator
 from facecase.selectors import case_get_for_user
@@ -319,11 +319,14 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sighting = alert.sighting
     suspect = alert.suspect
     records = (sighting.enhancement_records if sighting else []) or []
+    photos = list(suspect.photos.all()[:8])
+    media_shown(request, kind="suspect-photo", field="image", pks=[photo.pk for photo in photos],
+                what="alert review", obj=alert)
     next_alert_id = alert_queue_for_user(request.user, {"status": Alert.Status.NEW}).filter(
         created_at__lte=alert.created_at).exclude(pk=alert.pk).values_list("pk", flat=True).first()
     return render(request, "alerts/detail.html", {
         "alert": alert, "sighting": sighting, "suspect": suspect,
-        "photos": suspect.photos.all()[:8],
+        "photos": photos,
         "candidates": _candidates(sighting),
         "steps": [r.get("step", "?") for r in records if isinstance(r, dict)],
         "track_strip": [f for f in _track_strip(sighting) if f["has_crop"]][:24],
