@@ -64,14 +64,16 @@ def test_it_walks_an_analyst_from_a_new_case_to_a_sightings_provenance(
     wait_for(lambda: "Case C-2026-018 created" in text_of(browser, "main"), timeout_s=30, what="the created message")
     case = Case.objects.get(reference="C-2026-018")
 
-    # A text file is refused in words the user can act on; the technical reason is in the audit log.
-    notes = tmp_path / "notes.txt"
+    # A text file (named like a video) is refused in words the user can act on; the technical reason is in the
+    # audit log for admins.
+    notes = tmp_path / "notes.mp4"
     notes.write_text("Witness statement: the man wore a red cap.\n" * 20)
     browser.find_element(By.ID, "id_file").send_keys(str(notes))
     click(browser, browser.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]"))
     error = wait_for(lambda: text_of(browser, "upload-error"), timeout_s=30, what="the refusal")
-    assert "not an image or video FaceCase can read (supported:" in error and "OpenCV" not in error
-    assert AuditEvent.objects.filter(verb="upload_refused", object_id=str(case.pk)).exists()
+    assert "not an image or video FaceCase can read (supported:" in error and "OpenCV" not in error, error
+    refusal = AuditEvent.objects.get(verb="upload_refused", object_id=str(case.pk))
+    assert "OpenCV" in refusal.details["reason"]
 
     # A photo: the footage page shows its sighting when the analysis ends, without a reload.
     browser.find_element(By.ID, "id_file").clear()
