@@ -24,7 +24,19 @@ from test_platform_browser import browser, server  # noqa: E402,F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-OBAMA = SHARED_DATA / "face_recognition_examples" / "obama-240p.jpg"  # a small face: enhancement runs
+OBAMA = SHARED_DATA / "face_recognition_examples" / "obama-480p.jpg"
+
+
+def night_still(tmp_path: Path) -> Path:
+    """The photo as a dim night camera would take it (a third of the light), so the analysis enhances the face."""
+    import cv2
+
+    from enhancement.images import read_image
+
+    image = read_image(shared_file(OBAMA))
+    path = tmp_path / "night-still.jpg"
+    cv2.imwrite(str(path), (image.astype("float32") * 0.3).astype("uint8"))
+    return path
 
 
 def page_width(driver: Any) -> int:
@@ -77,7 +89,7 @@ def test_it_walks_an_analyst_from_a_new_case_to_a_sightings_provenance(
 
     # A photo: the footage page shows its sighting when the analysis ends, without a reload.
     browser.find_element(By.ID, "id_file").clear()
-    browser.find_element(By.ID, "id_file").send_keys(str(shared_file(OBAMA)))
+    browser.find_element(By.ID, "id_file").send_keys(str(night_still(tmp_path)))
     click(browser, browser.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]"))
     footage = wait_for(lambda: Footage.objects.filter(case=case).first(), timeout_s=60, what="the upload")
     wait_for(lambda: browser.current_url.endswith(f"/footage/{footage.pk}/"), timeout_s=60, what="the footage page")
@@ -87,7 +99,8 @@ def test_it_walks_an_analyst_from_a_new_case_to_a_sightings_provenance(
              what="the analysis", worker=live_worker)
     footage.refresh_from_db()
     assert footage.status == "done", footage.error
-    sighting = Sighting.objects.get(footage=footage)
+    sighting = Sighting.objects.filter(footage=footage).order_by("track_id").first()
+    assert sighting is not None, "the analysis found no face in the photo"
     tile_css = f'#footage-sightings [data-sighting-id="{sighting.pk}"]'
     tile = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, tile_css), timeout_s=30,
                     what="the sighting tile to appear by itself")[0]
@@ -117,7 +130,7 @@ def test_it_walks_an_analyst_from_a_new_case_to_a_sightings_provenance(
     raw_pixels = browser.find_element(By.ID, "raw-pixel-sha").text
     inputs = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".step-input")]
     outputs = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".step-output")]
-    # The small face was enhanced: input(1) = raw pixels, output(n) = enhanced pixels, visibly on the page.
+    # The dim face was enhanced: input(1) = raw pixels, output(n) = enhanced pixels, visibly on the page.
     assert inputs and sighting.enhancement_records
     assert inputs[0] == raw_pixels and outputs[-1] == browser.find_element(By.ID, "enhanced-pixel-sha").text
     assert "{" not in browser.find_element(By.CSS_SELECTOR, "table.params").text  # a table, not dict text
@@ -144,6 +157,7 @@ def test_it_walks_an_analyst_from_a_new_case_to_a_sightings_provenance(
 def test_it_filters_the_queue_honestly_undoes_a_key_decision_and_logs_one_registry_view(
     server: str, browser: Any, live_worker: Any, alice: Any, bob: Any, charlie: Any, charlies_case: Any,
 ):
+    from django.contrib.auth import get_user_model
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -223,3 +237,20 @@ def test_it_filters_the_queue_honestly_undoes_a_key_decision_and_logs_one_regist
     assert [o.text for o in Select(browser.find_element(By.ID, "id_object_type")).options if o.text != "Any"]
     browser.get(f"{server}/audit/")
     shoot(browser, "audit-log")
+
+    # Users and roles without leaving the app: a new operator, then bob deactivated; both in the audit log.
+    click(browser, browser.find_element(By.LINK_TEXT, "Users"))
+    browser.find_element(By.ID, "id_username").send_keys("erin")
+    browser.find_element(By.ID, "id_password").send_keys("Kestrel-Harbour-41")
+    click(browser, browser.find_element(By.CSS_SELECTOR, 'input[name=roles][value=operator]'))
+    click(browser, browser.find_element(By.CSS_SELECTOR, "#user-create-form button.primary"))
+    wait_for(lambda: "User erin created." in text_of(browser, "main"), timeout_s=30, what="erin to be created")
+    erin = get_user_model().objects.get(username="erin")
+    assert erin.groups.filter(name="operator").exists() and erin.check_password("Kestrel-Harbour-41")
+    browser.get(f"{server}/users/{bob.pk}/")
+    click(browser, browser.find_element(By.ID, "deactivate-btn"))
+    wait_for(lambda: "bob deactivated" in text_of(browser, "main"), timeout_s=30, what="bob to be deactivated")
+    assert not get_user_model().objects.get(pk=bob.pk).is_active
+    browser.get(f"{server}/users/")
+    shoot(browser, "users")
+    assert {"user_create", "user_deactivate"} <= set(AuditEvent.objects.values_list("verb", flat=True))
