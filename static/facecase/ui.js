@@ -275,17 +275,34 @@
       const text = document.getElementById("explain-text");
       const img = document.getElementById("explain-img");
       let timer = null;
+      let ticker = null;
+      let startedAt = 0;
+      // The explanation's distance is of this one crop; the candidates list shows the track's weighted mean over
+      // its best crops, so the two figures differ slightly and the text says so.
+      const EXPLAIN_TEXT = function (state) {
+        return "Distance of this crop: " + Number(state.base_distance).toFixed(3) + " (the candidates list shows the " +
+          "track's mean over its best crops); hiding the reddest region adds up to " +
+          Number(state.max_increase).toFixed(3) + ".";
+      };
+      function tick() {
+        const progress = document.getElementById("explain-progress");
+        if (!progress) { return; }
+        const seconds = Math.round((Date.now() - (startedAt || Date.now())) / 1000);
+        progress.textContent = "Computing in the background: " + seconds + " s so far (usually 10–20 s). " +
+          "You can keep reviewing; the map appears here when it is ready.";
+      }
       function show(state) {
         panel.dataset.state = state.state;
         if (state.state === "ready") {
           img.src = state.url + "?v=" + encodeURIComponent(state.sha256 || "");
           img.hidden = false;
           button.hidden = true;
-          text.textContent = "Distance " + state.base_distance + "; hiding the reddest region adds up to " +
-            state.max_increase + ".";
+          text.textContent = EXPLAIN_TEXT(state);
         } else if (state.state === "queued") {
           button.hidden = true;
-          text.innerHTML = '<span class="spinner" aria-hidden="true"></span> Computing… this takes a few seconds.';
+          startedAt = startedAt || Date.now();
+          text.innerHTML = '<span class="spinner" aria-hidden="true"></span> <span id="explain-progress"></span>';
+          tick();
         } else if (state.state === "failed") {
           button.hidden = false;
           button.textContent = "Try again";
@@ -296,7 +313,9 @@
           text.appendChild(span);
         }
         if (state.state === "queued" && !timer) { timer = setInterval(poll, 3000); }
+        if (state.state === "queued" && !ticker) { ticker = setInterval(tick, 1000); }
         if (state.state !== "queued" && timer) { clearInterval(timer); timer = null; }
+        if (state.state !== "queued" && ticker) { clearInterval(ticker); ticker = null; startedAt = 0; }
       }
       function poll() {
         fetch(panel.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
