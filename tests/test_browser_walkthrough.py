@@ -43,6 +43,19 @@ def page_width(driver: Any) -> int:
     return int(driver.execute_script("return document.documentElement.scrollWidth"))
 
 
+def too_wide(driver: Any, width: int) -> list[str]:
+    """The innermost elements reaching past the window's right edge (what makes a page scroll sideways)."""
+    return driver.execute_script("""
+        const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+            const r = el.getBoundingClientRect();
+            const inner = [...el.children].some(c => c.getBoundingClientRect().right > arguments[0] + 1);
+            if (r.right > arguments[0] + 1 && !inner)
+                out.push(el.tagName + '.' + el.className + '#' + el.id + ' right=' + Math.round(r.right));
+        }
+        return out.slice(0, 8);""", width)
+
+
 def test_it_walks_an_analyst_from_a_new_case_to_a_sightings_provenance(
     server: str, browser: Any, live_worker: Any, alice: Any, tmp_path: Path,
 ):
@@ -142,7 +155,7 @@ def test_it_walks_an_analyst_from_a_new_case_to_a_sightings_provenance(
     browser.set_window_size(400, 860)
     for path in (f"/sightings/{sighting.pk}/", f"/footage/{footage.pk}/", "/alerts/", f"/cases/{case.pk}/", "/cases/"):
         browser.get(f"{server}{path}")
-        assert page_width(browser) <= 400, (path, page_width(browser))
+        assert page_width(browser) <= 400, (path, page_width(browser), too_wide(browser, 400))
         logout = browser.find_element(By.CSS_SELECTOR, ".who button")
         assert logout.is_displayed() and logout.rect["x"] + logout.rect["width"] <= 400, path
     nav = browser.find_element(By.ID, "main-nav")
