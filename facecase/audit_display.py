@@ -53,11 +53,12 @@ def _label(object_type: str, obj: Any) -> str:
 
 def _value(value: Any) -> str:
     if isinstance(value, dict):
-        shown = ", ".join(f"{k}: {_value(v)}" for k, v in list(value.items())[:4])
-        return "{" + shown + ("…}" if len(value) > 4 else "}")
+        kept = [(k, v) for k, v in value.items() if v not in ("", None, [], {})]
+        shown = ", ".join(f"{str(k).replace('_', ' ')} {_value(v)}" for k, v in kept[:4])
+        return "(" + shown + (", …)" if len(kept) > 4 else ")")
     if isinstance(value, (list, tuple)):
         shown = ", ".join(_value(v) for v in value[:6])
-        return f"[{shown}{', …' if len(value) > 6 else ''}]"
+        return f"{shown}{', …' if len(value) > 6 else ''}"
     if isinstance(value, float):
         return f"{value:.4g}"
     text = str(value)
