@@ -61,13 +61,17 @@ def test_it_shows_a_designed_page_instead_of_a_bare_403(bob: Any):
 def test_it_hides_links_a_user_may_not_follow(alice: Any, bob: Any, charlie: Any):
     operator_page = logged_in(bob).get("/alerts/").content.decode()
     assert 'href="/alerts/"' in operator_page
-    for hidden in ('href="/cases/"', 'href="/suspects/"', 'href="/audit/"', 'href="/admin/"'):
+    for hidden in ('href="/cases/"', 'href="/suspects/"', 'href="/audit/"', 'href="/users/"', 'href="/admin/"'):
         assert hidden not in operator_page
     analyst_page = logged_in(charlie).get("/cases/").content.decode()
     assert 'href="/cases/"' in analyst_page and 'href="/suspects/"' not in analyst_page
     admin_page = logged_in(alice).get("/cases/").content.decode()
-    for shown in ('href="/suspects/"', 'href="/audit/"', 'href="/admin/"'):
+    for shown in ('href="/suspects/"', 'href="/audit/"', 'href="/users/"'):
         assert shown in admin_page
+    assert 'href="/admin/"' not in admin_page  # users and roles are in the app; the Django admin is for superusers
+    alice.is_superuser = True
+    alice.save(update_fields=["is_superuser"])
+    assert 'href="/admin/"' in logged_in(alice).get("/cases/").content.decode()
 
 
 def test_it_counts_new_alerts_in_the_header_for_operators_only(alert: Alert, bob: Any, charlie: Any):
