@@ -211,6 +211,7 @@ def suspect_photo_face(request: HttpRequest, pk: int) -> HttpResponse:
               "width": 100 * f[2] / check.width, "height": 100 * f[3] / check.height}
              for i, f in enumerate(faces)] if check else []
     boxes.sort(key=lambda b: b["left"])  # numbered left to right as the admin reads the photo
+    media_shown(request, kind="suspect-photo", field="image", pks=[photo.pk], what="face chooser", obj=photo)
     return render(request, "suspects/choose_face.html", {"photo": photo, "suspect": photo.suspect, "boxes": boxes})
 
 
