@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from facecase.events import OPERATORS_GROUP, publish
-from facecase.files import check_image, check_video, is_still_image, store_private_upload
+from facecase.files import check_footage, store_private_upload
 from facecase.models import Case
 from facecase.services import audit_record
 from facecase.uploads import upload_errors
@@ -32,12 +32,7 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
         raise ValidationError(f"case {case.reference} is closed; reopen it to attach footage", code="closed")
     stored = store_private_upload(upload, subdir=f"footage/case-{case.pk}")
     try:
-        if is_still_image(stored.path):
-            width, height, content_type = check_image(stored.path)
-            kind = Footage.Kind.IMAGE
-        else:
-            content_type = check_video(stored.path)
-            kind, width, height = Footage.Kind.VIDEO, None, None
+        kind, width, height, content_type = check_footage(stored.path)
         with transaction.atomic():
             footage = Footage(
                 case=case, original_name=stored.original_name, sha256=stored.sha256, size=stored.size,

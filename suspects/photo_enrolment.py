@@ -15,7 +15,7 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 
-from enhancement.images import encode_png, read_image
+from enhancement.images import encode_png
 from facecase.files import verified_path
 from suspects.models import SuspectPhoto
 
@@ -35,11 +35,11 @@ class EnrolResult:
 
 
 def read_photo(photo: SuspectPhoto) -> np.ndarray:
-    """The photo as ``uint8`` BGR after re-checking its sha256; alpha is dropped (PNG references are often RGBA)."""
-    image = read_image(verified_path(photo.image, photo.sha256))
-    if image is None:
-        raise ValueError("not an image that can be decoded")
-    return image
+    """The photo as upright ``uint8`` BGR after re-checking its sha256, decoded exactly as the face check decodes it
+    (``enhancement.imageio``: EXIF orientation applied, alpha dropped), so a chosen face box means the same pixels."""
+    from enhancement.imageio import decode_image
+
+    return decode_image(verified_path(photo.image, photo.sha256))
 
 
 def find_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:

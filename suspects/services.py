@@ -10,7 +10,7 @@ from django.db import transaction
 
 from facecase.files import check_image, store_private_upload
 from facecase.services import audit_record, audited_update
-from suspects.face_check import FaceCheck, check_upload
+from suspects.face_check import FaceCheck, check_path, check_upload, face_verdict
 from suspects.models import Suspect, SuspectPhoto
 
 _SUSPECT_EDITABLE = ("name", "external_id", "status", "notes")
@@ -46,13 +46,11 @@ def suspect_update_with_reason(*, actor: Any, suspect: Suspect, reason: str, **f
 
 
 def suspect_photo_face_check(*, upload: Any) -> FaceCheck:
-    """The inline face check of a photo about to be added: ``ValidationError`` when it is not a readable image or
-    holds no face; several faces pass (the admin chooses one next)."""
+    """The inline face check of a photo about to be added through the web form: ``ValidationError`` when it is not a
+    readable image or holds no face; several faces pass (the admin chooses one next). The same rule
+    (``face_verdict``) as ``suspect_photo_add(check_face=True)`` applies on the stored bytes, for the REST API too."""
     check = check_upload(upload)
-    if check is None:
-        raise ValidationError("This file is not an image that can be read.")
-    if check.count == 0:
-        raise ValidationError(check.message, code="no_face")
+    face_verdict(check, choose_later=True)
     return check
 
 
@@ -78,12 +76,21 @@ def suspect_delete(*, actor: Any, suspect: Suspect) -> None:
     transaction.on_commit(lambda: [storage.delete(name) for name in files])
 
 
-def suspect_photo_add(*, actor: Any, suspect: Suspect, upload: UploadedFile) -> SuspectPhoto:
+def suspect_photo_add(*, actor: Any, suspect: Suspect, upload: UploadedFile, check_face: bool = False,
+                      face_box: Any = None, choose_later: bool = False) -> SuspectPhoto:
     """Store a reference photo (checked to be an image by its content). Adding the same bytes twice returns the
-    existing photo, so imports are idempotent."""
+    existing photo, so imports are idempotent.
+
+    ``check_face`` applies the face check of the interactive paths (web form and REST API,
+    ``suspects.face_check.face_verdict``) to the stored bytes: no face is refused; several faces need ``face_box``
+    (or ``choose_later``: the web form asks which one next). A chosen box is recorded as the face enrolment embeds.
+    The bulk import leaves this off: a photo without a usable face is marked by enrolment instead."""
     stored = store_private_upload(upload, subdir=f"suspects/{suspect.pk}")
     try:
         check_image(stored.path)
+        chosen = None
+        if check_face:
+            chosen = face_verdict(check_path(str(stored.path)), face_box=face_box, choose_later=choose_later)
         existing = SuspectPhoto.objects.filter(suspect=suspect, sha256=stored.sha256).first()
         if existing is not None:
             stored.discard()
@@ -92,6 +99,8 @@ def suspect_photo_add(*, actor: Any, suspect: Suspect, upload: UploadedFile) -> 
             photo = SuspectPhoto(
                 suspect=suspect, original_name=stored.original_name, sha256=stored.sha256, uploaded_by=actor
             )
+            if face_box is not None and chosen is not None:
+                photo.face_box = list(chosen)
             photo.image.name = stored.name
             photo.save()
             audit_record(

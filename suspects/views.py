@@ -82,7 +82,7 @@ def _add_photo(request: HttpRequest, suspect: Suspect, form: PhotoForm) -> Suspe
     photo = form.cleaned_data.get("photo")
     if not photo:
         return None
-    return suspect_photo_add(actor=request.user, suspect=suspect, upload=photo)
+    return suspect_photo_add(actor=request.user, suspect=suspect, upload=photo, check_face=True, choose_later=True)
 
 
 def _after_photo(request: HttpRequest, photo: SuspectPhoto, check: FaceCheck | None) -> HttpResponse:
@@ -225,4 +225,5 @@ def suspect_import(request: HttpRequest) -> HttpResponse:
             summary = suspect_import_zip(actor=request.user, upload=form.cleaned_data["archive"])
         except ValidationError as exc:
             form.add_error("archive", exc)
-    return render(request, "suspects/import.html", {"form": form, "summary": summary})
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(request, "suspects/import.html", {"form": form, "summary": summary}, status=status)
