@@ -12,6 +12,7 @@ _BY_CODE = {
                  "If it is a video, it may be cut short or use a codec FaceCase lacks: export it again as MP4 (H.264).",
     "bad_image": f"This file is not an image or video FaceCase can read (supported: {SUPPORTED}). "
                  "If it is a photo, it may be damaged or cut short: save or export it again.",
+    "bad_file": f"This file is not an image or video FaceCase can read (supported: {SUPPORTED}).",
     "empty": "This file is empty (0 bytes). Choose the file again; the copy may not have finished.",
     "missing": "Choose a file to upload first.",
     "closed": "This case is closed. Reopen it to add footage.",

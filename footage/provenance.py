@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from enhancement.images import read_image
+from enhancement.imageio import ImageDecodeError, decode_image
 from enhancement.provenance import image_sha256
 from footage.models import Sighting
 
@@ -39,8 +39,8 @@ def _crop_hashes(file_field: Any, recorded: str) -> CropHashes:
     pixels = None
     if file_field:
         try:
-            image = read_image(file_field.path)
-        except (OSError, ValueError):
+            image = decode_image(file_field.path)
+        except (OSError, ImageDecodeError):
             image = None
         pixels = image_sha256(image) if image is not None else None
     return CropHashes(file_sha256=recorded or "", pixel_sha256=pixels)

@@ -31,9 +31,9 @@ def night_still(tmp_path: Path) -> Path:
     """The photo as a dim night camera would take it (a third of the light), so the analysis enhances the face."""
     import cv2
 
-    from enhancement.images import read_image
+    from enhancement.imageio import decode_image
 
-    image = read_image(shared_file(OBAMA))
+    image = decode_image(shared_file(OBAMA))
     path = tmp_path / "night-still.jpg"
     cv2.imwrite(str(path), (image.astype("float32") * 0.3).astype("uint8"))
     return path
