@@ -38,3 +38,23 @@ class AuditFilterForm(forms.Form):
     object_id = forms.CharField(required=False, label="Object id")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+ROLE_CHOICES = [("admin", "Admin: registry, users, audit"), ("operator", "Operator: alert review"),
+                ("analyst", "Analyst: cases, footage, sightings")]
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    password = forms.CharField(widget=forms.PasswordInput(render_value=False), strip=False,
+                               help_text="At least 8 characters, not only digits, not a common password.")
+    roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
+
+
+class UserRolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
+
+
+class UserPasswordForm(forms.Form):
+    password = forms.CharField(label="New password", widget=forms.PasswordInput(render_value=False), strip=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -62,7 +63,29 @@ def media(request: HttpRequest, kind: str, pk: int, field: str) -> HttpResponse:
             )
         except FileNotFoundError as exc:
             raise Http404("file missing from storage") from exc
-    if spec.audit:
+    if spec.audit and not _shown_inline(request, kind, pk, field):
         audit_record(actor=request.user, verb="download", obj=obj, details={"field": field})
     content_type = getattr(obj, "content_type", "") or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     return private_file_response(file.path, content_type)
+
+
+# Thumbnails are views, not downloads: a page that shows audited files inline records one ``view`` event naming them
+# (``media_shown``) and remembers them in the session; the browser's image fetches of exactly those files are then not
+# logged one by one. Opening a file any other way (a link, a new tab, a program) is still a ``download`` event.
+SHOWN_SESSION_KEY = "facecase_media_shown"
+SHOWN_MAX = 500
+
+
+def media_shown(request: HttpRequest, *, kind: str, field: str, pks: list[int], what: str, obj: Any = None,
+                object_type: str = "", object_id: str | int = "") -> None:
+    """Record that a page showed these files (one ``view`` audit event) and let their inline fetches through."""
+    audit_record(actor=request.user, verb="view", obj=obj, object_type=object_type, object_id=object_id,
+                 details={"what": what, "shown": kind, "ids": list(pks)})
+    shown = [key for key in request.session.get(SHOWN_SESSION_KEY, []) if isinstance(key, str)]
+    shown.extend(f"{kind}:{pk}:{field}" for pk in pks)
+    request.session[SHOWN_SESSION_KEY] = list(dict.fromkeys(shown))[-SHOWN_MAX:]
+
+
+def _shown_inline(request: HttpRequest, kind: str, pk: int, field: str) -> bool:
+    inline = request.headers.get("Sec-Fetch-Dest", "") == "image"
+    return inline and f"{kind}:{pk}:{field}" in request.session.get(SHOWN_SESSION_KEY, [])

@@ -12,7 +12,7 @@ import footage.urls
 import suspects.urls
 from evidence import api as export_api
 from evidence import views as evidence_views
-from facecase import api, api_tokens, media, views
+from facecase import api, api_tokens, media, user_views, views
 
 api_urlpatterns = [
     path("token/", api_tokens.TokenObtainApi.as_view(), name="token"),
@@ -44,6 +44,8 @@ urlpatterns = [
     # admins
     path("", include(suspects.urls)),
     path("audit/", views.audit_log, name="audit-log"),
+    path("users/", user_views.users_page, name="user-list"),
+    path("users/<int:pk>/", user_views.user_detail, name="user-detail"),
     path("media/<slug:kind>/<int:pk>/<slug:field>/", media.media, name="media"),
     path("api/", include((api_urlpatterns, "api"))),
     # Inside the admin area: the admin's own login and staff check guard it.

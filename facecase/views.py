@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from facecase.audit_display import describe_events, object_type_name
 from facecase.extensions import page_context
 from facecase.forms import AuditFilterForm, CaseForm, CaseMemberForm, CaseNoteForm
 from facecase.models import AuditEvent, Case
@@ -46,6 +47,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
+            messages.success(request, f"Case {case.reference} created. Upload footage below.")
             return redirect("case-detail", pk=case.pk)
     return render(request, "cases/new.html", {"form": form})
 
@@ -150,7 +152,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         return _audit_csv(events)
     verbs = AuditEvent.objects.order_by("verb").values_list("verb", flat=True).distinct()
     object_types = AuditEvent.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
+    actors = AuditEvent.objects.exclude(actor_username="").order_by("actor_username").values_list(
+        "actor_username", flat=True).distinct()
+    page = paginate(request, events)
     return render(request, "audit/list.html", {
-        "form": form, "page": paginate(request, events), "filter_query": query_without_page(request),
-        "verbs": list(verbs), "object_types": list(object_types),
+        "form": form, "page": page, "rows": describe_events(page.object_list),
+        "filter_query": query_without_page(request), "verbs": list(verbs), "actors": list(actors),
+        "object_types": [(value, object_type_name(value)) for value in object_types if value],
     })

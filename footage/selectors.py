@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 
+from facecase.models import Case
 from facecase.roles import is_admin, is_operator
 from facecase.selectors import case_list_for_user
 from facecase.ui import day_end, day_start
@@ -91,10 +92,30 @@ def alert_get_for_user(user: Any, alert_id: int) -> Alert | None:
     return alert_list_for_user(user).select_related("footage__case", "registry_version").filter(pk=alert_id).first()
 
 
+def with_track_numbers(sightings: QuerySet[Sighting]) -> QuerySet[Sighting]:
+    """Annotate ``track_number``: the sighting's place (1..n) among its footage's tracks in track order. The stored
+    ``track_id`` is the analysis' own (it jumps, e.g. 0, 1, 3600), so pages show this number instead; it does not
+    depend on the filter of the page that shows it."""
+    earlier = Sighting.objects.filter(footage_id=OuterRef("footage_id"), track_id__lte=OuterRef("track_id")).order_by()
+    count = earlier.values("footage_id").annotate(n=Count("pk")).values("n")
+    return sightings.annotate(track_number=Subquery(count, output_field=IntegerField()))
+
+
+TILE_RELATED = ("best_suspect", "footage__case", "registry_version")
+TILE_DEFERRED = ("enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames", "embedding")
+
+
+def sighting_tiles(sightings: QuerySet[Sighting]) -> QuerySet[Sighting]:
+    """What a sighting tile shows (templates/sightings/_tile.html), loaded in one query."""
+    return with_track_numbers(sightings.select_related(*TILE_RELATED).defer(*TILE_DEFERRED))
+
+
 def sightings_for_case(case_id: int) -> QuerySet[Sighting]:
-    return Sighting.objects.filter(footage__case_id=case_id).select_related("best_suspect", "footage").defer(
-        "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames",
-    ).order_by("-created_at", "-id")
+    return sighting_tiles(Sighting.objects.filter(footage__case_id=case_id)).order_by("-created_at", "-id")
+
+
+def sightings_for_footage(footage_id: int) -> QuerySet[Sighting]:
+    return sighting_tiles(Sighting.objects.filter(footage_id=footage_id)).order_by("track_id")
 
 
 def sighting_search_for_user(user: Any, suspect_id: int | None) -> QuerySet[Sighting]:
@@ -105,11 +126,16 @@ def sighting_search_for_user(user: Any, suspect_id: int | None) -> QuerySet[Sigh
     # Two narrow id lookups (each uses an index) instead of one OR across a join, which scans every sighting.
     ids = set(visible.filter(best_suspect_id=suspect_id).values_list("pk", flat=True))
     ids |= set(visible.filter(alerts__suspect_id=suspect_id).values_list("pk", flat=True))
-    return Sighting.objects.filter(pk__in=ids).select_related("best_suspect", "footage__case").defer(
-        "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames",
-    ).order_by("-created_at", "-id")
+    return sighting_tiles(Sighting.objects.filter(pk__in=ids)).order_by("-created_at", "-id")
 
 
 def can_review(user: Any) -> bool:
     """Who may confirm or dismiss alerts: the one rule for showing the review actions and for accepting them."""
     return bool(user.is_authenticated and user.is_active and user.has_perm("footage.change_alert"))
+
+
+def alert_cases_for_user(user: Any) -> list[tuple[int, str]]:
+    """The cases the user's visible alerts belong to, as (id, reference), for the queue's Case filter (an operator
+    is no member of the cases, so the cases they may open would leave the filter empty)."""
+    case_ids = alert_list_for_user(user).order_by().values("footage__case_id")
+    return list(Case.objects.filter(pk__in=case_ids).order_by("reference").values_list("pk", "reference"))

@@ -191,6 +191,38 @@ def alert_review(*, actor: Any, alert: Alert, decision: str, note: str = "", ove
     return locked
 
 
+UNDO_WINDOW_S = 60  # the page offers Undo for a few seconds; the server allows a little more for a slow network
+
+
+def alert_review_undo(*, actor: Any, alert: Alert) -> Alert:
+    """Take back one's own decision made moments ago (the queue's one-key decisions show an Undo): the alert is new
+    again, its training label goes, and the undo is audited as such (``review_undo``, with the decision undone).
+    Anyone else's decision, or an older one, needs the ordinary override with a note."""
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        if locked.status == Alert.Status.NEW:
+            raise ValidationError("this alert has no decision to undo", code="conflict")
+        if locked.reviewed_by_id != actor.pk:
+            raise ValidationError("only the person who decided can undo; override it with a note instead",
+                                  code="conflict")
+        if locked.reviewed_at is None or (timezone.now() - locked.reviewed_at).total_seconds() > UNDO_WINDOW_S:
+            raise ValidationError("too late to undo; override the decision with a note instead", code="conflict")
+        undone = {"status": locked.status, "reviewed_at": locked.reviewed_at.isoformat(), "note": locked.review_note}
+        locked.status = Alert.Status.NEW
+        locked.reviewed_by = None
+        locked.reviewed_at = None
+        locked.review_note = ""
+        locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+        ReviewLabel.objects.filter(alert=locked).delete()
+        audit_record(actor=actor, verb="review_undo", obj=locked,
+                     details={"from": undone["status"], "to": Alert.Status.NEW, "undone": undone,
+                              "suspect": locked.suspect_id})
+        payload = {"id": locked.pk, "status": Alert.Status.NEW, "previous": undone["status"],
+                   "reviewed_by": None, "reviewed_at": None, "note": ""}
+        transaction.on_commit(lambda: publish(OPERATORS_GROUP, "alert.reviewed", payload))
+    return locked
+
+
 def alert_confirm(*, actor: Any, alert: Alert, note: str = "", override: bool = False) -> Alert:
     return alert_review(actor=actor, alert=alert, decision="confirm", note=note, override=override)
 

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from facecase.services import audit_record
+from facecase.upload_messages import analysis_failure_message
 from footage.jobs import JobReporter, ProcessingError
 from footage.models import Footage, JobLogLine
 from footage.processing import run_pipeline
@@ -110,7 +111,8 @@ def _run_claimed(footage: Footage, holder: str) -> str:
             if held.update(status=Footage.Status.FAILED, error=reason, finished_at=timezone.now(),
                            updated_at=timezone.now(), claimed_by="", heartbeat_at=None):
                 audit_record(actor=None, verb="process_failed", obj=footage, details={"error": reason})
-        reporter.status(Footage.Status.FAILED, error=reason)
+        # The page's live push says what the user can do; the job log above and footage.error keep the reason.
+        reporter.status(Footage.Status.FAILED, error=analysis_failure_message(reason))
         return Footage.Status.FAILED
     reporter.progress(100)
     reporter.log("done")

@@ -12,17 +12,22 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from facecase.media import private_file_response
+from facecase.media import media_shown, private_file_response
 from facecase.models import Case
 from facecase.roles import CASE_ROLES, ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role, is_operator
-from facecase.selectors import case_get_for_user, case_list_for_user
+from facecase.selectors import case_get_for_user
+from facecase.services import audit_record
 from facecase.storage import private_storage
 from facecase.ui import paginate, query_without_page, role_required, wants_json
+from facecase.upload_messages import upload_refusal_message
 from footage import explanations
 from footage.derived import FrameUnavailable, sighting_frame_path
-from footage.forms import FootageUploadForm
+from footage.forms import AlertFilterForm, FootageUploadForm
 from footage.models import Alert, Footage, Sighting
+from footage.provenance import provenance_chain
 from footage.selectors import (
+    ALERT_FILTERS,
+    alert_cases_for_user,
     alert_get_for_user,
     alert_list_for_user,
     alert_queue_for_user,
@@ -33,8 +38,11 @@ from footage.selectors import (
     sighting_list_for_user,
     sighting_search_for_user,
     sightings_for_case,
+    sightings_for_footage,
+    with_track_numbers,
 )
 from footage.services import alert_review as alert_review_service
+from footage.services import alert_review_undo as alert_review_undo_service
 from footage.services import ingest_from_request
 from suspects.selectors import suspect_get, suspect_search, suspects_by_id
 
@@ -89,10 +97,13 @@ def case_upload(request: HttpRequest, pk: int) -> HttpResponse:
         footage = ingest_from_request(request, case)
     except ValidationError as exc:
         upload = request.FILES.get("file")
-        if upload is not None:
-            error = f"Upload refused ({upload.name}): " + " ".join(exc.messages)
-        else:
-            error = "Upload refused: " + (" ".join(exc.messages) if exc.code == "too_large" else "no file chosen")
+        technical = " ".join(exc.messages)
+        # The user reads what to do; the technical reason stays in the audit log for admins.
+        audit_record(actor=request.user, verb="upload_refused", obj=case,
+                     details={"file": upload.name if upload is not None else "", "code": exc.code or "",
+                              "reason": technical})
+        message = upload_refusal_message(exc.code, technical)
+        error = f"Upload refused ({upload.name}): {message}" if upload is not None else f"Upload refused: {message}"
     if wants_json(request):
         if error:
             return JsonResponse({"error": error}, status=400)
@@ -112,16 +123,27 @@ def _footage_or_404(request: HttpRequest, pk: int) -> Footage:
     return footage
 
 
+FOOTAGE_GALLERY_SIZE = 48
+
+
+def _footage_results(footage: Footage) -> dict[str, Any]:
+    sightings = sightings_for_footage(footage.pk)
+    return {"footage": footage, "sightings": sightings[:FOOTAGE_GALLERY_SIZE], "sighting_count": sightings.count()}
+
+
 @role_required(*CASE_ROLES)
 def footage_detail(request: HttpRequest, pk: int) -> HttpResponse:
     footage = _footage_or_404(request, pk)
-    sightings = footage.sightings.select_related("best_suspect").defer(
-        "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames"
-    ).order_by("track_id")
-    return render(request, "footage/detail.html", {
-        "footage": footage, "log_lines": footage_log(footage), "sightings": sightings[:48],
-        "sighting_count": sightings.count(),
-    })
+    return render(request, "footage/detail.html", {**_footage_results(footage), "log_lines": footage_log(footage)})
+
+
+@role_required(*CASE_ROLES)
+@require_safe
+def footage_results(request: HttpRequest, pk: int) -> HttpResponse:
+    """The footage page's metadata and sighting tiles, fetched by the page as the analysis stores sightings and
+    when it ends, so the results appear without a reload."""
+    footage = _footage_or_404(request, pk)
+    return render(request, "footage/_results.html", _footage_results(footage))
 
 
 @role_required(*CASE_ROLES)
@@ -169,10 +191,29 @@ def _sighting_or_404(request: HttpRequest, pk: int) -> Sighting:
 
 @role_required(*ALERT_ROLES)
 def sighting_provenance(request: HttpRequest, pk: int) -> HttpResponse:
-    """The enhancement record of a sighting's crop: each step, its parameters, weights and hashes."""
+    """The enhancement record of a sighting's crop: each step, its parameters, weights and hashes, and the chain of
+    hashes from the raw crop to the enhanced one checked (file and pixel hashes told apart)."""
     sighting = _sighting_or_404(request, pk)
-    return render(request, "sightings/provenance.html", {"sighting": sighting,
-                                                         "records": sighting.enhancement_records or []})
+    return render(request, "sightings/provenance.html", {"sighting": sighting, "chain": provenance_chain(sighting)})
+
+
+@role_required(*ALERT_ROLES)
+def sighting_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One face track: raw and enhanced crops side by side, its frames and times, quality, candidates, alerts and
+    provenance, with links back to its footage and case."""
+    sighting = with_track_numbers(sighting_list_for_user(request.user).filter(pk=pk)).select_related(
+        "footage__case", "best_suspect", "registry_version").first()
+    if sighting is None:
+        raise Http404("no such sighting")
+    strip = _track_strip(sighting)
+    best = next((e for e in sighting.track_frames or [] if isinstance(e, dict) and e.get("rank") == 0), {})
+    return render(request, "sightings/detail.html", {
+        "s": sighting, "footage": sighting.footage, "case": sighting.footage.case,
+        "candidates": _candidates(sighting), "alerts": sighting.alerts.select_related("suspect").order_by("-score"),
+        "track_strip": strip, "track_crops": [f for f in strip if f["has_crop"]][:24],
+        "quality_rows": sorted((best.get("quality") or {}).items()) if isinstance(best.get("quality"), dict) else [],
+        "steps": [r.get("step", "?") for r in sighting.enhancement_records or [] if isinstance(r, dict)],
+    })
 
 
 @role_required(*ALERT_ROLES)
@@ -214,16 +255,17 @@ def _private_image(path: str, content_type: str = "image/jpeg") -> FileResponse:
 
 @role_required(*ALERT_ROLES)
 def alert_list(request: HttpRequest) -> HttpResponse:
-    filters = {key: request.GET.get(key, "").strip() for key in
-               ("status", "suspect", "case", "camera", "date_from", "date_to")}
+    filters = {key: request.GET.get(key, "").strip() for key in ALERT_FILTERS}
     if "status" not in request.GET:
         filters["status"] = Alert.Status.NEW  # the queue opens on what needs review
-    alerts = alert_queue_for_user(request.user, filters)
+    form = AlertFilterForm(filters, statuses=Alert.Status.choices, cases=alert_cases_for_user(request.user))
+    # Invalid filters show nothing but their messages: a silently widened filter would mislead.
+    alerts = alert_queue_for_user(request.user, filters) if form.is_valid() else Alert.objects.none()
+    narrowed = any(filters[key] for key in ALERT_FILTERS if key != "status") or filters["status"] != Alert.Status.NEW
     return render(request, "alerts/list.html", {
-        "page": paginate(request, alerts), "filters": filters, "statuses": Alert.Status.choices,
-        "suspect_label": _suspect_label(filters["suspect"]),
-        "cases": case_list_for_user(request.user).only("pk", "reference").order_by("reference"),
-        "filter_query": query_without_page(request),
+        "page": paginate(request, alerts), "filters": filters, "form": form, "statuses": Alert.Status.choices,
+        "suspect_label": _suspect_label(filters["suspect"]), "cases": form.fields["case"].choices[1:],
+        "narrowed": narrowed, "filter_query": query_without_page(request),
         "can_review": can_review(request.user),
     })
 
@@ -277,11 +319,14 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sighting = alert.sighting
     suspect = alert.suspect
     records = (sighting.enhancement_records if sighting else []) or []
+    photos = list(suspect.photos.all()[:8])
+    media_shown(request, kind="suspect-photo", field="image", pks=[photo.pk for photo in photos],
+                what="alert review", obj=alert)
     next_alert_id = alert_queue_for_user(request.user, {"status": Alert.Status.NEW}).filter(
         created_at__lte=alert.created_at).exclude(pk=alert.pk).values_list("pk", flat=True).first()
     return render(request, "alerts/detail.html", {
         "alert": alert, "sighting": sighting, "suspect": suspect,
-        "photos": suspect.photos.all()[:8],
+        "photos": photos,
         "candidates": _candidates(sighting),
         "steps": [r.get("step", "?") for r in records if isinstance(r, dict)],
         "track_strip": [f for f in _track_strip(sighting) if f["has_crop"]][:24],
@@ -335,6 +380,27 @@ def alert_review(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(request, f"Alert {alert.pk}: {alert.get_status_display()}.")
+    return redirect("alert-detail", pk=alert.pk)
+
+
+@role_required(*ALERT_ROLES)
+@require_POST
+def alert_review_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo one's own decision of a moment ago (the Undo the queue shows after a one-key decision)."""
+    alert = _alert_or_404(request, pk)
+    if not can_review(request.user):
+        return HttpResponseForbidden("Your role may view alerts but not review them.")
+    try:
+        alert = alert_review_undo_service(actor=request.user, alert=alert)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        if wants_json(request):
+            return JsonResponse({"error": error[0].upper() + error[1:] + "."}, status=409)
+        messages.error(request, error[0].upper() + error[1:] + ".")
+        return redirect("alert-detail", pk=alert.pk)
+    if wants_json(request):
+        return JsonResponse({"id": alert.pk, "status": alert.status, "status_display": alert.get_status_display()})
+    messages.success(request, f"Alert {alert.pk}: decision undone, it is new again.")
     return redirect("alert-detail", pk=alert.pk)
 
 

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from facecase.media import media_shown
 from facecase.roles import ROLE_ADMIN, is_admin
 from facecase.ui import paginate, query_without_page, role_required
 from suspects.bulk_import import suspect_import_zip
@@ -56,8 +57,12 @@ def _suspect_or_404(pk: int) -> Suspect:
 def suspect_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
+    page = paginate(request, suspect_list_query(query, status))
+    thumbs = [photo.pk for suspect in page for photo in list(suspect.photos.all())[:1]]
+    media_shown(request, kind="suspect-photo", field="image", pks=thumbs, what="registry list",
+                object_type="suspects.registry", object_id=f"page {page.number}")
     return render(request, "suspects/list.html", {
-        "page": paginate(request, suspect_list_query(query, status)), "query": query, "status": status,
+        "page": page, "query": query, "status": status,
         "statuses": Suspect.Status.choices, "filter_query": query_without_page(request), "registry": registry_status(),
     })
 
@@ -150,9 +155,12 @@ def suspect_detail(request: HttpRequest, pk: int, photo_form: PhotoForm | None =
                                                  reason=reason_form.cleaned_data.get("reason", ""), **form.cleaned_data)
             messages.success(request, f"{suspect.name} saved.")
             return redirect("suspect-detail", pk=suspect.pk)
+    photos = _photo_rows(suspect)
+    media_shown(request, kind="suspect-photo", field="image", pks=[row["photo"].pk for row in photos],
+                what="suspect page", obj=suspect)
     return render(request, "suspects/detail.html", {
         "suspect": suspect, "form": form, "reason_form": reason_form,
-        "photo_form": photo_form or PhotoForm(), "photos": _photo_rows(suspect),
+        "photo_form": photo_form or PhotoForm(), "photos": photos,
         "alerts": suspect.alerts.select_related("footage").order_by("-created_at")[:10],
     })
 
@@ -203,6 +211,7 @@ def suspect_photo_face(request: HttpRequest, pk: int) -> HttpResponse:
               "width": 100 * f[2] / check.width, "height": 100 * f[3] / check.height}
              for i, f in enumerate(faces)] if check else []
     boxes.sort(key=lambda b: b["left"])  # numbered left to right as the admin reads the photo
+    media_shown(request, kind="suspect-photo", field="image", pks=[photo.pk], what="face chooser", obj=photo)
     return render(request, "suspects/choose_face.html", {"photo": photo, "suspect": photo.suspect, "boxes": boxes})
 
 

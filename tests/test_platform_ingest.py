@@ -139,7 +139,13 @@ def test_it_says_why_in_the_web_form_too(charlie: Any, charlies_case: Any, priva
         f"/cases/{charlies_case.pk}/upload/",
         {"file": SimpleUploadedFile("notes.mp4", b"just text", content_type="video/mp4")}, follow=True,
     )
-    assert "Upload refused (notes.mp4): not a readable video" in response.content.decode()
+    page = response.content.decode()
+    assert "Upload refused (notes.mp4): This file is not an image or video FaceCase can read (supported:" in page
+    assert "OpenCV" not in page  # the technical reason is for admins, in the audit log
+    from facecase.models import AuditEvent
+
+    refusal = AuditEvent.objects.get(verb="upload_refused")
+    assert refusal.details["code"] == "bad_video" and "OpenCV could not open it" in refusal.details["reason"]
     assert Footage.objects.count() == 0
     assert files_under(private_media) == []
 

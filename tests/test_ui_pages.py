@@ -61,13 +61,17 @@ def test_it_shows_a_designed_page_instead_of_a_bare_403(bob: Any):
 def test_it_hides_links_a_user_may_not_follow(alice: Any, bob: Any, charlie: Any):
     operator_page = logged_in(bob).get("/alerts/").content.decode()
     assert 'href="/alerts/"' in operator_page
-    for hidden in ('href="/cases/"', 'href="/suspects/"', 'href="/audit/"', 'href="/admin/"'):
+    for hidden in ('href="/cases/"', 'href="/suspects/"', 'href="/audit/"', 'href="/users/"', 'href="/admin/"'):
         assert hidden not in operator_page
     analyst_page = logged_in(charlie).get("/cases/").content.decode()
     assert 'href="/cases/"' in analyst_page and 'href="/suspects/"' not in analyst_page
     admin_page = logged_in(alice).get("/cases/").content.decode()
-    for shown in ('href="/suspects/"', 'href="/audit/"', 'href="/admin/"'):
+    for shown in ('href="/suspects/"', 'href="/audit/"', 'href="/users/"'):
         assert shown in admin_page
+    assert 'href="/admin/"' not in admin_page  # users and roles are in the app; the Django admin is for superusers
+    alice.is_superuser = True
+    alice.save(update_fields=["is_superuser"])
+    assert 'href="/admin/"' in logged_in(alice).get("/cases/").content.decode()
 
 
 def test_it_counts_new_alerts_in_the_header_for_operators_only(alert: Alert, bob: Any, charlie: Any):
@@ -88,15 +92,21 @@ def test_it_shows_the_case_with_footage_sightings_alerts_and_members(alert: Aler
     page = logged_in(charlie).get(f"/cases/{charlies_case.pk}/").content.decode()
     assert "platform2-cam3.jpg" in page and 'class="footage-status status-done"' in page
     assert f"/media/sighting/{alert.sighting_id}/raw_crop/" in page  # the sightings gallery shows the best crop
-    assert "Eileen Collins" in page and "25 frames, 1.0 s" in page
+    assert "Eileen Collins" in page and "still image" in page  # a photo is labelled a still, not "0.0 s"
     assert f'href="/alerts/{alert.pk}/"' in page
     assert "charlie" in page and 'id="upload-form"' in page
 
 
-def test_it_labels_an_unmatched_sighting_unknown(charlie: Any, charlies_case: Any):
-    make_sighting(make_footage(charlies_case, charlie), suspect=None)
+def test_it_says_against_which_registry_an_unmatched_sighting_found_no_match(charlie: Any, charlies_case: Any):
+    from suspects.models import RegistryVersion
+
+    sighting = make_sighting(make_footage(charlies_case, charlie), suspect=None)
     page = logged_in(charlie).get(f"/cases/{charlies_case.pk}/").content.decode()
-    assert "<strong>Unknown</strong>" in page
+    assert "No match (no registry yet)" in page and "Unknown" not in page
+    sighting.registry_version = RegistryVersion.objects.create(number=7, status="ready", suspect_count=2)
+    sighting.save(update_fields=["registry_version"])
+    page = logged_in(charlie).get(f"/cases/{charlies_case.pk}/").content.decode()
+    assert "No match in registry v7 (2 suspects)" in page
 
 
 def test_it_keeps_case_notes_in_the_audit_log_and_adds_members(charlie: Any, dave: Any, charlies_case: Any):

@@ -53,3 +53,39 @@ def track_length(sighting: Any) -> str:
     frames = sighting.last_frame - sighting.first_frame + 1
     seconds = max(0.0, sighting.last_ts - sighting.first_ts)
     return f"{frames} frame{'s' if frames != 1 else ''}, {seconds:.1f} s"
+
+
+@register.filter
+def track_span(sighting: Any) -> str:
+    """When a face track was seen: "still image" for a photo, else the time in the footage, frames and length."""
+    footage = getattr(sighting, "footage", None)
+    if footage is not None and getattr(footage, "kind", "") == "image":
+        return "still image"
+    return f"at {sighting.first_ts:.1f} s · {track_length(sighting)}"
+
+
+@register.filter
+def match_label(sighting: Any) -> str:
+    """The tile's headline: the best match, or against which registry nothing matched."""
+    if sighting.best_suspect_id and sighting.best_suspect is not None:
+        return sighting.best_suspect.name
+    version = getattr(sighting, "registry_version", None)
+    if version is None:
+        return "No match (no registry yet)"
+    count = version.suspect_count
+    return f"No match in registry v{version.number} ({count} suspect{'s' if count != 1 else ''})"
+
+
+@register.filter
+def track_label(sighting: Any) -> str:
+    """Track numbers 1..n per footage (``track_number`` from ``footage.selectors.with_track_numbers``)."""
+    number = getattr(sighting, "track_number", None)
+    return f"Track {number}" if number else f"Track id {sighting.track_id}"
+
+
+@register.filter
+def analysis_failure(technical: str) -> str:
+    """A failed analysis' reason in words a user can act on (the job log keeps the technical one)."""
+    from facecase.upload_messages import analysis_failure_message
+
+    return analysis_failure_message(str(technical or ""))

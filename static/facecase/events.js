@@ -61,10 +61,23 @@
     },
   };
 
+  // A dropped socket reconnects quietly: the badge stays "live" for a few seconds and says "reconnecting" only if
+  // the connection is still not back by then (the worker's load made it flicker to "offline" during processing).
+  // badge.dataset.connected tells pages (the footage page's polling fallback) whether events really arrive.
+  const QUIET_S = 4;
+  let quietTimer = null;
+  function setConnected(yes) { if (badge) { badge.dataset.connected = yes ? "1" : "0"; } }
+
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new WebSocket(scheme + window.location.host + url);
-    socket.onopen = function () { delay = 1000; setBadge("live", "on"); };
+    window.FaceCase = Object.assign(window.FaceCase || {}, { socket: socket });
+    socket.onopen = function () {
+      delay = 1000;
+      if (quietTimer) { clearTimeout(quietTimer); quietTimer = null; }
+      setConnected(true);
+      setBadge("live", "on");
+    };
     socket.onmessage = function (message) {
       const event = JSON.parse(message.data);
       const handler = handlers[event.type];
@@ -72,9 +85,14 @@
       document.dispatchEvent(new CustomEvent("facecase:" + event.type, { detail: event.payload }));
     };
     socket.onclose = function (closing) {
-      setBadge("offline", "off");
-      if (closing.code === 4401) { return; }  // logged out: do not hammer the server
-      setTimeout(connect, delay);
+      setConnected(false);
+      if (closing.code === 4401 || closing.code === 4403) { setBadge("offline", "off"); return; }  // logged out
+      if (!quietTimer && badge && badge.classList.contains("on")) {
+        quietTimer = setTimeout(function () { setBadge("reconnecting…", "off"); }, QUIET_S * 1000);
+      } else if (!badge || !badge.classList.contains("on")) {
+        setBadge(delay >= 16000 ? "offline" : "reconnecting…", "off");
+      }
+      setTimeout(connect, delay === 1000 ? 300 : delay);  // the first retry at once, then backing off
       delay = Math.min(delay * 2, 30000);
     };
   }

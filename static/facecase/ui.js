@@ -21,6 +21,16 @@
       event.ctrlKey || event.metaKey || event.altKey;
   }
 
+  // --- collapsible navigation on narrow screens ---------------------------------------------------------------
+  const navToggle = document.getElementById("nav-toggle");
+  if (navToggle) {
+    navToggle.addEventListener("click", function () {
+      const open = navToggle.getAttribute("aria-expanded") !== "true";
+      navToggle.setAttribute("aria-expanded", String(open));
+      navToggle.closest(".topbar").classList.toggle("nav-open", open);
+    });
+  }
+
   // --- header count of alerts waiting for review -----------------------------------------------------------
   const counter = document.getElementById("alert-count");
   const baseTitle = document.title;
@@ -41,7 +51,10 @@
       counter.classList.add("pulse");
     });
     on("alert.reviewed", function (p) {
-      if (p.previous === undefined || p.previous === "new") {
+      if (p.previous === "local" || p.previous === "local-undo") { return; }  // the server's push follows
+      if (p.status === "new" && p.previous && p.previous !== "new") {  // an undo: waiting again
+        setCount((parseInt(counter.textContent, 10) || 0) + 1);
+      } else if (p.previous === undefined || p.previous === "new") {
         setCount((parseInt(counter.textContent, 10) || 0) - 1);
       }
     });
@@ -124,12 +137,52 @@
         pill.className = "alert-status pill pill-" + p.status;
         const who = row.querySelector(".alert-reviewer");
         if (who) { who.textContent = p.reviewed_by || ""; }
-        row.classList.add("reviewed");
+        row.classList.toggle("reviewed", p.status !== "new");
       });
     });
 
+    // A one-key decision is shown with an Undo for a few seconds, or until the next decision.
+    const undoBar = document.getElementById("undo-bar");
+    const UNDO_S = 8;
+    let undoable = null;
+    let undoTimer = null;
+    function closeUndo() {
+      undoable = null;
+      if (undoTimer) { clearTimeout(undoTimer); undoTimer = null; }
+      if (undoBar) { undoBar.hidden = true; }
+    }
+    function offerUndo(row, data) {
+      closeUndo();
+      if (!undoBar) { return; }
+      undoable = row.dataset.alertId;
+      const name = row.querySelector(".alert-link");
+      document.getElementById("undo-text").textContent = "Alert " + data.id + (name ? " (" + name.textContent + ")" : "") +
+        ": " + (data.status_display || STATUS_LABELS[data.status]) + ".";
+      undoBar.hidden = false;
+      undoTimer = setTimeout(closeUndo, UNDO_S * 1000);
+    }
+    function undo() {
+      if (!undoable) { return; }
+      const id = undoable;
+      closeUndo();
+      fetch("/alerts/" + id + "/review/undo/", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      }).then(function (response) { return response.json(); }).then(function (data) {
+        if (data.error) { banner.textContent = data.error; banner.hidden = false; return; }
+        document.dispatchEvent(new CustomEvent("facecase:alert.reviewed", { detail: {
+          id: data.id, status: "new", status_display: data.status_display, reviewed_by: "", previous: "local-undo" } }));
+        banner.textContent = "Undone: alert " + data.id + " is new again.";
+        banner.hidden = false;
+        const index = allRows().findIndex(function (r) { return r.dataset.alertId === String(data.id); });
+        if (index >= 0) { select(index); }
+      });
+    }
+    if (undoBar) { document.getElementById("undo-btn").addEventListener("click", undo); }
+
     function review(row, action) {
       if (!canReview || !row || row.dataset.status !== "new") { return; }
+      closeUndo();
       const body = new URLSearchParams({ action: action, csrfmiddlewaretoken: csrfToken() });
       fetch("/alerts/" + row.dataset.alertId + "/review/", {
         method: "POST", credentials: "same-origin", body: body,
@@ -139,6 +192,7 @@
         document.dispatchEvent(new CustomEvent("facecase:alert.reviewed", { detail: {
           id: data.id, status: data.status, status_display: data.status_display, reviewed_by: data.reviewed_by,
           previous: "local" } }));
+        offerUndo(row, data);
         select(selected + 1);
       });
     }
@@ -157,6 +211,8 @@
       }
       else if (event.key === "c") { review(list[selected], "confirm"); }
       else if (event.key === "d") { review(list[selected], "dismiss"); }
+      else if (event.key === "n") { review(list[selected], "not_this_person"); }
+      else if (event.key === "u") { undo(); }
     });
   }
 
@@ -219,17 +275,34 @@
       const text = document.getElementById("explain-text");
       const img = document.getElementById("explain-img");
       let timer = null;
+      let ticker = null;
+      let startedAt = 0;
+      // The explanation's distance is of this one crop; the candidates list shows the track's weighted mean over
+      // its best crops, so the two figures differ slightly and the text says so.
+      const EXPLAIN_TEXT = function (state) {
+        return "Distance of this crop: " + Number(state.base_distance).toFixed(3) + " (the candidates list shows the " +
+          "track's mean over its best crops); hiding the reddest region adds up to " +
+          Number(state.max_increase).toFixed(3) + ".";
+      };
+      function tick() {
+        const progress = document.getElementById("explain-progress");
+        if (!progress) { return; }
+        const seconds = Math.round((Date.now() - (startedAt || Date.now())) / 1000);
+        progress.textContent = "Computing in the background: " + seconds + " s so far (usually 10–20 s). " +
+          "You can keep reviewing; the map appears here when it is ready.";
+      }
       function show(state) {
         panel.dataset.state = state.state;
         if (state.state === "ready") {
           img.src = state.url + "?v=" + encodeURIComponent(state.sha256 || "");
           img.hidden = false;
           button.hidden = true;
-          text.textContent = "Distance " + state.base_distance + "; hiding the reddest region adds up to " +
-            state.max_increase + ".";
+          text.textContent = EXPLAIN_TEXT(state);
         } else if (state.state === "queued") {
           button.hidden = true;
-          text.innerHTML = '<span class="spinner" aria-hidden="true"></span> Computing… this takes a few seconds.';
+          startedAt = startedAt || Date.now();
+          text.innerHTML = '<span class="spinner" aria-hidden="true"></span> <span id="explain-progress"></span>';
+          tick();
         } else if (state.state === "failed") {
           button.hidden = false;
           button.textContent = "Try again";
@@ -240,7 +313,9 @@
           text.appendChild(span);
         }
         if (state.state === "queued" && !timer) { timer = setInterval(poll, 3000); }
+        if (state.state === "queued" && !ticker) { ticker = setInterval(tick, 1000); }
         if (state.state !== "queued" && timer) { clearInterval(timer); timer = null; }
+        if (state.state !== "queued" && ticker) { clearInterval(ticker); ticker = null; startedAt = 0; }
       }
       function poll() {
         fetch(panel.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -332,21 +407,52 @@
       if (hint && status !== "queued") { hint.hidden = true; }
       if (error) { job.querySelector(".footage-error").textContent = "Analysis failed: " + error; }
     }
+    // The metadata and sighting tiles are re-rendered by the server (the same partials as the page) while the
+    // analysis stores sightings (at most every few seconds) and once more when the job ends.
+    let resultsTimer = null;
+    let resultsAt = 0;
+    function refreshResults() {
+      resultsTimer = null;
+      resultsAt = Date.now();
+      fetch(job.dataset.resultsUrl, { credentials: "same-origin" }).then(function (r) {
+        return r.ok ? r.text() : Promise.reject(r.status);
+      }).then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        ["footage-facts", "footage-sightings"].forEach(function (part) {
+          const now = document.getElementById(part);
+          const next = fresh.getElementById(part);
+          if (now && next) { now.replaceWith(document.importNode(next, true)); }
+        });
+      }).catch(function () { /* the next event or the end of the job tries again */ });
+    }
+    function resultsSoon(final) {
+      if (final) { if (resultsTimer) { clearTimeout(resultsTimer); } refreshResults(); return; }
+      if (!resultsTimer) { resultsTimer = setTimeout(refreshResults, Math.max(0, 4000 - (Date.now() - resultsAt))); }
+    }
     on("footage.progress", function (p) {
-      if (String(p.footage_id) === id) { percent.textContent = p.progress + "%"; if (hint) { hint.hidden = true; } }
+      if (String(p.footage_id) === id) {
+        percent.textContent = p.progress + "%";
+        if (hint) { hint.hidden = true; }
+        resultsSoon(false);
+      }
     });
     on("footage.status", function (p) {
-      if (String(p.footage_id) === id) { showStatus(p.status, p.progress, p.error); }
+      if (String(p.footage_id) === id) {
+        showStatus(p.status, p.progress, p.error);
+        resultsSoon(p.status === "done" || p.status === "failed" || p.status === "processing");
+      }
     });
-    on("footage.log", function (p) { if (String(p.footage_id) === id) { scrollLog(); } });
+    on("footage.log", function (p) { if (String(p.footage_id) === id) { scrollLog(); resultsSoon(false); } });
     scrollLog();
     setInterval(function () {
       const badge = document.getElementById("live-status");
       const status = document.getElementById("job-status").textContent;
-      if ((badge && badge.classList.contains("on")) || status === "done" || status === "failed") { return; }
+      if ((badge && badge.dataset.connected === "1") || status === "done" || status === "failed") { return; }
       fetch(job.dataset.statusUrl + "?after=" + lastSeq(), { credentials: "same-origin" })
         .then(function (r) { return r.json(); }).then(function (data) {
+          const before = document.getElementById("job-status").textContent;
           showStatus(data.status, data.progress, data.error);
+          resultsSoon(data.status !== before || data.status === "done" || data.status === "failed");
           data.log.forEach(function (line) {
             document.dispatchEvent(new CustomEvent("facecase:footage.log.poll", { detail: line }));
             if (log.querySelector('[data-seq="' + line.seq + '"]')) { return; }
