@@ -3,6 +3,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from facecase.api import CaseDetailApi, CaseListCreateApi
+from facesearch.api import (
+    FaceSearchApi,
+    ProfileDetailApi,
+    ProfileListApi,
+    ProfileMergeApi,
+    ProfilePromoteApi,
+    ProfileSplitApi,
+    SightingAttachApi,
+    SuspectFromSightingsApi,
+)
 from footage.api import (
     AlertDetailApi,
     AlertListApi,
@@ -30,6 +40,14 @@ urlpatterns = [
     path("alerts/", AlertListApi.as_view(), name="alert-list"),
     path("alerts/<int:pk>/", AlertDetailApi.as_view(), name="alert-detail"),
     path("alerts/<int:pk>/review/", AlertReviewApi.as_view(), name="alert-review"),
+    path("search/", FaceSearchApi.as_view(), name="face-search"),
+    path("sightings/<int:pk>/attach/", SightingAttachApi.as_view(), name="sighting-attach"),
+    path("suspects/from-sightings/", SuspectFromSightingsApi.as_view(), name="suspect-from-sightings"),
+    path("profiles/", ProfileListApi.as_view(), name="profile-list"),
+    path("profiles/<int:pk>/", ProfileDetailApi.as_view(), name="profile-detail"),
+    path("profiles/<int:pk>/merge/", ProfileMergeApi.as_view(), name="profile-merge"),
+    path("profiles/<int:pk>/split/", ProfileSplitApi.as_view(), name="profile-split"),
+    path("profiles/<int:pk>/promote/", ProfilePromoteApi.as_view(), name="profile-promote"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -29,6 +29,7 @@ from django.db import transaction
 
 from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import sha256_of_path, verified_path
+from facesearch.services import sighting_stored
 from footage.jobs import JobReporter, ProcessingError
 from footage.models import Alert, Footage, JobLogLine, Sighting
 from suspects.models import RegistryVersion, Suspect
@@ -127,6 +128,8 @@ class _Store:
         with transaction.atomic():
             sighting = existing or self._sighting(result, suspects)
             created_alerts = self._alerts(sighting, result, suspects)
+            if existing is None:  # the face-search index and unknown-person profiles take it in
+                transaction.on_commit(lambda pk=sighting.pk: sighting_stored(pk), robust=True)  # job goes on
         for alert in created_alerts:
             payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
                        "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,

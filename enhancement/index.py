@@ -1,0 +1,232 @@
+"""A nearest-neighbour index of face descriptors keyed by integer ids (sighting primary keys).
+
+Conventions: vectors are 128-d float32 dlib descriptors (``enhancement.embed``), distances Euclidean (as in
+``enhancement.match``), ids int64. The index holds vectors only: who may see which id, and whether the id still
+exists, is the caller's business (it over-fetches and filters, see ``search``'s ``accept``).
+
+Two backends behind one class:
+- ``exact``: NumPy brute force (one ``einsum`` per query, as ``enhancement.match.Gallery``), used while the index is
+  small (``EXACT_MAX``) or when FAISS is not installed;
+- ``hnsw``: FAISS ``IndexHNSWFlat`` (graph search; inserts are incremental, no training). Parameters ``HNSW_M``,
+  ``HNSW_EF_CONSTRUCTION``, ``HNSW_EF_SEARCH`` were chosen with ``benchmarks/face_search.py`` (recall@10 against exact
+  search, p95 latency): see ``docs/benchmarks/face_search.md``.
+``FaceIndex.build(..., kind="auto")`` picks exact below ``EXACT_MAX`` vectors and HNSW above; an exact index that
+grows past ``EXACT_MAX`` by inserts stays exact until the next rebuild (a rebuild is cheap to schedule, and an exact
+index is never wrong).
+
+Files: ``save(folder)`` writes ``meta.json`` plus ``ids.npy`` and either ``vectors.npy`` or ``hnsw.faiss``, each
+replaced atomically, so a reader never sees half a snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DIM = 128
+EXACT_MAX = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+
+
+def faiss_available() -> bool:
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    id: int
+    distance: float
+
+
+def _as_matrix(vectors: np.ndarray | Iterable[np.ndarray]) -> np.ndarray:
+    matrix = np.asarray(vectors if isinstance(vectors, np.ndarray) else list(vectors), dtype=np.float32)
+    return np.ascontiguousarray(matrix.reshape(-1, DIM))
+
+
+class FaceIndex:
+    """Ids and descriptors; ``add`` appends, ``search`` returns the nearest ids with Euclidean distances."""
+
+    def __init__(self, kind: str = "exact", *, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION,
+                 ef_search: int = HNSW_EF_SEARCH) -> None:
+        if kind not in ("exact", "hnsw"):
+            raise ValueError(f"unknown index kind {kind!r}; expected 'exact' or 'hnsw'")
+        self.kind = kind
+        self.params = {"m": m, "ef_construction": ef_construction, "ef_search": ef_search}
+        self._ids = np.zeros(0, np.int64)
+        self._known: set[int] = set()
+        self._count = 0
+        if kind == "exact":
+            self._vectors = np.zeros((1024, DIM), np.float32)
+            self._sq = np.zeros(1024, np.float32)
+        else:
+            import faiss
+
+            self._faiss = faiss.IndexHNSWFlat(DIM, m)
+            self._faiss.hnsw.efConstruction = ef_construction
+            self._faiss.hnsw.efSearch = ef_search
+
+    @classmethod
+    def build(cls, ids: Iterable[int] | np.ndarray, vectors: np.ndarray, kind: str = "auto",
+              **params: int) -> FaceIndex:
+        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64)
+        if kind == "auto":
+            kind = "hnsw" if len(ids) > EXACT_MAX and faiss_available() else "exact"
+        index = cls(kind, **params)
+        index.add(ids, vectors)
+        return index
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, id_: int) -> bool:
+        return int(id_) in self._known
+
+    @property
+    def max_id(self) -> int:
+        return int(self._ids[: self._count].max()) if self._count else 0
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the vectors, norms, graph and id map (the Python set of ids included, roughly)."""
+        known = len(self._known) * 60  # a CPython int in a set: ~28 B object + ~32 B slot
+        if self.kind == "exact":
+            return int(self._vectors.nbytes + self._sq.nbytes + self._ids.nbytes + known)
+        import faiss
+
+        graph = faiss.vector_to_array(self._faiss.hnsw.neighbors).nbytes
+        return int(self._count * DIM * 4 + graph + self._ids.nbytes + known)
+
+    def add(self, ids: Iterable[int] | np.ndarray, vectors: np.ndarray | Iterable[np.ndarray]) -> int:
+        """Append vectors under ``ids``; ids already present are skipped (re-adding is harmless). Returns how many
+        were added."""
+        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64).reshape(-1)
+        matrix = _as_matrix(vectors)
+        if len(ids) != len(matrix):
+            raise ValueError(f"{len(matrix)} vectors but {len(ids)} ids")
+        fresh = np.array([i not in self._known for i in ids.tolist()], bool) if len(ids) else np.zeros(0, bool)
+        ids, matrix = ids[fresh], matrix[fresh]
+        if len(ids) != len(set(ids.tolist())):
+            ids, first = np.unique(ids, return_index=True)
+            matrix = matrix[first]
+        n = len(ids)
+        if not n:
+            return 0
+        end = self._count + n
+        if end > len(self._ids):
+            self._ids = np.resize(self._ids, max(end, 2 * len(self._ids), 1024))
+        self._ids[self._count:end] = ids
+        if self.kind == "exact":
+            if end > len(self._vectors):
+                size = max(end, 2 * len(self._vectors))
+                grown = np.zeros((size, DIM), np.float32)
+                grown[: self._count] = self._vectors[: self._count]
+                self._vectors = grown
+                self._sq = np.resize(self._sq, size)
+            self._vectors[self._count:end] = matrix
+            self._sq[self._count:end] = np.einsum("ij,ij->i", matrix, matrix)
+        else:
+            self._faiss.add(matrix)
+        self._known.update(ids.tolist())
+        self._count = end
+        return n
+
+    def search(self, vector: np.ndarray, k: int = 10, *, accept: Callable[[list[int]], set[int]] | None = None,
+               max_distance: float | None = None) -> list[Neighbour]:
+        """The ``k`` nearest ids, nearest first. ``accept(ids) -> the subset allowed`` filters candidates before they
+        are counted (permissions, deleted rows, filters): the index fetches more neighbours until ``k`` accepted
+        ones are found, the candidates run past ``max_distance``, or the index is exhausted."""
+        if not self._count or k <= 0:
+            return []
+        v = np.asarray(vector, np.float32).reshape(DIM)
+        fetch = min(self._count, max(4 * k, 64))
+        while True:
+            rows, dists = self._nearest_rows(v, fetch)
+            ids = self._ids[rows].tolist()
+            allowed = set(ids) if accept is None else accept(ids)
+            found = [Neighbour(int(i), float(d)) for i, d in zip(ids, dists, strict=True) if i in allowed]
+            if max_distance is not None:
+                found = [n for n in found if n.distance <= max_distance]
+            beyond = max_distance is not None and len(dists) and float(dists[-1]) > max_distance
+            if len(found) >= k or fetch >= self._count or beyond:
+                return found[:k]
+            fetch = min(self._count, fetch * 4)
+
+    def _nearest_rows(self, v: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.kind == "exact":
+            vectors = self._vectors[: self._count]
+            partial = np.einsum("ij,j->i", vectors, -2.0 * v)
+            partial += self._sq[: self._count]
+            rows = np.argpartition(partial, n - 1)[:n] if n < self._count else np.arange(self._count)
+            rows = rows[np.argsort(partial[rows], kind="stable")]
+            return rows, np.sqrt(np.maximum(partial[rows] + float(v @ v), 0.0))
+        self._faiss.hnsw.efSearch = max(self.params["ef_search"], n)
+        sq, rows = self._faiss.search(v.reshape(1, DIM), n)
+        keep = rows[0] >= 0
+        return rows[0][keep], np.sqrt(np.maximum(sq[0][keep], 0.0))
+
+    def vectors_of(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of ``ids`` that are present (used to search from a stored sighting)."""
+        wanted = {int(i) for i in ids} & self._known
+        if not wanted:
+            return {}
+        rows = np.nonzero(np.isin(self._ids[: self._count], list(wanted)))[0]
+        if self.kind == "exact":
+            return {int(self._ids[r]): self._vectors[r].copy() for r in rows}
+        return {int(self._ids[r]): self._faiss.reconstruct(int(r)) for r in rows}
+
+    # --- files ---------------------------------------------------------------------------------------------------
+
+    def save(self, folder: Path | str, extra: dict | None = None) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic(folder / "ids.npy", lambda p: np.save(p, self._ids[: self._count]))
+        if self.kind == "exact":
+            _atomic(folder / "vectors.npy", lambda p: np.save(p, self._vectors[: self._count]))
+        else:
+            import faiss
+
+            _atomic(folder / "hnsw.faiss", lambda p: faiss.write_index(self._faiss, str(p)))
+        meta = {"kind": self.kind, "count": self._count, "max_id": self.max_id, "params": self.params,
+                **(extra or {})}
+        _atomic(folder / "meta.json", lambda p: Path(p).write_text(json.dumps(meta, indent=1)))
+
+    @classmethod
+    def load(cls, folder: Path | str) -> tuple[FaceIndex, dict]:
+        """The snapshot in ``folder`` and its meta; raises ``FileNotFoundError``/``ValueError`` when it is absent or
+        its parts disagree (the caller rebuilds from the database)."""
+        folder = Path(folder)
+        meta = json.loads((folder / "meta.json").read_text())
+        ids = np.load(folder / "ids.npy")
+        index = cls(meta["kind"], **meta.get("params", {}))
+        if index.kind == "exact":
+            vectors = np.load(folder / "vectors.npy")
+            if len(vectors) != len(ids) or len(ids) != meta["count"]:
+                raise ValueError(f"index snapshot in {folder} is inconsistent")
+            index.add(ids, vectors)
+        else:
+            import faiss
+
+            index._faiss = faiss.read_index(str(folder / "hnsw.faiss"))
+            index._faiss.hnsw.efSearch = index.params["ef_search"]
+            if index._faiss.ntotal != len(ids) or len(ids) != meta["count"]:
+                raise ValueError(f"index snapshot in {folder} is inconsistent")
+            index._ids = ids.astype(np.int64)
+            index._known = set(ids.tolist())
+            index._count = len(ids)
+        return index, meta
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    part = path.with_name(path.name + ".part" + path.suffix)
+    write(part)
+    os.replace(part, path)
