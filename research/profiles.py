@@ -68,12 +68,12 @@ def _track_vector(track) -> np.ndarray | None:
     return (sum(v * w for v, w in vectors) / total).astype(np.float32)
 
 
-def split_clip(path: Path, parts: int) -> list[Path]:
-    """Cut a clip into ``parts`` consecutive pieces (``runs/clip_parts/``): each piece stands for another video in
-    which the same people appear."""
+def split_clip(path: Path, parts: int, out_dir: Path | None = None) -> list[Path]:
+    """Cut a clip into ``parts`` consecutive pieces (``runs/clip_parts/`` unless ``out_dir``): each piece stands for
+    another video in which the same people appear."""
     import cv2
 
-    out_dir = REPO_ROOT / "runs" / "clip_parts"
+    out_dir = out_dir or REPO_ROOT / "runs" / "clip_parts"
     out_dir.mkdir(parents=True, exist_ok=True)
     capture = cv2.VideoCapture(str(path))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
