@@ -4,6 +4,7 @@
 from django.urls import path
 
 from facecase import views_ui as case_views
+from facesearch import views_ui as search_views
 from footage import views_ui as footage_views
 from suspects import views_ui as suspect_views
 
@@ -18,6 +19,12 @@ urlpatterns = [
     path("footage/<int:pk>/status/", footage_views.footage_status, name="footage-status"),
     path("sightings/", footage_views.sighting_search, name="sighting-search"),
     path("calibration/", footage_views.calibration_page, name="calibration"),
+    path("search/face/", search_views.face_search, name="face-search"),
+    path("search/face/<int:pk>/probe/", search_views.face_search_probe, name="face-search-probe"),
+    path("search/face/enrol/", search_views.suspect_enrol_from_sightings, name="face-search-enrol"),
+    path("sightings/<int:pk>/add-to-case/", search_views.sighting_add_to_case, name="sighting-add-to-case"),
+    path("profiles/", search_views.profile_list, name="profile-list"),
+    path("profiles/<int:pk>/", search_views.profile_detail, name="profile-detail"),
     path("sightings/<int:pk>/provenance/", footage_views.sighting_provenance, name="sighting-provenance"),
     path("sightings/<int:pk>/frame/", footage_views.sighting_frame, name="sighting-frame"),
     path("sightings/<int:pk>/track/<int:index>/", footage_views.sighting_track_frame, name="sighting-track-frame"),
