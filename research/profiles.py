@@ -274,7 +274,7 @@ def write_doc(rows_a: dict, chosen: tuple[float, int], report: dict) -> None:
         line("LFW pairsDevTrain half A (chosen on)", report["half_a"]),
         line("LFW pairsDevTrain half B (held out)", report["half_b"]),
         line("LFW pairsDevTrain, all 227 people", report["lfw_devtrain_all"]),
-        line("real clips' tracks (Hamilton 2 people + HDTF 1)", report["clips"]),
+        line("real clips' tracks (Hamilton and HDTF pieces)", report["clips"]),
         line("real clips' tracks among LFW half B", report["clips_with_lfw_half_b"]),
         "",
         f"Clip tracks: {report['clip_tracks']}; largest same-person distance between clip tracks "
