@@ -4,17 +4,20 @@ Conventions: vectors are 128-d float32 dlib descriptors (``enhancement.embed``),
 ``enhancement.match``), ids int64. The index holds vectors only: who may see which id, and whether the id still
 exists, is the caller's business (it over-fetches and filters, see ``search``'s ``accept``).
 
-Two backends behind one class:
+Three backends behind one class:
 - ``exact``: NumPy brute force (one ``einsum`` per query, as ``enhancement.match.Gallery``), used while the index is
   small (``EXACT_MAX``) or when FAISS is not installed;
 - ``hnsw``: FAISS ``IndexHNSWFlat`` (graph search; inserts are incremental, no training). Parameters ``HNSW_M``,
-  ``HNSW_EF_CONSTRUCTION``, ``HNSW_EF_SEARCH`` were chosen with ``benchmarks/face_search.py`` (recall@10 against exact
-  search, p95 latency): see ``docs/benchmarks/face_search.md``.
+  ``HNSW_EF_CONSTRUCTION``, ``HNSW_EF_SEARCH``;
+- ``ivf``: FAISS ``IndexIVFFlat`` (k-means cells trained at build on the stored descriptors, ``IVF_NPROBE`` cells
+  scanned per query; inserts only assign a cell, so they stay cheap, and building is much faster than HNSW's graph).
+The parameters were chosen with ``benchmarks/face_search.py`` (recall@10 against exact search, p95 latency): see
+``docs/benchmarks/face_search.md``.
 ``FaceIndex.build(..., kind="auto")`` picks exact below ``EXACT_MAX`` vectors and HNSW above; an exact index that
 grows past ``EXACT_MAX`` by inserts stays exact until the next rebuild (a rebuild is cheap to schedule, and an exact
 index is never wrong).
 
-Files: ``save(folder)`` writes ``meta.json`` plus ``ids.npy`` and either ``vectors.npy`` or ``hnsw.faiss``, each
+Files: ``save(folder)`` writes ``meta.json`` plus ``ids.npy`` and either ``vectors.npy`` or ``<kind>.faiss``, each
 replaced atomically, so a reader never sees half a snapshot.
 """
 
@@ -33,6 +36,8 @@ EXACT_MAX = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
+IVF_NPROBE = 24
+KINDS = ("exact", "hnsw", "ivf")
 
 
 def faiss_available() -> bool:
@@ -58,23 +63,33 @@ class FaceIndex:
     """Ids and descriptors; ``add`` appends, ``search`` returns the nearest ids with Euclidean distances."""
 
     def __init__(self, kind: str = "exact", *, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION,
-                 ef_search: int = HNSW_EF_SEARCH) -> None:
-        if kind not in ("exact", "hnsw"):
-            raise ValueError(f"unknown index kind {kind!r}; expected 'exact' or 'hnsw'")
+                 ef_search: int = HNSW_EF_SEARCH, nlist: int = 1024, nprobe: int = IVF_NPROBE,
+                 training: np.ndarray | None = None) -> None:
+        """``training``: descriptors to learn the IVF cells from (required for ``ivf``, ignored otherwise)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown index kind {kind!r}; expected one of {KINDS}")
         self.kind = kind
-        self.params = {"m": m, "ef_construction": ef_construction, "ef_search": ef_search}
+        self.params = {"m": m, "ef_construction": ef_construction, "ef_search": ef_search, "nlist": nlist,
+                       "nprobe": nprobe}
         self._ids = np.zeros(0, np.int64)
         self._known: set[int] = set()
         self._count = 0
         if kind == "exact":
             self._vectors = np.zeros((1024, DIM), np.float32)
             self._sq = np.zeros(1024, np.float32)
-        else:
+        elif kind == "hnsw":
             import faiss
 
             self._faiss = faiss.IndexHNSWFlat(DIM, m)
             self._faiss.hnsw.efConstruction = ef_construction
             self._faiss.hnsw.efSearch = ef_search
+        elif training is not None:
+            import faiss
+
+            self._quantizer = faiss.IndexFlatL2(DIM)
+            self._faiss = faiss.IndexIVFFlat(self._quantizer, DIM, nlist)
+            self._faiss.train(_as_matrix(training))
+            self._faiss.nprobe = nprobe
 
     @classmethod
     def build(cls, ids: Iterable[int] | np.ndarray, vectors: np.ndarray, kind: str = "auto",
@@ -82,7 +97,13 @@ class FaceIndex:
         ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64)
         if kind == "auto":
             kind = "hnsw" if len(ids) > EXACT_MAX and faiss_available() else "exact"
-        index = cls(kind, **params)
+        if kind == "ivf":
+            matrix = _as_matrix(vectors)
+            nlist = params.pop("nlist", None) or int(min(1024, max(16, np.sqrt(len(matrix)))))
+            sample = matrix[np.random.default_rng(0).permutation(len(matrix))[: 40 * nlist]]
+            index = cls(kind, nlist=nlist, training=sample, **params)
+        else:
+            index = cls(kind, **params)
         index.add(ids, vectors)
         return index
 
@@ -103,6 +124,8 @@ class FaceIndex:
             return int(self._vectors.nbytes + self._sq.nbytes + self._ids.nbytes + known)
         import faiss
 
+        if self.kind == "ivf":  # the vectors, an 8-byte id per vector in the inverted lists, the centroids
+            return int(self._count * (DIM * 4 + 8) + self.params["nlist"] * DIM * 4 + self._ids.nbytes + known)
         graph = faiss.vector_to_array(self._faiss.hnsw.neighbors).nbytes
         return int(self._count * DIM * 4 + graph + self._ids.nbytes + known)
 
@@ -169,7 +192,8 @@ class FaceIndex:
             rows = np.argpartition(partial, n - 1)[:n] if n < self._count else np.arange(self._count)
             rows = rows[np.argsort(partial[rows], kind="stable")]
             return rows, np.sqrt(np.maximum(partial[rows] + float(v @ v), 0.0))
-        self._faiss.hnsw.efSearch = max(self.params["ef_search"], n)
+        if self.kind == "hnsw":
+            self._faiss.hnsw.efSearch = max(self.params["ef_search"], n)
         sq, rows = self._faiss.search(v.reshape(1, DIM), n)
         keep = rows[0] >= 0
         return rows[0][keep], np.sqrt(np.maximum(sq[0][keep], 0.0))
@@ -182,6 +206,8 @@ class FaceIndex:
         rows = np.nonzero(np.isin(self._ids[: self._count], list(wanted)))[0]
         if self.kind == "exact":
             return {int(self._ids[r]): self._vectors[r].copy() for r in rows}
+        if self.kind == "ivf":
+            self._faiss.make_direct_map()
         return {int(self._ids[r]): self._faiss.reconstruct(int(r)) for r in rows}
 
     # --- files ---------------------------------------------------------------------------------------------------
@@ -195,7 +221,7 @@ class FaceIndex:
         else:
             import faiss
 
-            _atomic(folder / "hnsw.faiss", lambda p: faiss.write_index(self._faiss, str(p)))
+            _atomic(folder / f"{self.kind}.faiss", lambda p: faiss.write_index(self._faiss, str(p)))
         meta = {"kind": self.kind, "count": self._count, "max_id": self.max_id, "params": self.params,
                 **(extra or {})}
         _atomic(folder / "meta.json", lambda p: Path(p).write_text(json.dumps(meta, indent=1)))
@@ -216,8 +242,11 @@ class FaceIndex:
         else:
             import faiss
 
-            index._faiss = faiss.read_index(str(folder / "hnsw.faiss"))
-            index._faiss.hnsw.efSearch = index.params["ef_search"]
+            index._faiss = faiss.read_index(str(folder / f"{index.kind}.faiss"))
+            if index.kind == "hnsw":
+                index._faiss.hnsw.efSearch = index.params["ef_search"]
+            else:
+                index._faiss.nprobe = index.params["nprobe"]
             if index._faiss.ntotal != len(ids) or len(ids) != meta["count"]:
                 raise ValueError(f"index snapshot in {folder} is inconsistent")
             index._ids = ids.astype(np.int64)

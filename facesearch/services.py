@@ -23,7 +23,7 @@ from django.db.models import Count
 
 from enhancement.match import SCORE_SCALE
 from enhancement.match import score as match_score
-from enhancement.profiles import JOIN_DISTANCE, MERGE_MIN_LINKS, NEIGHBOURS, assign
+from enhancement.profiles import JOIN_DISTANCE, MERGE, NEIGHBOURS, assign
 from facecase.models import Case
 from facecase.services import audit_record
 from facesearch import index as sighting_index
@@ -239,27 +239,38 @@ def _neighbours(vector: np.ndarray, index: Any, exclude: int) -> list[tuple[int 
     return [(profiles.get(n.id), n.distance, n.id) for n in near]
 
 
+def _sizes(profiles: set[int]) -> dict[int, int]:
+    return dict(ProfileMember.objects.filter(profile_id__in=profiles).values("profile").annotate(n=Count("id"))
+                .values_list("profile", "n"))
+
+
+def _merge_linked(target: Profile, linked: list[int], reason: str) -> Profile:
+    """Fold the ``linked`` profiles into ``target``, leaving out curated ones (an analyst's split or merge stands)."""
+    if target.curated:
+        return target
+    merge = list(Profile.objects.filter(pk__in=linked, curated=False, status=Profile.Status.ACTIVE)
+                 .exclude(pk=target.pk))
+    if merge:
+        _merge(actor=None, target=target, others=merge, reason=reason)
+    return target
+
+
 @transaction.atomic
 def profile_assign(sighting: Sighting, *, index: Any = None) -> Profile | None:
     """Online grouping (``enhancement.profiles.assign``): join the nearest profile under the same-person distance,
-    merge the profiles this track links (unless an analyst curated them), else start a new profile."""
+    merge the profiles this track links when a merge rule is set (never curated ones), else start a new profile."""
     if ProfileMember.objects.filter(sighting=sighting).exists() or not sighting.embedding:
         return None
     index = index or sighting_index.sighting_index()
     near = _neighbours(_vector(sighting.embedding), index, sighting.pk)
-    sizes = dict(ProfileMember.objects.filter(profile_id__in={p for p, _, _ in near if p})
-                 .values("profile").annotate(n=Count("id")).values_list("profile", "n"))
-    decision = assign([(p, d) for p, d, _ in near], join=JOIN_DISTANCE, sizes=sizes)
+    decision = assign([(p, d) for p, d, _ in near], join=JOIN_DISTANCE, merge=MERGE,
+                      sizes=_sizes({p for p, _, _ in near if p}))
     if decision.profile is None:
         profile = Profile.objects.create()
         audit_record(actor=None, verb="profile_create", obj=profile, details={"sighting": sighting.pk})
     else:
-        profile = Profile.objects.get(pk=decision.profile)
-        curated = set(Profile.objects.filter(pk__in=decision.merge, curated=True).values_list("pk", flat=True))
-        merge = [p for p in decision.merge if p not in curated and not profile.curated]
-        if merge:
-            _merge(actor=None, target=profile, others=list(Profile.objects.filter(pk__in=merge)),
-                   reason=f"linked by sighting {sighting.pk}")
+        profile = _merge_linked(Profile.objects.get(pk=decision.profile), decision.merge,
+                                f"linked by sighting {sighting.pk}")
     ProfileMember.objects.create(profile=profile, sighting=sighting, distance=decision.distance)
     Profile.objects.filter(pk=profile.pk).update(updated_at=sighting.created_at or profile.updated_at)
     return profile
@@ -308,9 +319,9 @@ def profile_split(*, actor: Any, profile: Profile, sightings: list[Sighting]) ->
 
 def profiles_consolidate() -> dict[str, int]:
     """The periodic job: write a fresh index snapshot (for web hosts that start later), give every unmatched sighting
-    without a profile one (a hook that did not run, sightings stored before profiles existed), and, only if an
-    automatic merge rule is configured (``enhancement.profiles.MERGE_MIN_LINKS``; the measurement chose none),
-    merge profiles that tracks link under the same-person distance (never a curated one)."""
+    without a profile one (a hook that did not run, sightings stored before profiles existed), and, when a merge rule
+    is set (``enhancement.profiles.MERGE``), apply it to every stored track as if it arrived again (never to a
+    curated profile)."""
     index = sighting_index.rebuild()
     assigned = merged = 0
     missing = (Sighting.objects.filter(best_suspect=None, profile_member=None).exclude(embedding=None)
@@ -318,7 +329,7 @@ def profiles_consolidate() -> dict[str, int]:
     for sighting in missing.iterator():
         if profile_assign(sighting, index=index) is not None:
             assigned += 1
-    if MERGE_MIN_LINKS is None:
+    if MERGE is None:
         return {"assigned": assigned, "merged": 0, "indexed": len(index)}
     members = (ProfileMember.objects.filter(profile__status=Profile.Status.ACTIVE, profile__curated=False)
                .select_related("sighting").only("profile_id", "sighting__embedding", "sighting_id"))
@@ -328,16 +339,10 @@ def profiles_consolidate() -> dict[str, int]:
             if own is None or not member.sighting.embedding:
                 continue
             near = _neighbours(_vector(member.sighting.embedding), index, member.sighting_id)
-            linked = {p for p, d, _ in near if p is not None and p != own and d < JOIN_DISTANCE}
-            linked = set(Profile.objects.filter(pk__in=linked, curated=False, status=Profile.Status.ACTIVE)
-                         .values_list("pk", flat=True))
-            if linked:
-                profiles = list(Profile.objects.filter(pk__in=linked | {own}))
-                sizes = dict(ProfileMember.objects.filter(profile__in=profiles).values("profile")
-                             .annotate(n=Count("id")).values_list("profile", "n"))
-                target = max(profiles, key=lambda p: (sizes.get(p.pk, 0), -p.pk))
-                _merge(actor=None, target=target, others=[p for p in profiles if p.pk != target.pk],
-                       reason="consolidation")
-                merged += len(profiles) - 1
+            decision = assign([(p, d) for p, d, _ in near], join=JOIN_DISTANCE, merge=MERGE,
+                              sizes=_sizes({p for p, _, _ in near if p} | {own}))
+            if decision.merge:
+                before = Profile.objects.filter(status=Profile.Status.ACTIVE).count()
+                _merge_linked(Profile.objects.get(pk=decision.profile), decision.merge, "consolidation")
+                merged += before - Profile.objects.filter(status=Profile.Status.ACTIVE).count()
     return {"assigned": assigned, "merged": merged, "indexed": len(index)}
-

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from facecase.roles import ROLE_ADMIN, ROLE_ANALYST, is_admin
 from facecase.selectors import case_list_for_user
@@ -40,18 +40,20 @@ def _role_required(view):
 
 
 @_role_required
+@require_http_methods(["GET", "POST"])
 def face_search(request: HttpRequest) -> HttpResponse:
-    """GET shows the form (``?sighting=<id>`` searches with that sighting at once); POST searches with a photo."""
-    filters = {key: request.POST.get(key, request.GET.get(key, "")).strip() for key in FILTERS}
-    outcome, error = None, None
-    sighting_id = request.POST.get("sighting") or request.GET.get("sighting", "")
-    upload = request.FILES.get("probe")
-    if request.method == "POST" or sighting_id:
-        sighting = None
-        if sighting_id:
-            sighting = sighting_for_user(request.user, int(sighting_id)) if sighting_id.isdigit() else None
-            if sighting is None:
-                raise Http404("no such sighting")
+    """GET shows the form (``?sighting=<id>``: ready to search with that sighting); POST searches (a photo upload,
+    or the sighting), which stores the probe and audits the search."""
+    data = request.POST if request.method == "POST" else request.GET
+    filters = {key: data.get(key, "").strip() for key in FILTERS}
+    outcome, error, sighting = None, None, None
+    sighting_id = data.get("sighting", "")
+    if sighting_id:
+        sighting = sighting_for_user(request.user, int(sighting_id)) if sighting_id.isdigit() else None
+        if sighting is None:
+            raise Http404("no such sighting")
+    upload = request.FILES.get("probe") if sighting is None else None
+    if request.method == "POST":
         try:
             if upload is None and sighting is None:
                 raise ValidationError("choose a photo of the face, or start from a sighting")
@@ -59,12 +61,11 @@ def face_search(request: HttpRequest) -> HttpResponse:
                                       probe_name=upload.name if upload else "", sighting=sighting, filters=filters)
         except (ValidationError, ValueError) as exc:
             error = " ".join(getattr(exc, "messages", [str(exc)]))
+    cases = case_list_for_user(request.user).only("pk", "reference").order_by("reference")
     return render(request, "search/face.html", {
-        "filters": filters, "outcome": outcome, "error": error, "sighting_id": sighting_id,
-        "cases": case_list_for_user(request.user).only("pk", "reference").order_by("reference"),
-        "my_cases": case_list_for_user(request.user).only("pk", "reference").order_by("reference"),
+        "filters": filters, "outcome": outcome, "error": error, "sighting": sighting, "cases": cases,
         "can_enrol": is_admin(request.user),
-    })
+    }, status=400 if error else 200)
 
 
 @_role_required

@@ -212,3 +212,48 @@ def test_it_rebuilds_the_index_from_the_database_and_searches_it_as_the_live_one
     assert [(r.sighting.pk, round(r.distance, 5)) for r in rebuilt.results] == [
         (r.sighting.pk, round(r.distance, 5)) for r in live.results]
     assert [r.sighting.pk for r in live.results] == [sightings[1].pk]  # the probe sighting itself is left out
+
+
+def test_it_searches_from_the_page_with_a_photo_and_shows_only_what_the_analyst_may_see(
+        charlie: Any, dave: Any, charlies_case: Any):
+    from facecase.services import case_create
+
+    still = shared_file(HAMILTON_CLIP.parent / "obama-240p.jpg").read_bytes()
+    mine = footage_ingest(actor=charlie, case=charlies_case, upload=SimpleUploadedFile("mine.jpg", still))
+    daves_case = case_create(actor=dave, reference="D-9", title="Dave's")
+    theirs = footage_ingest(actor=dave, case=daves_case, upload=SimpleUploadedFile("theirs.jpg", still))
+    visible = bbt_sighting(mine, 1, BBT / "penny" / "penny2.png")
+    hidden = bbt_sighting(theirs, 1, BBT / "penny" / "penny3.png")
+    client = Client()
+    client.force_login(charlie)
+
+    form = client.get(f"/search/face/?sighting={visible.pk}")
+    assert form.status_code == 200 and not FaceSearch.objects.exists()  # a GET never searches
+    assert client.get(f"/search/face/?sighting={hidden.pk}").status_code == 404
+
+    probe = (BBT / "penny" / "penny3.png").read_bytes()
+    page = client.post("/search/face/", {"probe": SimpleUploadedFile("witness.png", probe, "image/png")})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"sighting {visible.pk}<" in html and f"sighting {hidden.pk}<" not in html
+    search = FaceSearch.objects.get(created_by=charlie)
+    assert search.result_count == 1 and search.probe_sha256 == hashlib.sha256(probe).hexdigest()
+
+    refused = client.post("/search/face/", {"probe": SimpleUploadedFile(
+        "coffee.png", cv2.imencode(".png", np.full((120, 160, 3), 90, np.uint8))[1].tobytes(), "image/png")})
+    assert refused.status_code == 400 and "no face found" in refused.content.decode()
+
+
+def test_it_gives_a_profile_to_unknown_sightings_the_hook_missed_when_consolidating(charlie: Any, charlies_case: Any):
+    from facesearch.tasks import profiles_consolidate_task
+
+    still = shared_file(HAMILTON_CLIP.parent / "obama-240p.jpg").read_bytes()
+    footage = footage_ingest(actor=charlie, case=charlies_case, upload=SimpleUploadedFile("s.jpg", still))
+    sightings = [bbt_sighting(footage, i, BBT / who / f"{who}2.png") for i, who in enumerate(["penny", "raj"])]
+    assert not ProfileMember.objects.exists()  # stored without the post-commit hook
+    summary = profiles_consolidate_task()
+    assert summary["assigned"] == 2 and summary["indexed"] == 2
+    profiles = {ProfileMember.objects.get(sighting=s).profile_id for s in sightings}
+    assert len(profiles) == 2  # two people, two profiles
+    assert (sighting_index.snapshot_dir() / "meta.json").exists()
+    assert profiles_consolidate_task()["assigned"] == 0  # running it again changes nothing
