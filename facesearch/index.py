@@ -3,7 +3,8 @@
 The database (``Sighting.embedding``) is the source of truth. Each process (web host or worker) holds one
 ``enhancement.index.FaceIndex`` in memory:
 - at first use it loads the snapshot that ``manage.py reindex_sightings`` (and the hourly consolidation) write to
-  ``<VAR_DIR>/index/sightings/``, or builds one from the database when there is none or it cannot be read;
+  ``<VAR_DIR>/index/sightings/``, or builds one from the database when there is none or it cannot be read; a newer
+  snapshot replaces the one in memory at the next use;
 - before every search, and when a sighting is stored (``sighting_stored``), it *catches up*: it adds the sightings
   with ids above the highest it holds (minus ``LOOKBACK_IDS``, so a row whose transaction committed after a
   higher id's is not missed; ids already held are skipped). Sightings from footage and from live cameras are rows
@@ -31,7 +32,7 @@ LOOKBACK_IDS = 1000
 BATCH = 5000
 
 _lock = threading.Lock()
-_held: dict[str, FaceIndex] = {}
+_held: dict[str, tuple[FaceIndex, float]] = {}  # key -> (index, mtime of the snapshot it came from, 0: built here)
 
 
 def snapshot_dir() -> Path:
@@ -74,19 +75,29 @@ def catch_up(index: FaceIndex) -> int:
     return added
 
 
+def _snapshot_mtime() -> float:
+    try:
+        return (snapshot_dir() / "meta.json").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def sighting_index() -> FaceIndex:
-    """This process's index, up to date with the database."""
+    """This process's index, up to date with the database. A newer snapshot (written by the hourly consolidation
+    or ``reindex_sightings`` on any host sharing ``VAR_DIR/index/``) replaces it: that is how a web host's exact
+    index becomes IVF once the collection grows, and how deleted sightings leave memory."""
     key = _key()
     with _lock:
-        index = _held.get(key)
-        if index is None:
-            index = _load_or_build()
-            _held[key] = index
-        catch_up(index)
-        return index
+        held = _held.get(key)
+        mtime = _snapshot_mtime()
+        if held is None or mtime > held[1]:
+            held = (_load_or_build(held[0] if held else None), mtime)
+            _held[key] = held
+        catch_up(held[0])
+        return held[0]
 
 
-def _load_or_build() -> FaceIndex:
+def _load_or_build(current: FaceIndex | None = None) -> FaceIndex:
     folder = snapshot_dir()
     if (folder / "meta.json").exists():
         try:
@@ -94,7 +105,7 @@ def _load_or_build() -> FaceIndex:
             return index
         except (OSError, ValueError, KeyError) as exc:
             log.warning("sighting index snapshot in %s unusable (%s): building from the database", folder, exc)
-    return build_from_database()
+    return current if current is not None else build_from_database()
 
 
 def rebuild(kind: str = "auto") -> FaceIndex:
@@ -102,7 +113,7 @@ def rebuild(kind: str = "auto") -> FaceIndex:
     index = build_from_database(kind)
     index.save(snapshot_dir())
     with _lock:
-        _held[_key()] = index
+        _held[_key()] = (index, _snapshot_mtime())
     return index
 
 

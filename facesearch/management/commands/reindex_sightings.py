@@ -11,8 +11,9 @@ class Command(BaseCommand):
     help = "Rebuild the face-search index of sightings from the database (snapshot under VAR_DIR/index/sightings/)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--kind", choices=["auto", "exact", "hnsw"], default="auto",
-                            help="exact NumPy search or FAISS HNSW; auto: exact up to enhancement.index.EXACT_MAX")
+        parser.add_argument("--kind", choices=["auto", "exact", "ivf", "hnsw"], default="auto",
+                            help="exact NumPy, FAISS IVF-Flat or HNSW; auto: exact up to "
+                                 "enhancement.index.EXACT_MAX, IVF above")
 
     def handle(self, *args: Any, kind: str = "auto", **options: Any) -> None:
         from facesearch.index import rebuild, snapshot_dir
