@@ -6,6 +6,9 @@ Descriptors live on ``footage.Sighting.embedding``; the nearest-neighbour index 
 
 from __future__ import annotations
 
+import os
+import re
+
 from django.conf import settings
 from django.db import models
 
@@ -15,7 +18,9 @@ from footage.models import Sighting
 
 
 def probe_path(instance: FaceSearch, filename: str) -> str:
-    return f"searches/{instance.probe_sha256[:2]}/{instance.probe_sha256}{filename[filename.rfind('.'):]}"
+    suffix = os.path.splitext(filename)[1].lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".img"
+    return f"searches/{instance.probe_sha256[:2]}/{instance.probe_sha256}{suffix}"
 
 
 class FaceSearch(models.Model):
