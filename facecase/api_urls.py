@@ -1,8 +1,9 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from facecase.api import CaseDetailApi, CaseListCreateApi
+from facecase.api_tokens import TokenObtainApi, TokenRevokeApi, UserTokenRevokeApi
+from facecase.export_api import AlertExportApi, CaseExportApi
 from facesearch.api import (
     FaceSearchApi,
     ProfileDetailApi,
@@ -27,9 +28,12 @@ from suspects.api import SuspectDetailApi, SuspectListCreateApi, SuspectPhotoApi
 app_name = "api"
 
 urlpatterns = [
-    path("token/", obtain_auth_token, name="token"),
+    path("token/", TokenObtainApi.as_view(), name="token"),
+    path("token/revoke/", TokenRevokeApi.as_view(), name="token-revoke"),
+    path("users/<int:pk>/token/revoke/", UserTokenRevokeApi.as_view(), name="user-token-revoke"),
     path("cases/", CaseListCreateApi.as_view(), name="case-list"),
     path("cases/<int:pk>/", CaseDetailApi.as_view(), name="case-detail"),
+    path("cases/<int:pk>/export/", CaseExportApi.as_view(), name="case-export"),
     path("cases/<int:case_id>/footage/", CaseFootageApi.as_view(), name="case-footage"),
     path("footage/<int:pk>/", FootageDetailApi.as_view(), name="footage-detail"),
     path("footage/<int:pk>/log/", FootageLogApi.as_view(), name="footage-log"),
@@ -48,6 +52,7 @@ urlpatterns = [
     path("profiles/<int:pk>/merge/", ProfileMergeApi.as_view(), name="profile-merge"),
     path("profiles/<int:pk>/split/", ProfileSplitApi.as_view(), name="profile-split"),
     path("profiles/<int:pk>/promote/", ProfilePromoteApi.as_view(), name="profile-promote"),
+    path("alerts/<int:pk>/export/", AlertExportApi.as_view(), name="alert-export"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

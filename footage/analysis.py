@@ -165,6 +165,7 @@ class _Store:
             registry_version=self.version,
             embedding=vector.tobytes() if vector is not None else None,
         )
+        _clear_leftovers(sighting.raw_crop.storage, f"sightings/footage-{self.footage.pk}/track-{result.track_id}")
         sighting.raw_crop.save("raw.png", ContentFile(_png(best.crop)), save=False)
         sighting.raw_crop_sha256 = sha256_of_path(sighting.raw_crop.path)
         enhanced = best.enhanced if best.enhanced is not None else best.crop
@@ -314,6 +315,17 @@ def analyze_footage(footage: Footage, reporter: JobReporter) -> dict[str, Any]:
     reporter.log(f"analysis: {summary['tracks']} track(s), {store.sightings} new sighting(s), {store.alerts} new "
                  f"alert(s); stage seconds {summary['stage_seconds']}")
     return summary
+
+
+def _clear_leftovers(storage: Any, folder: str) -> None:
+    """Files in a track's folder without its Sighting row were written by an attempt whose transaction never
+    committed (worker killed, database connection lost): remove them so the new row is the only evidence there."""
+    try:
+        _, names = storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in names:
+        storage.delete(f"{folder}/{name}")
 
 
 def _checkpoint_name(footage: Footage) -> str:
