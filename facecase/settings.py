@@ -254,6 +254,7 @@ SPECTACULAR_SETTINGS = {
         "SuspectStatusEnum": "suspects.models.Suspect.Status",
         "FootageStatusEnum": "footage.models.Footage.Status",
         "AlertStatusEnum": "footage.models.Alert.Status",
+        "ProfileStatusEnum": "facesearch.models.Profile.Status",
     },
 }
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -35,9 +35,22 @@ from facesearch.services import (
 from footage.models import Sighting
 from suspects.models import Suspect
 
-ERROR = OpenApiResponse(description="invalid input (JSON: field -> messages, or detail)")
-DENIED = OpenApiResponse(description="not logged in, or the role lacks the permission (JSON detail)")
-MISSING = OpenApiResponse(description="no such object among those the user may see (JSON detail)")
+
+class IdListField(serializers.ListField):
+    """A JSON array of positive integer ids. Errors are one flat list of messages (the shape of every other field
+    error), not DRF's per-index dict; ``true`` or ``2.5`` is no id."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.IntegerField(min_value=1), **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[int]:
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        wrong = [i for i, item in enumerate(data) if isinstance(item, bool) or not isinstance(item, int) or item < 1]
+        if wrong:
+            raise serializers.ValidationError(
+                [f"item {i} is not a positive integer id" for i in wrong[:10]])
+        return super().to_internal_value(data)
 
 
 class SightingBrief(serializers.Serializer):
@@ -109,7 +122,7 @@ class FaceSearchApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(request={"multipart/form-data": SearchInput, "application/json": SearchInput},
-                   responses={200: SearchOutput, 400: ERROR, 403: DENIED, 404: MISSING})
+                   responses={200: SearchOutput})
     def post(self, request: Request) -> Response:
         data = SearchInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -145,11 +158,11 @@ class AttachOutput(serializers.Serializer):
 class SightingAttachApi(APIView):
     """Attach a sighting you may see (and its footage reference) to one of your cases."""
 
+    parser_classes = [JSONParser]
     permission_classes = [MethodPermission]
     required_perms = {"POST": "facesearch.add_casesighting"}
 
-    @extend_schema(request=AttachInput, responses={200: AttachOutput, 201: AttachOutput, 400: ERROR, 403: DENIED,
-                                                   404: MISSING})
+    @extend_schema(request=AttachInput, responses={200: AttachOutput, 201: AttachOutput})
     def post(self, request: Request, pk: int) -> Response:
         sighting = get_object_or_404(filtered_sightings(request.user, {}), pk=pk)
         data = AttachInput(data=request.data)
@@ -160,7 +173,7 @@ class SightingAttachApi(APIView):
 
 
 class EnrolInput(serializers.Serializer):
-    sightings = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=20)
+    sightings = IdListField(min_length=1, max_length=20)
     name = serializers.CharField(max_length=200)
     external_id = serializers.CharField(max_length=64)
     status = serializers.ChoiceField(choices=Suspect.Status.choices, required=False)
@@ -191,10 +204,11 @@ def _enrol(request: Request, sightings: list[Sighting], values: dict[str, Any], 
 class SuspectFromSightingsApi(APIView):
     """Admins: start a suspect from chosen sightings' crops (each crop goes through the registry's face check)."""
 
+    parser_classes = [JSONParser]
     permission_classes = [MethodPermission]
     required_perms = {"POST": "suspects.add_suspect"}
 
-    @extend_schema(request=EnrolInput, responses={201: EnrolOutput, 400: ERROR, 403: DENIED, 404: MISSING})
+    @extend_schema(request=EnrolInput, responses={201: EnrolOutput})
     def post(self, request: Request) -> Response:
         data = EnrolInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -220,7 +234,7 @@ class ProfileListApi(APIView):
     permission_classes = [MethodPermission]
     required_perms = {"GET": "facesearch.view_profile"}
 
-    @extend_schema(responses={200: ProfileOutput(many=True), 403: DENIED})
+    @extend_schema(responses={200: ProfileOutput(many=True)})
     def get(self, request: Request) -> Response:
         rows = profile_list_for_user(request.user)
         return Response(ProfileOutput([row.__dict__ for row in rows], many=True).data)
@@ -253,21 +267,21 @@ class ProfileDetailApi(APIView):
     permission_classes = [MethodPermission]
     required_perms = {"GET": "facesearch.view_profile"}
 
-    @extend_schema(responses={200: ProfileDetailOutput, 403: DENIED, 404: MISSING})
+    @extend_schema(responses={200: ProfileDetailOutput})
     def get(self, request: Request, pk: int) -> Response:
         return _detail(request, _profile_or_404(request, pk))
 
 
 class MergeInput(serializers.Serializer):
-    profiles = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=50,
-                                     help_text="profiles to fold into this one")
+    profiles = IdListField(min_length=1, max_length=50, help_text="profiles to fold into this one")
 
 
 class ProfileMergeApi(APIView):
+    parser_classes = [JSONParser]
     permission_classes = [MethodPermission]
     required_perms = {"POST": "facesearch.change_profile"}
 
-    @extend_schema(request=MergeInput, responses={200: ProfileDetailOutput, 400: ERROR, 403: DENIED, 404: MISSING})
+    @extend_schema(request=MergeInput, responses={200: ProfileDetailOutput})
     def post(self, request: Request, pk: int) -> Response:
         target = _profile_or_404(request, pk)
         data = MergeInput(data=request.data)
@@ -281,15 +295,15 @@ class ProfileMergeApi(APIView):
 
 
 class SplitInput(serializers.Serializer):
-    sightings = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500,
-                                     help_text="sightings of this profile that are someone else")
+    sightings = IdListField(min_length=1, max_length=500, help_text="sightings of this profile that are someone else")
 
 
 class ProfileSplitApi(APIView):
+    parser_classes = [JSONParser]
     permission_classes = [MethodPermission]
     required_perms = {"POST": "facesearch.change_profile"}
 
-    @extend_schema(request=SplitInput, responses={201: ProfileDetailOutput, 400: ERROR, 403: DENIED, 404: MISSING})
+    @extend_schema(request=SplitInput, responses={201: ProfileDetailOutput})
     def post(self, request: Request, pk: int) -> Response:
         profile = _profile_or_404(request, pk)
         data = SplitInput(data=request.data)
@@ -314,10 +328,11 @@ class PromoteInput(serializers.Serializer):
 class ProfilePromoteApi(APIView):
     """Promote a profile to a suspect: its visible sightings' crops (at most 10, each face-checked) become photos."""
 
+    parser_classes = [JSONParser]
     permission_classes = [MethodPermission]
     required_perms = {"POST": "facesearch.change_profile"}
 
-    @extend_schema(request=PromoteInput, responses={201: EnrolOutput, 400: ERROR, 403: DENIED, 404: MISSING})
+    @extend_schema(request=PromoteInput, responses={201: EnrolOutput})
     def post(self, request: Request, pk: int) -> Response:
         profile = _profile_or_404(request, pk)
         data = PromoteInput(data=request.data)
