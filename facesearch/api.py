@@ -130,8 +130,8 @@ class FaceSearchApi(APIView):
         sighting = None
         if "sighting" in values:
             sighting = sighting_for_user(request.user, values["sighting"])
-            if sighting is None:
-                return Response({"detail": "No Sighting matches the given query."}, status=status.HTTP_404_NOT_FOUND)
+            if sighting is None:  # the same answer for a sighting that does not exist and one the user may not see
+                raise serializers.ValidationError({"sighting": ["no such sighting"]})
         filters = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()
                    if k in ("case", "source", "date_from", "date_to", "min_score")}
         probe = values.get("probe")
@@ -167,7 +167,9 @@ class SightingAttachApi(APIView):
         sighting = get_object_or_404(filtered_sightings(request.user, {}), pk=pk)
         data = AttachInput(data=request.data)
         data.is_valid(raise_exception=True)
-        case = get_object_or_404(case_list_for_user(request.user), pk=data.validated_data["case"])
+        case = case_list_for_user(request.user).filter(pk=data.validated_data["case"]).first()
+        if case is None:
+            raise serializers.ValidationError({"case": ["no such case"]})
         attachment, created = sighting_attach_to_case(actor=request.user, sighting=sighting, case=case)
         return Response(AttachOutput(attachment).data, status=status.HTTP_201_CREATED if created else 200)
 
@@ -215,7 +217,7 @@ class SuspectFromSightingsApi(APIView):
         ids = data.validated_data["sightings"]
         sightings = list(filtered_sightings(request.user, {}).filter(pk__in=ids))
         if len(sightings) != len(set(ids)):
-            return Response({"detail": "No Sighting matches the given query."}, status=status.HTTP_404_NOT_FOUND)
+            raise serializers.ValidationError({"sightings": ["no such sighting among them: check the ids"]})
         return _enrol(request, sightings, data.validated_data, None)
 
 

@@ -85,3 +85,12 @@ def profile_appearances(user: Any, profile: Profile) -> QuerySet[Sighting]:
             .select_related("footage__case", "profile_member")
             .defer("enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames")
             .order_by("created_at", "footage_id", "first_ts", "pk"))
+
+
+def attachments_for_case(user: Any, case: Any) -> list[Any]:
+    """Sightings attached to ``case`` by "add to case", newest first. The case page checked that ``user`` may see the
+    case, and whoever sees a case sees what is attached to it (``footage.selectors.sighting_list_for_user``)."""
+    from facesearch.models import CaseSighting
+
+    return list(CaseSighting.objects.filter(case=case).select_related("sighting__footage__case", "added_by")
+                .order_by("-added_at")[:48])

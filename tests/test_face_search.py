@@ -120,6 +120,9 @@ def test_it_finds_a_person_across_two_cases_ranks_others_below_and_hides_cases_t
     assert AuditEvent.objects.filter(verb="attach_sighting", object_id=str(two_cases["charlies_case"].pk)).exists()
     again = face_search_run(actor=charlie, probe=two_cases["probe"])
     assert daves.pk in {r.sighting.pk for r in again.results}
+    client.force_login(charlie)
+    case_page = client.get(f"/cases/{two_cases['charlies_case'].pk}/").content.decode()
+    assert f"sighting {daves.pk}<" in case_page and "added by alice" in case_page
 
 
 def test_it_groups_a_persons_tracks_from_two_videos_into_one_profile_and_keeps_two_people_apart(
@@ -257,3 +260,17 @@ def test_it_gives_a_profile_to_unknown_sightings_the_hook_missed_when_consolidat
     assert len(profiles) == 2  # two people, two profiles
     assert (sighting_index.snapshot_dir() / "meta.json").exists()
     assert profiles_consolidate_task()["assigned"] == 0  # running it again changes nothing
+
+
+def test_it_answers_a_search_from_a_hidden_sighting_exactly_as_from_a_missing_one(charlie: Any, dave: Any,
+                                                                                    charlies_case: Any):
+    still = shared_file(HAMILTON_CLIP.parent / "obama-240p.jpg").read_bytes()
+    footage = footage_ingest(actor=charlie, case=charlies_case, upload=SimpleUploadedFile("s.jpg", still))
+    hidden = bbt_sighting(footage, 1, BBT / "penny" / "penny2.png")
+    client = Client()
+    client.force_login(dave)
+    answers = [client.post("/api/search/", {"sighting": pk}, content_type="application/json")
+               for pk in (hidden.pk, hidden.pk + 1000)]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json() == answers[1].json() == {"sighting": ["no such sighting"]}
+    assert not FaceSearch.objects.exists()

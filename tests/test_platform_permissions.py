@@ -111,8 +111,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
     # face search and unknown-person profiles (stories in tests/test_face_search.py)
     ("post", "/api/search/", lambda: {"probe": image_upload()["file"]},
      dict(anonymous=ANON_API, alice=200, bob=403, charlie=200, dave=200, mallory=403)),
-    ("post", "/api/search/", lambda: {"sighting": "{sighting}"},  # visible but without a descriptor: 400
-     dict(anonymous=ANON_API, alice=400, bob=403, charlie=400, dave=404, mallory=403)),
+    ("post", "/api/search/", lambda: {"sighting": "{sighting}"},  # visible but without a descriptor, or not visible
+     dict(anonymous=ANON_API, alice=400, bob=403, charlie=400, dave=400, mallory=403)),
     ("post", "/api/sightings/{sighting}/attach/", lambda: {"case": "{case}"},
      dict(anonymous=ANON_API, alice=201, bob=403, charlie=201, dave=404, mallory=403)),
     ("post", "/api/suspects/from-sightings/", lambda: {"sightings": ["{sighting}"], "name": "A", "external_id": "A-1"},
