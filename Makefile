@@ -1,6 +1,6 @@
 # FaceCase: two commands.
 #   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web on 127.0.0.1:8000 (Ctrl-C stops all)
-#   make test  - virtualenv, install dev tools, ruff, migrations check, the whole pytest suite
+#   make test  - virtualenv, install dev tools, ruff, migrations check, import contracts, mypy, the whole pytest suite
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -29,14 +29,19 @@ run: $(VENV)/.installed-run evidence-tools
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
-# The browser tests need Chromium and its driver; install them when we can (root + apt), else they skip.
+# The browser tests need Chromium and its driver, the footage-format and hostile-input tests ffmpeg (they make their
+# corpus with it); install them when we can (root + apt), else those tests skip.
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+		&& command -v ffmpeg >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get install -y chromium chromium-driver || (apt-get update && apt-get install -y chromium chromium-driver) \
-		|| echo "chromium could not be installed: the browser tests will skip"; \
-	else echo "no chromium and no root apt-get: the browser tests will skip"; fi
+		apt-get install -y chromium chromium-driver ffmpeg \
+		|| (apt-get update && apt-get install -y chromium chromium-driver ffmpeg) \
+		|| echo "chromium or ffmpeg could not be installed: the browser or format tests will skip"; \
+	else echo "no chromium/ffmpeg and no root apt-get: the browser and format tests will skip"; fi
 
 # The PDF report of evidence packages needs Pango (WeasyPrint); its test renders pages with poppler's pdftoppm.
 evidence-tools:

@@ -108,8 +108,8 @@ class FaceIndex:
 
     @classmethod
     def build(cls, ids: Iterable[int] | np.ndarray, vectors: np.ndarray, kind: str = "auto",
-              **params: int) -> FaceIndex:
-        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64)
+              **params: Any) -> FaceIndex:
+        ids = _as_ids(ids)
         if kind == "auto":
             kind = "ivf" if len(ids) > EXACT_MAX and faiss_available() else "exact"
         if kind == "ivf":
@@ -147,22 +147,22 @@ class FaceIndex:
     def add(self, ids: Iterable[int] | np.ndarray, vectors: np.ndarray | Iterable[np.ndarray]) -> int:
         """Append vectors under ``ids``; ids already present are skipped (re-adding is harmless). Returns how many
         were added."""
-        ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64).reshape(-1)
+        new = _as_ids(ids)
         matrix = _as_matrix(vectors)
-        if len(ids) != len(matrix):
-            raise ValueError(f"{len(matrix)} vectors but {len(ids)} ids")
-        fresh = np.array([i not in self._known for i in ids.tolist()], bool) if len(ids) else np.zeros(0, bool)
-        ids, matrix = ids[fresh], matrix[fresh]
-        if len(ids) != len(set(ids.tolist())):
-            ids, first = np.unique(ids, return_index=True)
+        if len(new) != len(matrix):
+            raise ValueError(f"{len(matrix)} vectors but {len(new)} ids")
+        fresh = np.array([i not in self._known for i in new.tolist()], bool) if len(new) else np.zeros(0, bool)
+        new, matrix = new[fresh], matrix[fresh]
+        if len(new) != len(set(new.tolist())):
+            new, first = np.unique(new, return_index=True)
             matrix = matrix[first]
-        n = len(ids)
+        n = len(new)
         if not n:
             return 0
         end = self._count + n
         if end > len(self._ids):
             self._ids = np.resize(self._ids, max(end, 2 * len(self._ids), 1024))
-        self._ids[self._count:end] = ids
+        self._ids[self._count:end] = new
         if self.kind == "exact":
             if end > len(self._vectors):
                 size = max(end, 2 * len(self._vectors))
@@ -174,7 +174,7 @@ class FaceIndex:
             self._sq[self._count:end] = np.einsum("ij,ij->i", matrix, matrix)
         else:
             self._faiss.add(matrix)
-        self._known.update(ids.tolist())
+        self._known.update(new.tolist())
         self._count = end
         return n
 
@@ -270,7 +270,11 @@ class FaceIndex:
         return index, meta
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _as_ids(ids: Iterable[int] | np.ndarray) -> np.ndarray:
+    return np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, np.int64).reshape(-1)
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     part = path.with_name(path.name + ".part" + path.suffix)
     write(part)
     os.replace(part, path)

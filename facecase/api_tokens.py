@@ -15,15 +15,17 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import parsers, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.exceptions import PermissionDenied, Throttled
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from facecase.api import TokenInput
 from facecase.authentication import token_expires_at
 from facecase.roles import is_admin
 from facecase.services import audit_record
@@ -58,14 +60,23 @@ TokenOutput = inline_serializer("TokenOutput", {"token": serializers.CharField()
 
 
 class TokenObtainApi(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
+    """Exchange a username and password for the user's API token (send it as ``Authorization: Token <key>``)."""
+
+    authentication_classes: list[Any] = []  # credentials are in the body; a stale token header must not turn this
+    permission_classes: list[Any] = []  # into a 403
+    parser_classes = (parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser)
     serializer_class = AuthTokenSerializer
 
-    @extend_schema(request=AuthTokenSerializer, responses={200: TokenOutput, 400: None, 429: None})
+    @extend_schema(request=TokenInput, responses={200: TokenOutput, 429: OpenApiTypes.OBJECT}, description=(
+        "Exchange a username and password for the user's API token (send it as `Authorization: Token <key>`); "
+        "it expires at `expires_at`. Wrong credentials are a 400: "
+        '`{"non_field_errors": ["Unable to log in with provided credentials."]}`; repeated failures for a user or '
+        "an address are a 429."))
     def post(self, request: Request) -> Response:
         # django-axes marks a locked-out attempt on the request it is given, which here is DRF's wrapper, not the
         # Django request its middleware answers 429 for: ask it first, on the Django request.
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["Expected an object with username and password."]})
         if not AxesProxyHandler.is_allowed(request._request, {"username": request.data.get("username")}):
             raise Throttled(detail="Too many failed logins for this user or address; try again later.")
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})

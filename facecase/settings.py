@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "facecase",
     "suspects",
     "footage",
+    "evidence",
     "facesearch",
 ]
 
@@ -149,7 +150,7 @@ STATIC_ROOT = VAR_DIR / "static"
 # Uploaded and derived media live here and are served only by the permission-checked media view.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 FACECASE_MAX_UPLOAD_BYTES = env_int("FACECASE_MAX_UPLOAD_BYTES", 2 * 1024**3)
-# Ed25519 key signing evidence packages (PEM, PKCS#8); unset: generated once into var/ (facecase/evidence/signing.py)
+# Ed25519 key signing evidence packages (PEM, PKCS#8); unset: generated once into var/ (evidence/signing.py)
 FACECASE_SIGNING_KEY_FILE = env_str("FACECASE_SIGNING_KEY_FILE")
 # Chance that a face of someone who is not in the registry raises an alert against the whole registry: the alert
 # threshold tightens as the registry grows (footage.calibration.alert_threshold).
@@ -228,9 +229,15 @@ REST_FRAMEWORK = {
         "facecase.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # JSON bodies only (uploads say MultiPartParser on their view), so the schema offers one content type.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Declares the error statuses every operation can answer (facecase/api_schema.py).
+    "DEFAULT_SCHEMA_CLASS": "facecase.api_schema.ApiSchema",
+    # limit 1..500 and offset checked: a bad value is a 400, never a 500 or a silent default.
+    "DEFAULT_PAGINATION_CLASS": "facecase.api_pagination.CheckedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # {"detail": ...} or field errors, always JSON (facecase/api_errors.py).
+    "EXCEPTION_HANDLER": "facecase.api_errors.api_exception_handler",
 }
 
 # The API docs page loads Swagger UI from a CDN unless the sidecar package (the same files, served by us) is

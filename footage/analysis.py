@@ -21,17 +21,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from enhancement.images import encode_png
 from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import sha256_of_path, verified_path
-from facesearch.services import sighting_stored
 from footage.jobs import JobReporter, ProcessingError
 from footage.models import Alert, Footage, JobLogLine, Sighting
+from footage.signals import sighting_stored
 from suspects.models import RegistryVersion, Suspect
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,6 @@ def analysis_config(footage: Footage, enrolled: int | None = None) -> Any:
 
         config.threshold = alert_threshold(enrolled)
     return config
-
-
-def _png(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise RuntimeError("could not encode a crop as PNG")
-    return buf.tobytes()
 
 
 def _label_suspects(labels: set[str]) -> dict[str, Suspect]:
@@ -128,8 +121,8 @@ class _Store:
         with transaction.atomic():
             sighting = existing or self._sighting(result, suspects)
             created_alerts = self._alerts(sighting, result, suspects)
-            if existing is None:  # the face-search index and unknown-person profiles take it in
-                transaction.on_commit(lambda pk=sighting.pk: sighting_stored(pk), robust=True)  # job goes on
+            if existing is None:  # face-search index and unknown-person profiles take it in (robust: the job goes on)
+                transaction.on_commit(lambda pk=sighting.pk: sighting_stored.send_robust(Sighting, sighting_id=pk))
         for alert in created_alerts:
             payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
                        "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
@@ -166,16 +159,16 @@ class _Store:
             embedding=vector.tobytes() if vector is not None else None,
         )
         _clear_leftovers(sighting.raw_crop.storage, f"sightings/footage-{self.footage.pk}/track-{result.track_id}")
-        sighting.raw_crop.save("raw.png", ContentFile(_png(best.crop)), save=False)
+        sighting.raw_crop.save("raw.png", ContentFile(encode_png(best.crop)), save=False)
         sighting.raw_crop_sha256 = sha256_of_path(sighting.raw_crop.path)
         enhanced = best.enhanced if best.enhanced is not None else best.crop
-        sighting.enhanced_crop.save("enhanced.png", ContentFile(_png(enhanced)), save=False)
+        sighting.enhanced_crop.save("enhanced.png", ContentFile(encode_png(enhanced)), save=False)
         sighting.enhanced_crop_sha256 = sha256_of_path(sighting.enhanced_crop.path)
         storage = sighting.raw_crop.storage
         kept = {}
         for rank, crop in enumerate(result.crops):
             name = storage.save(f"sightings/footage-{self.footage.pk}/track-{result.track_id}/frame-"
-                                f"{crop.frame_index}.png", ContentFile(_png(crop.crop)))
+                                f"{crop.frame_index}.png", ContentFile(encode_png(crop.crop)))
             kept[crop.frame_index] = {"crop": name, "crop_sha256": sha256_of_path(storage.path(name)), "rank": rank,
                                       "quality": crop.quality, "weight": crop.weight,
                                       "records": [r.to_dict() if hasattr(r, "to_dict") else dict(r)

@@ -103,6 +103,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
     ("post", "/api/suspects/{suspect}/photos/",
      lambda: {"file": SimpleUploadedFile("b.png", (HAMILTON_CLIP.parent / "alex-lacamoire.png").read_bytes())},
      dict(anonymous=ANON_API, alice=201, bob=403, charlie=403, dave=403, mallory=403)),
+    ("get", "/api/sightings/", None,
+     dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=200, mallory=403)),
+    ("get", "/api/sightings/{sighting}/", None,  # bob: the sighting raised an alert; dave: not his case
+     dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=404, mallory=403)),
     ("get", "/api/alerts/", None, dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=200, mallory=403)),
     ("get", "/api/alerts/{alert}/", None,
      dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=404, mallory=403)),
@@ -219,7 +223,7 @@ def test_it_publishes_an_openapi_schema_covering_the_api(alice: Any):
                      "/api/suspects/{id}/photos/", "/api/alerts/", "/api/alerts/{id}/review/", "/api/search/",
                      "/api/profiles/", "/api/profiles/{id}/", "/api/profiles/{id}/merge/",
                      "/api/profiles/{id}/split/", "/api/profiles/{id}/promote/", "/api/sightings/{id}/attach/",
-                     "/api/suspects/from-sightings/"]:
+                     "/api/suspects/from-sightings/", "/api/sightings/", "/api/sightings/{id}/"]:
         assert expected in paths
 
 

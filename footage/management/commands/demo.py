@@ -17,11 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import cv2
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from enhancement.images import encode_png
 from facecase.files import sha256_of_path
 from facecase.models import Case
 from facecase.roles import ROLE_ANALYST, assign_role
@@ -39,10 +39,7 @@ BBT = ("amy", "bernadette", "howard", "leonard", "penny", "raj", "sheldon", "stu
 
 
 def _png_upload(name: str, image: Any) -> SimpleUploadedFile:
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise CommandError("could not encode the demo photo")
-    return SimpleUploadedFile(name, buf.tobytes(), content_type="image/png")
+    return SimpleUploadedFile(name, encode_png(image), content_type="image/png")
 
 
 class Command(BaseCommand):

@@ -27,7 +27,7 @@ from facesearch.services import (
     sighting_attach_to_case,
     suspect_from_sightings,
 )
-from footage.views_ui import _private_image
+from footage.views import _private_image
 
 ROLES = (ROLE_ANALYST, ROLE_ADMIN)
 FILTERS = ("case", "source", "date_from", "date_to", "min_score")
