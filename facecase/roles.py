@@ -17,6 +17,12 @@ ROLE_ANALYST = "analyst"
 CASE_ROLES = (ROLE_ANALYST, ROLE_ADMIN)  # who works on cases: their pages, footage and sightings
 ROLES = (ROLE_ADMIN, ROLE_OPERATOR, ROLE_ANALYST)
 
+# Search by face, unknown-person profiles (list, merge, split, promote) and "add to case": analysts and admins.
+FACE_SEARCH_PERMISSIONS = [
+    ("facesearch", "add_facesearch"), ("facesearch", "view_facesearch"), ("facesearch", "view_profile"),
+    ("facesearch", "change_profile"), ("facesearch", "add_casesighting"), ("facesearch", "view_casesighting"),
+]
+
 # (app_label, codename) per role. The data migration and ``sync_role_groups`` both read this table.
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     ROLE_ADMIN: [
@@ -28,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("auth", "add_user"), ("auth", "change_user"), ("auth", "view_user"), ("auth", "view_group"),
         ("footage", "view_footage"), ("footage", "view_joblogline"), ("footage", "view_sighting"),
         ("footage", "view_alert"), ("footage", "view_reviewlabel"),
+        *FACE_SEARCH_PERMISSIONS,
     ],
     ROLE_OPERATOR: [
         ("footage", "view_alert"), ("footage", "change_alert"), ("footage", "view_sighting"),
@@ -40,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("footage", "add_footage"), ("footage", "view_footage"), ("footage", "view_joblogline"),
         ("footage", "view_sighting"), ("footage", "view_alert"),
         ("suspects", "view_suspect"), ("suspects", "view_suspectphoto"),
+        *FACE_SEARCH_PERMISSIONS,
     ],
 }
 
@@ -87,6 +95,13 @@ def assign_role(user: Any, role: str) -> None:
         del user._facecase_roles
 
 
+def _has_models(apps: Any, app_label: str) -> bool:
+    try:
+        return bool(list(apps.get_app_config(app_label).get_models()))
+    except LookupError:
+        return False
+
+
 def sync_role_groups(apps: Any = None, using: str = "default") -> None:
     """Create the role groups and give them exactly the permissions in ``ROLE_PERMISSIONS`` (idempotent)."""
     if apps is None:
@@ -97,8 +112,9 @@ def sync_role_groups(apps: Any = None, using: str = "default") -> None:
     permission_model = apps.get_model("auth", "Permission")
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.using(using).get_or_create(name=role)
+        # An app whose models a migration has not created yet has no permissions yet: its own migration syncs again.
         wanted = [
             permission_model.objects.using(using).get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in perms
+            for app_label, codename in perms if _has_models(apps, app_label)
         ]
         group.permissions.set(wanted)

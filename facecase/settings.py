@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "suspects",
     "footage",
     "evidence",
+    "facesearch",
 ]
 
 MIDDLEWARE = [
@@ -260,6 +261,7 @@ SPECTACULAR_SETTINGS = {
         "SuspectStatusEnum": "suspects.models.Suspect.Status",
         "FootageStatusEnum": "footage.models.Footage.Status",
         "AlertStatusEnum": "footage.models.Alert.Status",
+        "ProfileStatusEnum": "facesearch.models.Profile.Status",
     },
 }
 

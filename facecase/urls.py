@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import facesearch.urls
 import footage.urls
 import suspects.urls
 from evidence import api as export_api
@@ -24,6 +25,7 @@ api_urlpatterns = [
     path("alerts/<int:pk>/export/", export_api.AlertExportApi.as_view(), name="alert-export"),
     *footage.urls.api_urlpatterns,
     *suspects.urls.api_urlpatterns,
+    *facesearch.urls.api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -41,6 +43,7 @@ urlpatterns = [
     path("cases/<int:pk>/export/", evidence_views.case_export, name="case-export"),
     path("alerts/<int:pk>/export/", evidence_views.alert_export, name="alert-export"),
     path("", include(footage.urls)),
+    path("", include(facesearch.urls)),
     # admins
     path("", include(suspects.urls)),
     path("audit/", views.audit_log, name="audit-log"),

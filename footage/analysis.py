@@ -31,6 +31,7 @@ from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import sha256_of_path, verified_path
 from footage.jobs import JobReporter, ProcessingError
 from footage.models import Alert, Footage, JobLogLine, Sighting
+from footage.signals import sighting_stored
 from suspects.models import RegistryVersion, Suspect
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,8 @@ class _Store:
         with transaction.atomic():
             sighting = existing or self._sighting(result, suspects)
             created_alerts = self._alerts(sighting, result, suspects)
+            if existing is None:  # face-search index and unknown-person profiles take it in (robust: the job goes on)
+                transaction.on_commit(lambda pk=sighting.pk: sighting_stored.send_robust(Sighting, sighting_id=pk))
         for alert in created_alerts:
             payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
                        "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,

@@ -38,8 +38,10 @@ def alert_list_for_operator(user: Any) -> QuerySet[Alert]:
 
 
 def sighting_list_for_user(user: Any) -> QuerySet[Sighting]:
-    """Sightings of visible footage; operators also see every sighting that raised an alert (to review it)."""
-    visible = Q(footage__case__in=case_list_for_user(user))
+    """Sightings of visible footage and those attached to visible cases; operators also see every sighting that
+    raised an alert (to review it)."""
+    cases = case_list_for_user(user)
+    visible = Q(footage__case__in=cases) | Q(case_attachments__case__in=cases)  # attached by "add to case"
     if is_admin(user):
         return Sighting.objects.all()
     if is_operator(user):

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from facesearch.models import Profile, ProfileMember
 from footage.models import Alert, Sighting
 from footage.services import footage_ingest
 from suspects.services import suspect_create, suspect_photo_add
@@ -28,6 +29,7 @@ class World:
     photo: Any
     sighting: Any
     alert: Any
+    profile: Any
 
 
 @pytest.fixture
@@ -46,7 +48,9 @@ def world(alice: Any, bob: Any, charlie: Any, dave: Any, mallory: Any, charlies_
     )
     sighting.frame.save("frame.jpg", SimpleUploadedFile("frame.jpg", photo_bytes), save=True)
     alert = Alert.objects.create(footage=footage, sighting=sighting, suspect=suspect, score=0.81)
-    return World(charlies_case, footage, suspect, photo, sighting, alert)
+    profile = Profile.objects.create()
+    ProfileMember.objects.create(profile=profile, sighting=sighting)
+    return World(charlies_case, footage, suspect, photo, sighting, alert, profile)
 
 
 def image_upload() -> dict[str, Any]:
@@ -108,6 +112,28 @@ MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
      dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=404, mallory=403)),
     ("post", "/api/alerts/{alert}/review/", lambda: {"decision": "confirm", "note": "same scar"},
      dict(anonymous=ANON_API, alice=403, bob=200, charlie=403, dave=403, mallory=403)),
+    # face search and unknown-person profiles (stories in tests/test_face_search.py)
+    ("post", "/api/search/", lambda: {"probe": image_upload()["file"]},
+     dict(anonymous=ANON_API, alice=200, bob=403, charlie=200, dave=200, mallory=403)),
+    ("post", "/api/search/", lambda: {"sighting": "{sighting}"},  # visible but without a descriptor, or not visible
+     dict(anonymous=ANON_API, alice=400, bob=403, charlie=400, dave=400, mallory=403)),
+    ("post", "/api/sightings/{sighting}/attach/", lambda: {"case": "{case}"},
+     dict(anonymous=ANON_API, alice=201, bob=403, charlie=201, dave=404, mallory=403)),
+    ("post", "/api/suspects/from-sightings/", lambda: {"sightings": ["{sighting}"], "name": "A", "external_id": "A-1"},
+     dict(anonymous=ANON_API, alice=400, bob=403, charlie=403, dave=403, mallory=403)),  # its crop is missing
+    ("get", "/api/profiles/", None, dict(anonymous=ANON_API, alice=200, bob=403, charlie=200, dave=200, mallory=403)),
+    ("get", "/api/profiles/{profile}/", None,
+     dict(anonymous=ANON_API, alice=200, bob=403, charlie=200, dave=404, mallory=403)),
+    ("post", "/api/profiles/{profile}/merge/", lambda: {"profiles": ["{profile}"]},  # with itself: refused
+     dict(anonymous=ANON_API, alice=400, bob=403, charlie=400, dave=404, mallory=403)),
+    ("post", "/api/profiles/{profile}/split/", lambda: {"sightings": ["{sighting}"]},  # its only sighting: refused
+     dict(anonymous=ANON_API, alice=400, bob=403, charlie=400, dave=404, mallory=403)),
+    ("post", "/api/profiles/{profile}/promote/", lambda: {"name": "B", "external_id": "B-1"},  # no crop: refused
+     dict(anonymous=ANON_API, alice=400, bob=403, charlie=400, dave=404, mallory=403)),
+    ("get", "/search/face/", None, dict(anonymous=LOGIN, alice=200, bob=403, charlie=200, dave=200, mallory=403)),
+    ("get", "/profiles/", None, dict(anonymous=LOGIN, alice=200, bob=403, charlie=200, dave=200, mallory=403)),
+    ("get", "/profiles/{profile}/", None, dict(anonymous=LOGIN, alice=200, bob=403, charlie=200, dave=404,
+                                                mallory=403)),
     ("get", "/api/schema/", None, dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=200, mallory=200)),
     ("get", "/api/docs/", None, dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=200, mallory=200)),
 ]
@@ -131,12 +157,18 @@ def test_it_enforces_the_role_matrix(
     world: World, request: pytest.FixtureRequest, method: str, url: str, body: Any, person: str, expected: Any
 ):
     path = url.format(case=world.case.pk, footage=world.footage.pk, suspect=world.suspect.pk,
-                      photo=world.photo.pk, sighting=world.sighting.pk, alert=world.alert.pk)
+                      photo=world.photo.pk, sighting=world.sighting.pk, alert=world.alert.pk,
+                      profile=world.profile.pk)
     client = client_for(person, request)
+    ids = {"case": world.case.pk, "sighting": world.sighting.pk, "profile": world.profile.pk}
     data = body() if body else None
+    if isinstance(data, dict):  # "{sighting}" in a body: the world's ids
+        data = {k: (v.format(**ids) if isinstance(v, str) and v.startswith("{") else
+                    [x.format(**ids) if isinstance(x, str) else x for x in v] if isinstance(v, list) else v)
+                for k, v in data.items()}
     if method in ("patch",):
         response = client.patch(path, data, content_type="application/json")
-    elif method == "post" and path.startswith("/api/") and data and "file" not in data:
+    elif method == "post" and path.startswith("/api/") and data and not any(hasattr(v, "read") for v in data.values()):
         response = client.post(path, data, content_type="application/json")
     else:
         response = getattr(client, method)(path, data) if data is not None else getattr(client, method)(path)
@@ -188,8 +220,10 @@ def test_it_publishes_an_openapi_schema_covering_the_api(alice: Any):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     paths = set(schema["paths"])
     for expected in ["/api/cases/", "/api/cases/{case_id}/footage/", "/api/footage/{id}/log/", "/api/suspects/",
-                     "/api/suspects/{id}/photos/", "/api/sightings/", "/api/sightings/{id}/", "/api/alerts/",
-                     "/api/alerts/{id}/review/"]:
+                     "/api/suspects/{id}/photos/", "/api/alerts/", "/api/alerts/{id}/review/", "/api/search/",
+                     "/api/profiles/", "/api/profiles/{id}/", "/api/profiles/{id}/merge/",
+                     "/api/profiles/{id}/split/", "/api/profiles/{id}/promote/", "/api/sightings/{id}/attach/",
+                     "/api/suspects/from-sightings/", "/api/sightings/", "/api/sightings/{id}/"]:
         assert expected in paths
 
 

@@ -1,0 +1,53 @@
+"""The sighting index (``enhancement.index.FaceIndex``) on real descriptors: every backend agrees with the exact
+search, filters before counting, survives a save/load, and skips ids it already holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from enhancement.index import FaceIndex
+from enhancement.lfw import load_cache
+
+
+@pytest.fixture(scope="module")
+def descriptors() -> np.ndarray:
+    """Real dlib descriptors: the LFW pairsDevTrain cache when present, else faces embedded here."""
+    cache = [v for k, v in load_cache().items() if "/" in k]
+    if len(cache) >= 200:
+        return np.stack(cache[:600]).astype(np.float32)
+    import cv2
+    from conftest import SHARED_DATA
+
+    from enhancement.embed import embed_face
+
+    paths = sorted((SHARED_DATA / "faceapi_bbt" / "images").glob("*/*.png"))
+    if not paths:
+        pytest.skip("no cached LFW embeddings and no ../shared/data faces")
+    return np.stack([embed_face(cv2.imread(str(p))) for p in paths]).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "ivf"])
+def test_it_finds_the_same_neighbours_as_exact_search(descriptors: np.ndarray, kind: str, tmp_path: Path):
+    ids = np.arange(100, 100 + len(descriptors))
+    index = FaceIndex.build(ids, descriptors, kind=kind, **({"nlist": 4, "nprobe": 4} if kind == "ivf" else {}))
+    probe = descriptors[7] + 0.01
+    exact = np.argsort(np.linalg.norm(descriptors - probe, axis=1))[:5]
+    found = index.search(probe, 5)
+    assert [n.id for n in found] == [int(ids[i]) for i in exact]
+    assert np.allclose([n.distance for n in found], np.linalg.norm(descriptors[exact] - probe, axis=1), atol=1e-4)
+
+    odd = index.search(probe, 5, accept=lambda candidates: {i for i in candidates if i % 2})
+    assert len(odd) == 5 and all(n.id % 2 for n in odd)
+    near = index.search(probe, 50, max_distance=0.5)
+    assert near and all(n.distance <= 0.5 for n in near)
+
+    index.save(tmp_path / kind)
+    loaded, meta = FaceIndex.load(tmp_path / kind)
+    assert meta["kind"] == kind and len(loaded) == len(index) and loaded.max_id == int(ids[-1])
+    assert [n.id for n in loaded.search(probe, 5)] == [n.id for n in found]
+    assert loaded.add(ids[:3], descriptors[:3]) == 0  # already held
+    assert loaded.add([5000], descriptors[:1]) == 1 and 5000 in loaded
+    assert np.allclose(loaded.vectors_of([5000])[5000], descriptors[0], atol=1e-6)
