@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "facecase",
     "suspects",
     "footage",
+    "cameras",
 ]
 
 MIDDLEWARE = [

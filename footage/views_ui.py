@@ -165,7 +165,7 @@ def sighting_track_frame(request: HttpRequest, pk: int, index: int) -> HttpRespo
     frames = sighting.track_frames or []
     entry = frames[index] if 0 <= index < len(frames) and isinstance(frames[index], dict) else {}
     name = str(entry.get("crop") or "")
-    folder = PurePosixPath(f"sightings/footage-{sighting.footage_id}/track-{sighting.track_id}")
+    folder = PurePosixPath(sighting.media_folder)
     if not name or ".." in PurePosixPath(name).parts or folder not in PurePosixPath(name).parents:
         raise Http404("no such frame")
     storage = private_storage()
