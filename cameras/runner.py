@@ -272,7 +272,8 @@ class CameraWorker(threading.Thread):
         if alert is not None:
             log.warning("camera %s: ALERT %s, score %.2f, captured %s", self.display, alert.suspect.name,
                         alert.score, alert.captured_at.isoformat())
-            self.pending_clips.append({"alert": alert.pk, "frames": list(self.ring), "until": last_ts + CLIP_AFTER_S})
+            before = [f for f in self.ring if f[0] >= last_ts - CLIP_BEFORE_S]
+            self.pending_clips.append({"alert": alert.pk, "frames": before, "until": last_ts + CLIP_AFTER_S})
 
     def _say_info(self, message: str) -> None:
         self._say("info", message)

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from cameras.api import CameraDetailApi, CameraListApi
 from facecase.api import CaseDetailApi, CaseListCreateApi
 from footage.api import (
     AlertDetailApi,
@@ -27,6 +28,8 @@ urlpatterns = [
     path("suspects/", SuspectListCreateApi.as_view(), name="suspect-list"),
     path("suspects/<int:pk>/", SuspectDetailApi.as_view(), name="suspect-detail"),
     path("suspects/<int:pk>/photos/", SuspectPhotoApi.as_view(), name="suspect-photos"),
+    path("cameras/", CameraListApi.as_view(), name="camera-list"),
+    path("cameras/<int:pk>/", CameraDetailApi.as_view(), name="camera-detail"),
     path("alerts/", AlertListApi.as_view(), name="alert-list"),
     path("alerts/<int:pk>/", AlertDetailApi.as_view(), name="alert-detail"),
     path("alerts/<int:pk>/review/", AlertReviewApi.as_view(), name="alert-review"),

@@ -1,8 +1,9 @@
 """The only way private media leaves the server: a permission-checked view.
 
 ``/media/<kind>/<pk>/<field>/`` with kind ``footage`` (original), ``sighting`` (frame, raw_crop,
-enhanced_crop) or ``suspect-photo`` (image, crop). Anyone who may not see the object gets 404, the same
-as for an object that does not exist. Files with a recorded SHA-256 are re-checked on every read.
+enhanced_crop), ``suspect-photo`` (image, crop) or ``alert`` (clip: a camera alert's evidence clip). Anyone
+who may not see the object gets 404, the same as for an object that does not exist. Files with a recorded
+SHA-256 are re-checked on every read.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def _sighting(user: Any, pk: int) -> Model | None:
     return sighting_list_for_user(user).filter(pk=pk).first()
 
 
+def _alert(user: Any, pk: int) -> Model | None:
+    from footage.selectors import alert_list_for_user
+
+    return alert_list_for_user(user).filter(pk=pk).first()
+
+
 def _suspect_photo(user: Any, pk: int) -> Model | None:
     from suspects.models import SuspectPhoto
 
@@ -57,6 +64,7 @@ MEDIA_KINDS: dict[str, MediaKind] = {
         _sighting, {"frame": None, "raw_crop": "raw_crop_sha256", "enhanced_crop": "enhanced_crop_sha256"}, False
     ),
     "suspect-photo": MediaKind(_suspect_photo, {"image": "sha256", "crop": None}, audit=True),
+    "alert": MediaKind(_alert, {"clip": "clip_sha256"}, audit=True),
 }
 
 CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -3,6 +3,7 @@
 
 from django.urls import path
 
+from cameras import views_ui as camera_views
 from facecase import views_ui as case_views
 from footage import views_ui as footage_views
 from suspects import views_ui as suspect_views
@@ -28,6 +29,14 @@ urlpatterns = [
     path("alerts/<int:pk>/review/", footage_views.alert_review, name="alert-review"),
     path("alerts/<int:pk>/explain/", footage_views.alert_explain, name="alert-explain"),
     path("alerts/<int:pk>/explain.png", footage_views.alert_explain_image, name="alert-explain-image"),
+    # live cameras (wall: operators, admins, analysts for their cases' cameras; forms: admins)
+    path("cameras/", camera_views.camera_wall, name="camera-wall"),
+    path("cameras/status/", camera_views.camera_wall_status, name="camera-wall-status"),
+    path("cameras/new/", camera_views.camera_new, name="camera-new"),
+    path("cameras/<int:pk>/", camera_views.camera_detail, name="camera-detail"),
+    path("cameras/<int:pk>/edit/", camera_views.camera_edit, name="camera-edit"),
+    path("cameras/<int:pk>/remove/", camera_views.camera_remove, name="camera-remove"),
+    path("cameras/<int:pk>/snapshot.jpg", camera_views.camera_snapshot, name="camera-snapshot"),
     # admins
     path("suspects/", suspect_views.suspect_list, name="suspect-list"),
     path("suspects/rebuild/", suspect_views.registry_rebuild_view, name="registry-rebuild"),

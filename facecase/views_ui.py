@@ -7,7 +7,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -57,7 +57,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk)
     footage = Footage.objects.filter(case=case).select_related("uploaded_by").order_by("-created_at")
     sightings = sightings_for_case(case.pk)
-    alerts = alert_list_for_user(request.user).filter(footage__case=case).order_by("-created_at")
+    alerts = alert_list_for_user(request.user).filter(Q(footage__case=case) | Q(camera__case=case))
+    alerts = alerts.order_by("-created_at")
     can_edit = request.user.has_perm("facecase.change_case") and case.status == Case.Status.OPEN
     return render(request, "cases/detail.html", {
         "case": case,

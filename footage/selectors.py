@@ -25,11 +25,12 @@ def footage_log(footage: Footage, after_seq: int = 0) -> QuerySet[JobLogLine]:
 
 
 def alert_list_for_user(user: Any) -> QuerySet[Alert]:
-    """Operators and admins see every alert; analysts see alerts raised on their cases' footage."""
+    """Operators and admins see every alert; analysts see alerts raised on their cases' footage and cameras."""
     alerts = Alert.objects.select_related("suspect", "footage", "sighting", "reviewed_by")
     if is_admin(user) or is_operator(user):
         return alerts
-    return alerts.filter(footage__case__in=case_list_for_user(user))
+    cases = case_list_for_user(user)
+    return alerts.filter(Q(footage__case__in=cases) | Q(camera__case__in=cases))
 
 
 def alert_list_for_operator(user: Any) -> QuerySet[Alert]:
@@ -38,7 +39,8 @@ def alert_list_for_operator(user: Any) -> QuerySet[Alert]:
 
 def sighting_list_for_user(user: Any) -> QuerySet[Sighting]:
     """Sightings of visible footage; operators also see every sighting that raised an alert (to review it)."""
-    visible = Q(footage__case__in=case_list_for_user(user))
+    cases = case_list_for_user(user)
+    visible = Q(footage__case__in=cases) | Q(camera__case__in=cases)
     if is_admin(user):
         return Sighting.objects.all()
     if is_operator(user):
@@ -69,7 +71,7 @@ def alert_queue_for_user(user: Any, filters: dict[str, str] | None = None) -> Qu
     elif suspect:
         alerts = alerts.filter(Q(suspect__name__icontains=suspect) | Q(suspect__external_id__iexact=suspect))
     if str(filters.get("case", "")).isdigit():
-        alerts = alerts.filter(footage__case_id=int(filters["case"]))
+        alerts = alerts.filter(Q(footage__case_id=int(filters["case"])) | Q(camera__case_id=int(filters["case"])))
     if filters.get("camera"):
         camera = filters["camera"]
         alerts = alerts.filter(Q(camera_name__icontains=camera) | Q(footage__original_name__icontains=camera))
@@ -88,7 +90,8 @@ def alert_get_for_user(user: Any, alert_id: int) -> Alert | None:
 
 
 def sightings_for_case(case_id: int) -> QuerySet[Sighting]:
-    return Sighting.objects.filter(footage__case_id=case_id).select_related("best_suspect", "footage").defer(
+    return Sighting.objects.filter(Q(footage__case_id=case_id) | Q(camera__case_id=case_id)).select_related(
+        "best_suspect", "footage", "camera").defer(
         "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames",
     ).order_by("-created_at", "-id")
 

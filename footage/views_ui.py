@@ -266,7 +266,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     ("not_this_person", "Not this person", "n")],
         "next_alert_id": next_alert_id,
         "explanation": explanations.explanation_state(alert),
-        "case": alert.footage.case if alert.footage else None,
+        "case": alert.footage.case if alert.footage else (alert.camera.case if alert.camera else None),
         "alert_threshold": _alert_threshold(alert),
     })
 
