@@ -119,7 +119,7 @@ class CameraWorker(threading.Thread):
         self.analysed: deque[float] = deque(maxlen=64)
         self.lag = 0.0
         self.started = time.time()
-        self.version_number: int | None = None
+        self.version_number: tuple[int, str] | None = None
         self.error = ""
 
     def stop(self) -> None:
@@ -197,7 +197,7 @@ class CameraWorker(threading.Thread):
 
         close_old_connections()
         gallery, version = current_gallery()
-        number = version.number if version is not None else None
+        number = (version.number, version.gallery_sha256) if version is not None else None
         if number == self.version_number and loop is not None:
             return loop
         self.gallery, self.version = gallery, version
@@ -223,8 +223,8 @@ class CameraWorker(threading.Thread):
         self._store(result, final=False)
 
     def on_track(self, result: Any) -> None:
-        if result.track_id in self.tracks or result.decision:
-            self._store(result, final=True)
+        """A closed track: stored like a file's (unknown faces too), or its matched sighting brought up to date."""
+        self._store(result, final=True)
         self.tracks.pop(result.track_id, None)
 
     def _store(self, result: Any, final: bool) -> None:
