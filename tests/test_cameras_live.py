@@ -4,6 +4,7 @@ capture time; bad sources leave the runner and the other cameras running; creden
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import time
@@ -199,11 +200,17 @@ async def test_it_alerts_from_http_mjpeg_and_a_looping_file_while_a_dead_url_fai
     row = await sync_to_async(wait_for)(failed, 60, "the dead camera marked failed", runner.process)
     assert SECRET not in row.health_reason
 
-    # The MJPEG camera changes resolution, then sends garbage: it goes unhealthy, the file camera stays live.
+    # The MJPEG camera changes resolution mid-stream (OpenCV scales such frames back to the size it opened with,
+    # so analysis goes on), then reboots: the new connection's smaller frames restart the tracks at the new size.
     mjpeg.resize_after = mjpeg.sent
-    await sync_to_async(wait_for)(lambda: "resolution changed" in runner.output(), 60,
+    await asyncio.sleep(2)
+    assert (await sync_to_async(camera_row)(http_camera.pk)).health == "live"
+    mjpeg.cut()
+    await sync_to_async(wait_for)(lambda: "resolution changed from 640x360 to 320x180" in runner.output(), 60,
                                   "the runner to notice the new resolution", runner.process)
+    # Then it sends garbage instead of JPEG parts.
     mjpeg.garbage_after = mjpeg.sent
+    mjpeg.cut()
 
     def garbled() -> Any:
         row = camera_row(http_camera.pk)

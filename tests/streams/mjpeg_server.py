@@ -2,7 +2,8 @@
 
 ``MjpegServer(frames, fps).start()`` serves ``http://127.0.0.1:<port>/video.mjpg`` looping the given JPEG frames.
 ``resize_after`` switches every later frame to half size (a camera changing resolution mid-way);
-``garbage_after`` then sends random bytes instead of JPEG parts (a broken encoder)."""
+``garbage_after`` then sends random bytes instead of JPEG parts (a broken encoder); ``cut()`` drops the open
+connections (the camera rebooting)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class MjpegServer:
         self.frames, self.fps = frames, fps
         self.resize_after, self.garbage_after = resize_after, garbage_after
         self.sent = 0
+        self.generation = 0
         self.stopping = threading.Event()
         server = self
 
@@ -55,9 +57,12 @@ class MjpegServer:
             data = cv2.imencode(".jpg", image)[1].tobytes()
         return data
 
+    def cut(self) -> None:
+        self.generation += 1
+
     def stream(self, out: object) -> None:
-        n = 0
-        while not self.stopping.is_set():
+        n, generation = self.sent, self.generation
+        while not self.stopping.is_set() and generation == self.generation:
             if self.garbage_after is not None and n >= self.garbage_after:
                 out.write(os.urandom(4096))  # type: ignore[attr-defined]
             else:
