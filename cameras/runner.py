@@ -405,6 +405,7 @@ class Runner:
         free = (Camera.objects.filter(enabled=True).exclude(pk__in=list(self.workers))
                 .filter(Q(runner="") | Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).order_by("pk"))
         for camera in free[:5]:
+            previous = f" from {camera.runner} (lease expired)" if camera.runner else ""
             claimed = Camera.objects.filter(pk=camera.pk, runner=camera.runner,
                                             lease_expires_at=camera.lease_expires_at).update(
                 runner=self.name, lease_expires_at=until, health=Camera.Health.CONNECTING, health_reason="")
@@ -412,7 +413,6 @@ class Runner:
                 camera.refresh_from_db()
                 if camera.runner != self.name:
                     continue
-                previous = f" from {camera.runner}" if camera.runner and camera.runner != self.name else ""
                 log.info("camera runner %s: claimed %s%s", self.name, camera.name, previous)
                 self._start(camera)
                 break
