@@ -359,6 +359,18 @@ class CameraWorker(threading.Thread):
             health_updated_at=timezone.now())
 
 
+def warm_up() -> None:
+    """Load the embedder (TensorFlow: ~10 s on a busy 2-core machine) before the first face needs it, so a camera's
+    first alert is not late by that much."""
+    try:
+        from enhancement.embed import embed_face
+        from enhancement.synthetic import astronaut_bgr
+
+        embed_face(astronaut_bgr(), box=(170, 30, 110, 130), backend="tf")
+    except Exception:  # only an optimisation: the first real face loads it anyway
+        log.exception("could not warm up the embedder")
+
+
 class Runner:
     """Claims cameras through leases and keeps one ``CameraWorker`` per held camera in step with its row."""
 
@@ -370,6 +382,7 @@ class Runner:
 
     def run(self, stop: threading.Event) -> None:
         log.info("camera runner %s started", self.name)
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         try:
             while not stop.is_set():
                 try:

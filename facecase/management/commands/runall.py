@@ -1,5 +1,6 @@
-"""Run FaceCase in one command: embedded Redis (when ``REDIS_URL`` is unset), the django-q2 worker cluster and
-daphne, supervised together. Ctrl-C / SIGTERM stops them all (web first, Redis last); if one dies, all stop."""
+"""Run FaceCase in one command: embedded Redis (when ``REDIS_URL`` is unset), the django-q2 worker cluster,
+daphne and the live camera runner (``run_cameras``), supervised together. Ctrl-C / SIGTERM stops them all (web
+first, Redis last); if one dies, all stop."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 class Command(BaseCommand):
-    help = "Start embedded Redis + qcluster + daphne together; Ctrl-C stops everything."
+    help = "Start embedded Redis + qcluster + daphne + run_cameras together; Ctrl-C stops everything."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -49,6 +50,7 @@ class Command(BaseCommand):
             self._spawn("worker", [*manage, "qcluster"], env)
             self._spawn("web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
                                 "facecase.asgi:application"], env)
+            self._spawn("cameras", [*manage, "run_cameras"], env)
             self.stdout.write(self.style.SUCCESS(f"FaceCase is running on http://{host}:{port}/  (Ctrl-C to stop)"))
             self._recover_jobs(manage, env, embedded=not os.environ.get("REDIS_URL"))
             self._first_start_demo(manage, env, var_dir, skip=no_demo)

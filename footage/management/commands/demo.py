@@ -8,6 +8,9 @@ process so the alert exists when the command returns. ``--shared`` adds the samp
 ``../shared/data`` when present (Hamilton clip with its two people, Big Bang Theory characters and a group scene,
 and an unrelated LFW person who must not alert).
 
+It also adds a live demo camera (the same synthetic clip with an empty pause, looping) that ``run_cameras`` reads:
+the demo suspect raises a live alert within a minute of ``make run``.
+
 Idempotent: suspects are keyed by external id, photos and footage by sha256; running it again adds nothing.
 """
 
@@ -35,6 +38,8 @@ from suspects.services import suspect_create, suspect_photo_add
 
 DEMO_CASE = "DEMO-1"
 SHARED_CASE = "DEMO-SHARED"
+DEMO_CAMERA = "Demo camera (synthetic)"
+DEMO_CAMERA_PAUSE_S = 24.0  # one pass every 30 s: a live alert soon after start-up without flooding the queue
 BBT = ("amy", "bernadette", "howard", "leonard", "penny", "raj", "sheldon", "stuart")
 
 
@@ -67,6 +72,7 @@ class Command(BaseCommand):
         self.stdout.write(f"registry {'v' + str(version.number) if version else 'unchanged'}")
         case = self._case(DEMO_CASE, "Demo: synthetic CCTV of a wanted person",
                           "SYNTHETIC footage generated from skimage.data.astronaut(); see enhancement/synthetic.py.")
+        self._camera(case)
         with tempfile.TemporaryDirectory() as tmp:
             clip = make_cctv_clip(Path(tmp) / "demo-cctv-synthetic.mp4")
             self.stdout.write(clip.description)
@@ -78,6 +84,24 @@ class Command(BaseCommand):
                 self._analyse(shared_case, path)
         alerts = Alert.objects.filter(footage__case__reference__in=[DEMO_CASE, SHARED_CASE]).count()
         self.stdout.write(self.style.SUCCESS(f"demo ready: {alerts} alert(s) on the demo cases"))
+
+    def _camera(self, case: Case) -> None:
+        """A live demo camera: the synthetic clip (one walk past, then an empty scene) played in a loop, so the
+        enrolled demo suspect raises a live alert at each pass once ``run_cameras`` reads it."""
+        from django.conf import settings
+
+        from cameras.models import Camera
+        from cameras.services import camera_create
+        from enhancement.synthetic import make_cctv_clip
+
+        path = Path(settings.VAR_DIR) / "demo" / "demo-camera-synthetic.mp4"
+        if not path.exists():
+            make_cctv_clip(path, seconds=6.0, pause_seconds=DEMO_CAMERA_PAUSE_S)
+        if not Camera.objects.filter(name=DEMO_CAMERA).exists():
+            admin = get_user_model().objects.filter(username="admin").first() or self.actor
+            camera_create(actor=admin, name=DEMO_CAMERA, location="synthetic clip, looping", source_url=str(path),
+                          case=case)
+        self.stdout.write(f"demo camera '{DEMO_CAMERA}' plays {path.name} in a loop (live wall: /cameras/)")
 
     def _actor(self) -> Any:
         users = get_user_model()
