@@ -1,5 +1,5 @@
 # FaceCase: two commands.
-#   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web on 127.0.0.1:8000 (Ctrl-C stops all)
+#   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web + cameras on 127.0.0.1:8000 (Ctrl-C stops all)
 #   make test  - virtualenv, install dev tools, ruff, migrations check, the whole pytest suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -30,13 +30,18 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-# The browser tests need Chromium and its driver; install them when we can (root + apt), else they skip.
+# The browser tests need Chromium and its driver, the camera tests a real RTSP server (Debian's GStreamer RTSP server
+# through python3-gi, x264enc from plugins-ugly) and ffmpeg; install them when we can (root + apt), else they skip
+# and say why.
+SYSTEM_PACKAGES := chromium chromium-driver ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1 \
+		&& /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get install -y chromium chromium-driver || (apt-get update && apt-get install -y chromium chromium-driver) \
-		|| echo "chromium could not be installed: the browser tests will skip"; \
-	else echo "no chromium and no root apt-get: the browser tests will skip"; fi
+		apt-get install -y $(SYSTEM_PACKAGES) || (apt-get update && apt-get install -y $(SYSTEM_PACKAGES)) \
+		|| echo "chromium / the RTSP server could not be installed: the browser and RTSP camera tests will skip"; \
+	else echo "no root apt-get: browser and RTSP camera tests skip where chromium or the RTSP server is missing"; fi
 
 test: $(VENV)/.installed-dev browser lint
 	$(VENV)/bin/pytest
