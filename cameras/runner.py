@@ -147,6 +147,7 @@ class CameraWorker(threading.Thread):
         period = 1.0 / max(0.1, self.camera.analysis_fps)
         loop, last_seq = None, -1
         next_health = next_snapshot = next_registry = 0.0
+        due = time.monotonic()
         while not self.stopping.is_set():
             t0 = time.monotonic()
             if t0 >= next_registry:
@@ -169,7 +170,12 @@ class CameraWorker(threading.Thread):
             if t0 >= next_health:
                 self._health(*reader.health(), reader)
                 next_health = t0 + 1.0
-            self.stopping.wait(max(0.0, period - (time.monotonic() - t0)))
+            # A fixed schedule: a slow frame is made up by a shorter wait, a backlog is never built (late: start over).
+            due += period
+            now = time.monotonic()
+            if due < now - period:
+                due = now
+            self.stopping.wait(max(0.0, due - now))
         if loop is not None:
             loop.close_all()
 
