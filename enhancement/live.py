@@ -43,7 +43,7 @@ class LatestFrameReader:
     frame rate in a loop) in a daemon thread; :meth:`latest` returns the newest frame not yet taken."""
 
     def __init__(self, source: str, kind: str, *, display: str = "", open_timeout_s: float = 5.0,
-                 stall_after_s: float = 3.0, backoff_s: tuple[float, float] = (0.5, 4.0)) -> None:
+                 stall_after_s: float = 3.0, backoff_s: tuple[float, float] = (0.5, 2.0)) -> None:
         self.source, self.kind = source, kind
         self.display = display or kind
         self.open_timeout_s, self.stall_after_s = open_timeout_s, stall_after_s
