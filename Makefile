@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test lint browser
+.PHONY: run test lint browser evidence-tools
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PIP) install -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+run: $(VENV)/.installed-run evidence-tools
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py create_demo_users
 	$(PY) manage.py runall
@@ -43,5 +43,16 @@ browser:
 		|| echo "chromium / the RTSP server could not be installed: the browser and RTSP camera tests will skip"; \
 	else echo "no root apt-get: browser and RTSP camera tests skip where chromium or the RTSP server is missing"; fi
 
-test: $(VENV)/.installed-dev browser lint
+# The PDF report of evidence packages needs Pango (WeasyPrint); its test renders pages with poppler's pdftoppm.
+evidence-tools:
+	@if [ -e /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0 ] || ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then \
+		pango=1; fi; \
+	if [ -n "$$pango" ] && command -v pdftoppm >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils \
+		|| (apt-get update && apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils) \
+		|| echo "Pango/poppler could not be installed: evidence export cannot render report.pdf"; \
+	else echo "no Pango or pdftoppm and no root apt-get: evidence export cannot render report.pdf"; fi
+
+test: $(VENV)/.installed-dev browser evidence-tools lint
 	$(VENV)/bin/pytest

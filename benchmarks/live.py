@@ -72,9 +72,6 @@ def main() -> None:
     from facecase.embedded_redis import start_embedded_redis
 
     redis, redis_url = start_embedded_redis(workdir)
-    # redis-py 8's default socket timeout (5 s) equals the channel layer's blocking pop: an idle WebSocket consumer
-    # can die between two pops (fixed in the settings on the faults branch); give the sockets room until then.
-    redis_url += ("&" if "?" in redis_url else "?") + "socket_timeout=30"
     env = {**os.environ, "FACECASE_VAR_DIR": str(workdir), "PRIVATE_MEDIA_ROOT": str(workdir / "media"),
            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}", "REDIS_URL": redis_url,
            "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}

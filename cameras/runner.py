@@ -248,10 +248,10 @@ class CameraWorker(threading.Thread):
             if entry is None:
                 Camera.objects.filter(pk=camera.pk).update(next_track_id=F("next_track_id") + 1)
                 number = Camera.objects.values_list("next_track_id", flat=True).get(pk=camera.pk) - 1
-                sighting = build_sighting(result, suspects, self.version, camera=camera, track_id=number,
-                                          first_ts=round(first_ts - self.started, 3),
-                                          last_ts=round(last_ts - self.started, 3), captured_at=wall(first_ts),
-                                          last_seen_at=wall(last_ts))
+                sighting, _ = build_sighting(result, suspects, self.version, camera=camera, track_id=number,
+                                             first_ts=round(first_ts - self.started, 3),
+                                             last_ts=round(last_ts - self.started, 3), captured_at=wall(first_ts),
+                                             last_seen_at=wall(last_ts))
                 self._keep_frame(sighting)
                 entry = self.tracks[result.track_id] = {"sighting": sighting.pk, "score": score}
             else:

@@ -15,6 +15,9 @@ from django.urls import path  # noqa: E402
 
 from facecase.asgi_limits import RequestSizeLimit  # noqa: E402
 from facecase.consumers import EventsConsumer  # noqa: E402
+from facecase.daphne_request import stop_twisted_form_parsing  # noqa: E402
+
+stop_twisted_form_parsing()
 
 websocket_urlpatterns = [path("ws/events/", EventsConsumer.as_asgi())]
 

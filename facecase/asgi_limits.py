@@ -8,6 +8,7 @@ bodies without a length are still bounded by the upload handler while they strea
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -24,10 +25,14 @@ class RequestSizeLimit:
             length = dict(scope.get("headers") or []).get(b"content-length")
             limit = settings.FACECASE_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
             if length is not None and length.isdigit() and int(length) > limit:
-                body = (f"Request refused: {int(length)} bytes is more than the upload limit of "
-                        f"{settings.FACECASE_MAX_UPLOAD_BYTES} bytes.\n").encode()
+                message = (f"Request refused: {int(length)} bytes is more than the upload limit of "
+                           f"{settings.FACECASE_MAX_UPLOAD_BYTES} bytes.")
+                if scope.get("path", "").startswith("/api/"):  # the API answers JSON, errors included
+                    body, content_type = json.dumps({"detail": message}).encode(), b"application/json"
+                else:
+                    body, content_type = f"{message}\n".encode(), b"text/plain; charset=utf-8"
                 await send({"type": "http.response.start", "status": 413,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            "headers": [(b"content-type", content_type),
                                         (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
                 await send({"type": "http.response.body", "body": body})
                 return

@@ -56,3 +56,41 @@ def audit_event_list(filters: dict[str, str] | None = None) -> QuerySet:
     if filters.get("date_to"):
         events = events.filter(created_at__lt=day_end(filters["date_to"]))
     return events.order_by("-created_at", "-id")
+
+
+def event_recipients(group: str, user_ids: set[int]) -> tuple[set[int], set[int]]:
+    """Of ``user_ids``, who may receive an event of ``group`` now, read fresh from the database, and who is gone or
+    deactivated: ``(allowed, inactive)``. The live channel asks once per event for every socket of its process, so
+    this is a fixed number of queries whatever the number of sockets. It must agree with ``case_list_for_user`` and
+    ``facecase.roles`` (superusers count as admins)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db.models import Exists, OuterRef
+
+    from facecase.events import CASE_GROUP_PREFIX, OPERATORS_GROUP, USER_GROUP_PREFIX
+    from facecase.models import CaseMember
+    from facecase.roles import ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR
+
+    def role(*names: str) -> Exists:
+        return Exists(Group.objects.filter(user=OuterRef("pk"), name__in=names))
+
+    rows = (get_user_model().objects.filter(pk__in=user_ids)
+            .annotate(admin=role(ROLE_ADMIN), operator=role(ROLE_OPERATOR), analyst=role(ROLE_ANALYST))
+            .values_list("pk", "is_active", "is_superuser", "admin", "operator", "analyst"))
+    active = {pk: (superuser or admin, operator, analyst) for pk, is_active, superuser, admin, operator, analyst in rows
+              if is_active}
+    inactive = set(user_ids) - set(active)
+    if group == OPERATORS_GROUP:
+        return {pk for pk, (admin, operator, _) in active.items() if admin or operator}, inactive
+    if group.startswith(USER_GROUP_PREFIX):
+        return {pk for pk in active if group == f"{USER_GROUP_PREFIX}{pk}"}, inactive
+    case_id = group.removeprefix(CASE_GROUP_PREFIX)
+    if not group.startswith(CASE_GROUP_PREFIX) or not case_id.isdigit():
+        return set(), inactive
+    case = Case.objects.filter(pk=int(case_id)).values_list("created_by_id", flat=True)
+    if not case.exists():
+        return set(), inactive
+    members = set(CaseMember.objects.filter(case_id=int(case_id), user_id__in=active).values_list("user_id", flat=True))
+    creator = case.first()
+    return {pk for pk, (admin, _, analyst) in active.items()
+            if admin or (analyst and (pk == creator or pk in members))}, inactive

@@ -78,3 +78,12 @@ def case_member_add(*, actor: Any, case: Case, user: Any) -> CaseMember:
     if created:
         audit_record(actor=actor, verb="add_member", obj=case, details={"user": user.get_username()})
     return member
+
+
+@transaction.atomic
+def case_member_remove(*, actor: Any, case: Case, user: Any) -> bool:
+    """Take ``user`` off ``case``; an open WebSocket of theirs stops receiving the case's events at the next one."""
+    removed, _ = CaseMember.objects.filter(case=case, user=user).delete()
+    if removed:
+        audit_record(actor=actor, verb="remove_member", obj=case, details={"user": user.get_username()})
+    return bool(removed)

@@ -4,6 +4,7 @@ SQLite under ``var/``, an embedded Redis started by ``manage.py runall``, a secr
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "django_q",
+    "axes",
     "facecase",
     "suspects",
     "footage",
@@ -66,7 +68,27 @@ MIDDLEWARE = [
     "facecase.uploads.DiscardUnstoredUploadsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login (page, admin or /api/token/) into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes, attempts kept in the database so every web host sees them): after
+# FACECASE_LOGIN_FAILURE_LIMIT failed logins, that username is locked, and separately that address is locked,
+# for FACECASE_LOGIN_COOLOFF_MINUTES. The page login, the admin login and /api/token/ all go through it.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("FACECASE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("FACECASE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# Behind a reverse proxy the client address is the last X-Forwarded-For hop the proxy added.
+AXES_IPWARE_PROXY_COUNT = env_int("FACECASE_PROXY_COUNT", 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env_int("FACECASE_PROXY_COUNT", 0) else ["REMOTE_ADDR"]
+)
+# API tokens stop working this long after they were issued; /api/token/ then issues a new one.
+FACECASE_TOKEN_TTL = timedelta(days=env_float("FACECASE_TOKEN_TTL_DAYS", 30))
 
 ROOT_URLCONF = "facecase.urls"
 ASGI_APPLICATION = "facecase.asgi.application"
@@ -92,6 +114,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # With persistent connections, one the server dropped (restart, failover) is replaced before it is reused.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -125,6 +149,8 @@ STATIC_ROOT = VAR_DIR / "static"
 # Uploaded and derived media live here and are served only by the permission-checked media view.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 FACECASE_MAX_UPLOAD_BYTES = env_int("FACECASE_MAX_UPLOAD_BYTES", 2 * 1024**3)
+# Ed25519 key signing evidence packages (PEM, PKCS#8); unset: generated once into var/ (facecase/evidence/signing.py)
+FACECASE_SIGNING_KEY_FILE = env_str("FACECASE_SIGNING_KEY_FILE")
 # Chance that a face of someone who is not in the registry raises an alert against the whole registry: the alert
 # threshold tightens as the registry grows (footage.calibration.alert_threshold).
 FACECASE_FALSE_ALERT_RATE = env_float("FACECASE_FALSE_ALERT_RATE", 0.01)
@@ -140,14 +166,46 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# FACECASE_HTTPS=1 in production: a TLS-terminating proxy in front of daphne (docs/deploy.md). Cookies only over
+# HTTPS, HSTS, plain HTTP redirected; the proxy says a request came over HTTPS with X-Forwarded-Proto, so daphne
+# must be reachable only through it. `manage.py check --deploy` is clean in this configuration (tested).
+FACECASE_HTTPS = env_bool("FACECASE_HTTPS", False)
+if FACECASE_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("FACECASE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FACECASE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("FACECASE_HSTS_PRELOAD", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"https://{host}" for host in ALLOWED_HOSTS])
+
 REDIS_URL = env_str("REDIS_URL") or _published_redis_url()
 
+# Live channel: one Redis connection pool per web process, sized for the sockets it serves (each socket's
+# connect and disconnect borrow a connection for a few group commands); when all are busy a caller waits for one
+# instead of failing (facecase/channel_layer.py). The socket timeout stays above the layer's 5 s blocking pop.
+FACECASE_WS_REDIS_CONNECTIONS = env_int("FACECASE_WS_REDIS_CONNECTIONS", 200)
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("FACECASE_CHANNEL_PREFIX", "facecase")},
+        "BACKEND": "facecase.channel_layer.PooledRedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "max_connections": FACECASE_WS_REDIS_CONNECTIONS}],
+            "prefix": env_str("FACECASE_CHANNEL_PREFIX", "facecase"),
+            # Messages waiting per channel (and per web process) before new ones are dropped: a burst of alerts
+            # must fit (channels_redis' default is 100).
+            "capacity": env_int("FACECASE_WS_CHANNEL_CAPACITY", 1000),
+        },
     }
 }
+
+# Job leases (footage/tasks.py): a running job's worker writes a heartbeat every FACECASE_JOB_HEARTBEAT_S; the sweep
+# queues again a job whose heartbeat is older than FACECASE_JOB_STALE_AFTER_S (its worker or host died) and re-sends
+# queued jobs the queue forgot (FACECASE_JOB_RESEND_AFTER_S). A job whose worker died this many times fails.
+FACECASE_JOB_HEARTBEAT_S = env_float("FACECASE_JOB_HEARTBEAT_S", 15)
+FACECASE_JOB_STALE_AFTER_S = env_float("FACECASE_JOB_STALE_AFTER_S", 180)
+FACECASE_JOB_RESEND_AFTER_S = env_float("FACECASE_JOB_RESEND_AFTER_S", 600)
+FACECASE_JOB_MAX_ATTEMPTS = env_int("FACECASE_JOB_MAX_ATTEMPTS", 3)
 
 # Footage analysis of a long video is slow on CPU; a task is killed only after this long.
 TASK_TIMEOUT_S = env_int("FACECASE_Q_TIMEOUT", 6 * 3600)
@@ -167,12 +225,18 @@ Q_CLUSTER = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "facecase.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # JSON bodies only (uploads say MultiPartParser on their view), so the schema offers one content type.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Declares the error statuses every operation can answer (facecase/api_schema.py).
+    "DEFAULT_SCHEMA_CLASS": "facecase.api_schema.ApiSchema",
+    # limit 1..500 and offset checked: a bad value is a 400, never a 500 or a silent default.
+    "DEFAULT_PAGINATION_CLASS": "facecase.api_pagination.CheckedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # {"detail": ...} or field errors, always JSON (facecase/api_errors.py).
+    "EXCEPTION_HANDLER": "facecase.api_errors.api_exception_handler",
 }
 
 # The API docs page loads Swagger UI from a CDN unless the sidecar package (the same files, served by us) is

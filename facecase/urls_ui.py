@@ -5,6 +5,7 @@ from django.urls import path
 
 from cameras import views_ui as camera_views
 from facecase import views_ui as case_views
+from facecase.evidence import views as evidence_views
 from footage import views_ui as footage_views
 from suspects import views_ui as suspect_views
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("cases/<int:pk>/upload/", footage_views.case_upload, name="case-upload"),
     path("cases/<int:pk>/members/", case_views.case_member_add_view, name="case-member-add"),
     path("cases/<int:pk>/notes/", case_views.case_note_add_view, name="case-note-add"),
+    path("cases/<int:pk>/export/", evidence_views.case_export, name="case-export"),
     path("footage/<int:pk>/", footage_views.footage_detail, name="footage-detail"),
     path("footage/<int:pk>/status/", footage_views.footage_status, name="footage-status"),
     path("sightings/", footage_views.sighting_search, name="sighting-search"),
@@ -37,6 +39,7 @@ urlpatterns = [
     path("cameras/<int:pk>/edit/", camera_views.camera_edit, name="camera-edit"),
     path("cameras/<int:pk>/remove/", camera_views.camera_remove, name="camera-remove"),
     path("cameras/<int:pk>/snapshot.jpg", camera_views.camera_snapshot, name="camera-snapshot"),
+    path("alerts/<int:pk>/export/", evidence_views.alert_export, name="alert-export"),
     # admins
     path("suspects/", suspect_views.suspect_list, name="suspect-list"),
     path("suspects/rebuild/", suspect_views.registry_rebuild_view, name="registry-rebuild"),

@@ -118,6 +118,7 @@ class _Store:
         self.version = version
         self.alerts = 0
         self.sightings = 0
+        self.skipped_noted: set[tuple[str, str]] = set()
 
     def track(self, result: Any) -> None:
         labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
@@ -136,9 +137,20 @@ class _Store:
                               f"{sighting.first_ts:.1f}-{sighting.last_ts:.1f} s, score {alert.score:.2f}"
                               f"{'' if alert.holds_on_raw else ' (only after enhancement)'}", JobLogLine.Level.WARNING)
 
+    def _note_skipped(self, skipped: dict[str, str]) -> None:
+        """Say once per footage in the job log that a step the quality asked for could not run, and why."""
+        key = (skipped["step"], skipped["reason"])
+        if key not in self.skipped_noted:
+            self.skipped_noted.add(key)
+            self.reporter.log(f"enhancement step {skipped['step']} skipped: {skipped['reason']}",
+                              JobLogLine.Level.WARNING)
+
     def _sighting(self, result: Any, suspects: dict[str, Suspect]) -> Sighting:
-        sighting = build_sighting(result, suspects, self.version, footage=self.footage, track_id=result.track_id,
-                                  first_ts=result.timestamps[0], last_ts=result.timestamps[-1])
+        sighting, skipped = build_sighting(result, suspects, self.version, footage=self.footage,
+                                           track_id=result.track_id, first_ts=result.timestamps[0],
+                                           last_ts=result.timestamps[-1])
+        for step in skipped:
+            self._note_skipped(step)
         self.sightings += 1
         return sighting
 
@@ -151,18 +163,20 @@ class _Store:
 
 
 def build_sighting(result: Any, suspects: dict[str, Suspect], version: RegistryVersion | None,
-                   **owner: Any) -> Sighting:
+                   **owner: Any) -> tuple[Sighting, list[dict[str, str]]]:
     """A new Sighting for a track result (footage or camera in ``owner``, with its ``track_id`` and times), its
-    best crops stored as PNG with their sha256. Shared by files and live cameras."""
+    best crops stored as PNG with their sha256, and the enhancement steps its crops had to skip. Shared by files
+    and live cameras."""
     sighting = Sighting(registry_version=version, **owner)
-    sighting_apply_result(sighting, result, suspects)
+    _clear_leftovers(sighting.raw_crop.storage, sighting.media_folder)
+    skipped = sighting_apply_result(sighting, result, suspects)
     sighting.save()
-    return sighting
+    return sighting, skipped
 
 
-def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, Suspect]) -> None:
-    """Set the sighting's crops, scores and frames from ``result`` (unsaved). A live track calls this again when
-    later frames improved its best crops."""
+def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, Suspect]) -> list[dict[str, str]]:
+    """Set the sighting's crops, scores and frames from ``result`` (unsaved); returns the steps its crops skipped.
+    A live track calls this again when later frames improved its best crops."""
     best = result.crops[0]
     decision = suspects.get(str(result.decision)) if result.decision else None
     summary = result.enhanced if result.enhanced.label else result.raw
@@ -182,15 +196,17 @@ def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, S
     sighting.enhanced_crop.save("enhanced.png", ContentFile(_png(enhanced)), save=False)
     sighting.enhanced_crop_sha256 = sha256_of_path(sighting.enhanced_crop.path)
     storage = sighting.raw_crop.storage
-    kept = {}
+    kept, skipped = {}, []
     for rank, crop in enumerate(result.crops):
         name = storage.save(f"{sighting.media_folder}/frame-{crop.frame_index}.png", ContentFile(_png(crop.crop)))
         kept[crop.frame_index] = {"crop": name, "crop_sha256": sha256_of_path(storage.path(name)), "rank": rank,
                                   "quality": crop.quality, "weight": crop.weight,
                                   "records": [r.to_dict() if hasattr(r, "to_dict") else dict(r)
-                                              for r in crop.records]}
+                                              for r in crop.records], "skipped_steps": crop.skipped}
+        skipped += crop.skipped
     sighting.track_frames = [{"frame": f, "ts": t, "box": list(b), **kept.get(f, {})}
                              for f, t, b in zip(result.frames, result.timestamps, result.boxes, strict=True)]
+    return skipped
 
 
 def alert_for_track(sighting: Sighting, result: Any, suspects: dict[str, Suspect], version: RegistryVersion | None,
@@ -322,6 +338,17 @@ def analyze_footage(footage: Footage, reporter: JobReporter) -> dict[str, Any]:
     reporter.log(f"analysis: {summary['tracks']} track(s), {store.sightings} new sighting(s), {store.alerts} new "
                  f"alert(s); stage seconds {summary['stage_seconds']}")
     return summary
+
+
+def _clear_leftovers(storage: Any, folder: str) -> None:
+    """Files in a track's folder without its Sighting row were written by an attempt whose transaction never
+    committed (worker killed, database connection lost): remove them so the new row is the only evidence there."""
+    try:
+        _, names = storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in names:
+        storage.delete(f"{folder}/{name}")
 
 
 def _checkpoint_name(footage: Footage) -> str:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from facecase.api import as_drf_error
+from facecase.api_errors import ErrorOutput, as_drf_error
+from facecase.api_fields import StrictBooleanField, StrictIntegerField, optional_text
+from facecase.api_pagination import MAX_OFFSET, single_query_value
 from facecase.permissions import MethodPermission
 from facecase.selectors import case_list_for_user
 from facecase.uploads import upload_errors
@@ -41,7 +42,21 @@ class FootageOutput(serializers.ModelSerializer):
 
 
 class FootageUploadInput(serializers.Serializer):
-    file = serializers.FileField(help_text="an image or a video; the type is checked by content")
+    file = serializers.FileField(help_text="an image or a video; the type is checked by content, so a file that is "
+                                           "neither is a 400 (field errors under `file`)")
+
+
+def query_params(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    """The view's query parameters, checked: each at most once, of the declared type, else a 400."""
+    raw = {name: single_query_value(request, name) for name in serializer_class().fields}
+    data = serializer_class(data={name: value for name, value in raw.items() if value is not None})
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+class LogQuery(serializers.Serializer):
+    after = StrictIntegerField(min_value=0, max_value=MAX_OFFSET, required=False, default=0,
+                                     help_text="only lines with seq greater than this")
 
 
 class LogLineOutput(serializers.ModelSerializer):
@@ -61,11 +76,23 @@ def ingest_from_request(request: Request, case) -> Footage:
     return footage_ingest(actor=request.user, case=case, upload=upload)
 
 
+FOOTAGE_LINKS = {
+    "201": {
+        "GetFootage": {"operationId": "footage_retrieve", "parameters": {"id": "$response.body#/id"}},
+        "GetFootageLog": {"operationId": "footage_log_list", "parameters": {"id": "$response.body#/id"}},
+        "RequeueFootage": {"operationId": "footage_requeue_create", "parameters": {"id": "$response.body#/id"}},
+        "ListSightingsOfFootage": {"operationId": "sightings_list",
+                                   "parameters": {"footage": "$response.body#/id"}},
+    }
+}
+
+
 class CaseFootageApi(generics.ListAPIView):
     permission_classes = [MethodPermission]
     required_perms = {"GET": "footage.view_footage", "POST": "footage.add_footage"}
     serializer_class = FootageOutput
     parser_classes = [MultiPartParser]
+    schema_links = FOOTAGE_LINKS
 
     def get_case(self):
         return get_object_or_404(case_list_for_user(self.request.user), pk=self.kwargs["case_id"])
@@ -79,9 +106,9 @@ class CaseFootageApi(generics.ListAPIView):
         try:
             footage = ingest_from_request(request, case)
         except DjangoValidationError as exc:
-            code = "too_large" if getattr(exc, "code", None) == "too_large" else None
-            body = {"file": exc.messages}
-            return Response(body, status=413 if code else status.HTTP_400_BAD_REQUEST)
+            if getattr(exc, "code", None) == "too_large":
+                return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            return Response({"file": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
         return Response(FootageOutput(footage).data, status=status.HTTP_201_CREATED)
 
 
@@ -100,21 +127,17 @@ class FootageLogApi(generics.ListAPIView):
     serializer_class = LogLineOutput
     pagination_class = None
 
-    @extend_schema(parameters=[OpenApiParameter("after", int, description="only lines with seq greater than this")])
+    @extend_schema(parameters=[LogQuery])
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         footage = get_object_or_404(footage_list_for_user(self.request.user), pk=self.kwargs["pk"])
-        try:
-            after = int(self.request.query_params.get("after", 0))
-        except ValueError:
-            after = 0
-        return footage_log(footage, after_seq=after)
+        return footage_log(footage, after_seq=query_params(LogQuery, self.request)["after"])
 
 
 class FootageRequeueInput(serializers.Serializer):
-    fresh = serializers.BooleanField(default=False, help_text="forget the analysis checkpoint and start over")
+    fresh = StrictBooleanField(default=False, help_text="forget the analysis checkpoint and start over")
 
 
 class FootageRequeueApi(APIView):
@@ -123,14 +146,16 @@ class FootageRequeueApi(APIView):
     permission_classes = [MethodPermission]
     required_perms = {"POST": "footage.add_footage"}
 
-    @extend_schema(request=FootageRequeueInput, responses={200: FootageOutput})
+    @extend_schema(request=FootageRequeueInput, responses={200: FootageOutput, 409: OpenApiResponse(
+        ErrorOutput, description="The footage is queued or processing; only done or failed footage can be queued "
+                                 "again.")})
     def post(self, request: Request, pk: int) -> Response:
         footage = get_object_or_404(footage_list_for_user(request.user), pk=pk)
-        if footage.status not in (Footage.Status.DONE, Footage.Status.FAILED):
-            return Response({"detail": [f"footage is {footage.status}; only done or failed footage can be queued "
-                                        "again"]}, status=status.HTTP_409_CONFLICT)
         data = FootageRequeueInput(data=request.data)
         data.is_valid(raise_exception=True)
+        if footage.status not in (Footage.Status.DONE, Footage.Status.FAILED):
+            return Response({"detail": f"footage is {footage.status}; only done or failed footage can be queued "
+                                       "again"}, status=status.HTTP_409_CONFLICT)
         footage = footage_requeue(actor=request.user, footage=footage, fresh=data.validated_data["fresh"],
                                   reason=f"requested by {request.user.get_username()}")
         return Response(FootageOutput(footage).data)
@@ -138,7 +163,8 @@ class FootageRequeueApi(APIView):
 
 class AlertOutput(serializers.ModelSerializer):
     suspect_name = serializers.CharField(source="suspect.name", read_only=True)
-    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True, default=None)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True, default=None, allow_null=True,
+                                        help_text="null until the alert is reviewed")
 
     class Meta:
         model = Alert
@@ -151,9 +177,13 @@ class AlertOutput(serializers.ModelSerializer):
 
 class AlertReviewInput(serializers.Serializer):
     decision = serializers.ChoiceField(choices=list(REVIEW_DECISIONS))
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    override = serializers.BooleanField(required=False, default=False,
-                                        help_text="change an existing decision (a note saying why is required)")
+    note = optional_text(2000, required=False, default="")
+    override = StrictBooleanField(required=False, default=False,
+                                  help_text="change an existing decision (a note saying why is required)")
+
+
+class AlertListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Alert.Status.choices, required=False)
 
 
 class AlertListApi(generics.ListAPIView):
@@ -161,13 +191,13 @@ class AlertListApi(generics.ListAPIView):
     required_perms = {"GET": "footage.view_alert"}
     serializer_class = AlertOutput
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=[s for s, _ in Alert.Status.choices])])
+    @extend_schema(parameters=[AlertListQuery])
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         alerts = alert_list_for_user(self.request.user)
-        wanted = self.request.query_params.get("status")
+        wanted = query_params(AlertListQuery, self.request).get("status")
         return alerts.filter(status=wanted) if wanted else alerts
 
 
@@ -184,7 +214,8 @@ class AlertReviewApi(APIView):
     permission_classes = [MethodPermission]
     required_perms = {"POST": "footage.change_alert"}
 
-    @extend_schema(request=AlertReviewInput, responses={200: AlertOutput, 409: OpenApiTypes.OBJECT})
+    @extend_schema(request=AlertReviewInput, responses={200: AlertOutput, 409: OpenApiResponse(
+        ErrorOutput, description="The alert was already reviewed (a second review needs an override with a note).")})
     def post(self, request: Request, pk: int) -> Response:
         alert = get_object_or_404(alert_list_for_user(request.user), pk=pk)
         data = AlertReviewInput(data=request.data)

@@ -46,6 +46,12 @@ class Footage(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Analysis resume point (footage/analysis.py): checkpoint frame, registry version and settings of the run.
     analysis_state = models.JSONField(default=dict, blank=True)
+    # The job's lease (footage/tasks.py): which worker holds it and when that worker last said it is alive. A row
+    # left "processing" with an old heartbeat belongs to a dead worker or host and is queued again.
+    claimed_by = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker claimed this job")
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="last time a task was sent to the queue")
 
     class Meta:
         ordering = ["-created_at"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -57,7 +58,9 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
 def footage_enqueue(*, footage_id: int) -> str:
     from django_q.tasks import async_task
 
-    return async_task("footage.tasks.process_footage", footage_id, task_name=f"footage-{footage_id}")
+    task_id = async_task("footage.tasks.process_footage", footage_id, task_name=f"footage-{footage_id}")
+    Footage.objects.filter(pk=footage_id).update(enqueued_at=timezone.now())
+    return task_id
 
 
 def footage_enqueue_safely(*, footage_id: int) -> str | None:
@@ -83,7 +86,7 @@ def footage_requeue(*, actor: Any, footage: Footage, fresh: bool = False, reason
         previous = footage.status
         updates: dict[str, Any] = {
             "status": Footage.Status.QUEUED, "progress": 0, "error": "", "finished_at": None,
-            "updated_at": timezone.now(),
+            "updated_at": timezone.now(), "claimed_by": "", "heartbeat_at": None,
         }
         if fresh:
             updates["analysis_state"] = {}
@@ -189,3 +192,56 @@ def alert_dismiss(*, actor: Any, alert: Alert, note: str = "", override: bool = 
 
 def alert_not_this_person(*, actor: Any, alert: Alert, note: str = "", override: bool = False) -> Alert:
     return alert_review(actor=actor, alert=alert, decision="not_this_person", note=note, override=override)
+
+
+def footage_recover_stale_jobs(*, now: Any = None) -> dict[str, int]:
+    """The sweep every worker cluster runs once a minute (footage.tasks.recover_stale_jobs), safe with any number of
+    clusters on one database and queue, since every change is a conditional update:
+
+    - a ``processing`` row whose heartbeat is older than ``FACECASE_JOB_STALE_AFTER_S`` lost its worker (killed,
+      host gone, database connection lost for good): it is queued again and resumes from its checkpoint, or fails
+      once it has been claimed ``FACECASE_JOB_MAX_ATTEMPTS`` times (a job that kills its worker must not loop);
+    - a ``queued`` row last sent to the queue longer than ``FACECASE_JOB_RESEND_AFTER_S`` ago is sent again: a
+      cluster killed with tasks it had already taken from Redis, or a Redis restarted without persistence, forgot
+      it. A duplicate task is harmless: only one claim of a queued row can succeed.
+    """
+    from django.conf import settings
+
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.FACECASE_JOB_STALE_AFTER_S)
+    stale = Footage.objects.filter(status=Footage.Status.PROCESSING, heartbeat_at__lt=stale_before)
+    requeued = failed = resent = 0
+    for footage in stale:
+        holder = footage.claimed_by or "unknown worker"
+        give_up = footage.attempts >= settings.FACECASE_JOB_MAX_ATTEMPTS
+        with transaction.atomic():
+            updates: dict[str, Any] = (
+                {"status": Footage.Status.FAILED, "finished_at": now,
+                 "error": f"its worker stopped during the job {footage.attempts} times; not retried again"}
+                if give_up else {"status": Footage.Status.QUEUED, "progress": 0, "error": ""}
+            )
+            taken = Footage.objects.filter(
+                pk=footage.pk, status=Footage.Status.PROCESSING, heartbeat_at__lt=stale_before,
+                claimed_by=footage.claimed_by,
+            ).update(claimed_by="", heartbeat_at=None, updated_at=now, **updates)
+            if not taken:
+                continue  # its worker spoke up, or another sweep took it first
+            reason = f"no heartbeat from {holder} since {footage.heartbeat_at:%H:%M:%S}"
+            audit_record(actor=None, verb="process_failed" if give_up else "requeue", obj=footage,
+                         details={"from": Footage.Status.PROCESSING, "reason": reason, "attempts": footage.attempts})
+            reporter = JobReporter(footage)
+            if give_up:
+                reporter.log(f"failed: {updates['error']} ({reason})", level=JobLogLine.Level.ERROR)
+                failed += 1
+            else:
+                reporter.log(f"queued again: {reason}", level=JobLogLine.Level.WARNING)
+                transaction.on_commit(lambda pk=footage.pk: footage_enqueue_safely(footage_id=pk))
+                requeued += 1
+    resend_before = now - timedelta(seconds=settings.FACECASE_JOB_RESEND_AFTER_S)
+    forgotten = Footage.objects.filter(status=Footage.Status.QUEUED, enqueued_at__lt=resend_before)
+    for footage_id in forgotten.values_list("pk", flat=True):
+        if footage_enqueue_safely(footage_id=footage_id) is not None:
+            resent += 1
+    if requeued or failed or resent:
+        logger.warning("stale job sweep: %d requeued, %d failed, %d re-sent", requeued, failed, resent)
+    return {"requeued": requeued, "failed": failed, "resent": resent}

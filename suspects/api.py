@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from facecase.api import as_drf_error
+from facecase.api import CONFLICT, stripped
+from facecase.api_errors import ErrorOutput, as_drf_error
+from facecase.api_fields import optional_text, required_text
 from facecase.permissions import MethodPermission
 from facecase.uploads import upload_errors
 from suspects.models import Suspect, SuspectPhoto
@@ -26,17 +28,17 @@ class SuspectOutput(serializers.ModelSerializer):
 
 
 class SuspectInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    external_id = serializers.CharField(max_length=64)
+    name = required_text(200)
+    external_id = required_text(64, help_text="unique; surrounding spaces are removed")
     status = serializers.ChoiceField(choices=Suspect.Status.choices, default=Suspect.Status.PERSON_OF_INTEREST)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = optional_text(required=False, default="")
 
 
 class SuspectUpdateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    external_id = serializers.CharField(max_length=64, required=False)
+    name = required_text(200, required=False)
+    external_id = required_text(64, required=False)
     status = serializers.ChoiceField(choices=Suspect.Status.choices, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True)
+    notes = optional_text(required=False)
 
 
 class PhotoOutput(serializers.ModelSerializer):
@@ -51,7 +53,18 @@ class PhotoOutput(serializers.ModelSerializer):
 
 
 class PhotoUploadInput(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(help_text="a JPEG or PNG photo; checked by content, so anything else is a 400")
+
+
+SUSPECT_LINKS = {
+    "201": {
+        "GetSuspect": {"operationId": "suspects_retrieve", "parameters": {"id": "$response.body#/id"}},
+        "UpdateSuspect": {"operationId": "suspects_partial_update", "parameters": {"id": "$response.body#/id"}},
+        "DeleteSuspect": {"operationId": "suspects_destroy", "parameters": {"id": "$response.body#/id"}},
+        "ListPhotos": {"operationId": "suspects_photos_list", "parameters": {"id": "$response.body#/id"}},
+        "AddPhoto": {"operationId": "suspects_photos_create", "parameters": {"id": "$response.body#/id"}},
+    }
+}
 
 
 class SuspectListCreateApi(generics.ListAPIView):
@@ -59,8 +72,9 @@ class SuspectListCreateApi(generics.ListAPIView):
     required_perms = {"GET": "suspects.view_suspect", "POST": "suspects.add_suspect"}
     serializer_class = SuspectOutput
     queryset = Suspect.objects.all()
+    schema_links = SUSPECT_LINKS
 
-    @extend_schema(request=SuspectInput, responses={201: SuspectOutput})
+    @extend_schema(request=SuspectInput, responses={201: SuspectOutput, 409: CONFLICT})
     def post(self, request: Request) -> Response:
         data = SuspectInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -78,23 +92,25 @@ class SuspectDetailApi(generics.RetrieveAPIView):
     serializer_class = SuspectOutput
     queryset = Suspect.objects.all()
 
-    @extend_schema(request=SuspectUpdateInput, responses={200: SuspectOutput})
+    @extend_schema(request=SuspectUpdateInput, responses={200: SuspectOutput, 409: CONFLICT})
     def patch(self, request: Request, pk: int) -> Response:
         suspect = get_object_or_404(Suspect, pk=pk)
         data = SuspectUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         try:
-            suspect = suspect_update(actor=request.user, suspect=suspect, **data.validated_data)
+            suspect = suspect_update(actor=request.user, suspect=suspect,
+                                     **stripped(data.validated_data, "name", "external_id"))
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from exc
         return Response(SuspectOutput(suspect).data)
 
-    @extend_schema(responses={204: None, 409: None})
+    @extend_schema(responses={204: None, 409: OpenApiResponse(
+        ErrorOutput, description="The suspect has alerts on record, which are evidence: set the status to cleared.")})
     def delete(self, request: Request, pk: int) -> Response:
         try:
             suspect_delete(actor=request.user, suspect=get_object_or_404(Suspect, pk=pk))
         except DjangoValidationError as exc:
-            return Response({"detail": exc.messages}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -113,8 +129,10 @@ class SuspectPhotoApi(generics.ListAPIView):
         suspect = get_object_or_404(Suspect, pk=pk)
         upload = request.FILES.get("file")
         if upload is None:
-            reason = upload_errors(request._request).get("file") or "no file uploaded (form field 'file')"
-            return Response({"file": [reason]}, status=status.HTTP_400_BAD_REQUEST)
+            refused = upload_errors(request._request).get("file")
+            if refused:
+                return Response({"detail": refused}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            return Response({"file": ["no file uploaded (form field 'file')"]}, status=status.HTTP_400_BAD_REQUEST)
         try:
             photo = suspect_photo_add(actor=request.user, suspect=suspect, upload=upload)
         except DjangoValidationError as exc:

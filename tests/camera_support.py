@@ -174,16 +174,3 @@ async def alerts_from(socket_: WebsocketCommunicator, camera_ids: set[int], time
             found.setdefault(camera_id, event)
     return found
 
-
-def patient_channel_layer(settings: Any, redis_url: str) -> None:
-    """A WebSocket test client that waits minutes for a camera's first alert: give its Redis connections a socket
-    timeout above the channel layer's 5 s blocking pop (redis-py's default is exactly 5 s, so a waiting consumer
-    could time out between two pops)."""
-    import copy
-
-    from channels.layers import channel_layers
-
-    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    layers["default"]["CONFIG"]["hosts"] = [{"address": redis_url, "socket_timeout": 30}]
-    settings.CHANNEL_LAYERS = layers
-    channel_layers.backends = {}

@@ -83,12 +83,9 @@ def queue_env(redis_url: str) -> dict[str, str]:
 
     name = f"facecase-{SESSION_TAG}"
     settings.REDIS_URL = redis_url
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": name},
-        }
-    }
+    layer = settings.CHANNEL_LAYERS["default"]
+    host = {**layer["CONFIG"]["hosts"][0], "address": redis_url}
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host], "prefix": name}}}
     channel_layers.backends = {}
     # django-q2 reads Q_CLUSTER once at import; these are the attributes enqueueing uses.
     Conf.REDIS = redis_url

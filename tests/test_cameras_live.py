@@ -21,7 +21,6 @@ from camera_support import (
     enrol_astronaut,
     free_port,
     operator_socket,
-    patient_channel_layer,
     rtsp_available,
     write_frames,
 )
@@ -48,14 +47,10 @@ def camera_runner(worker_env: dict[str, str], tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture
-def runner(camera_runner: CameraRunner, settings: Any, redis_url: str) -> Any:
+def runner(camera_runner: CameraRunner, settings: Any) -> CameraRunner:
     """The module's runner, with this test's private media in the folder it writes (gallery, crops, clips)."""
-    from channels.layers import channel_layers
-
     settings.PRIVATE_MEDIA_ROOT = camera_runner.media_root
-    patient_channel_layer(settings, redis_url)
-    yield camera_runner
-    channel_layers.backends = {}
+    return camera_runner
 
 
 @pytest.fixture

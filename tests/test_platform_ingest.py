@@ -128,7 +128,7 @@ def test_it_refuses_an_upload_over_the_size_limit(charlie: Any, charlies_case: A
     settings.FACECASE_MAX_UPLOAD_BYTES = 100_000
     response = upload(logged_in(charlie), charlies_case.pk, "big.mp4", shared_file(HAMILTON_CLIP).read_bytes())
     assert response.status_code == 413
-    assert "larger than the upload limit of 100000 bytes" in response.json()["file"][0]
+    assert "larger than the upload limit of 100000 bytes" in response.json()["detail"]
     assert Footage.objects.count() == 0
     assert files_under(private_media) == []
 

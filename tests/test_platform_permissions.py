@@ -99,6 +99,10 @@ MATRIX: list[tuple[str, str, Any, dict[str, Any]]] = [
     ("post", "/api/suspects/{suspect}/photos/",
      lambda: {"file": SimpleUploadedFile("b.png", (HAMILTON_CLIP.parent / "alex-lacamoire.png").read_bytes())},
      dict(anonymous=ANON_API, alice=201, bob=403, charlie=403, dave=403, mallory=403)),
+    ("get", "/api/sightings/", None,
+     dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=200, mallory=403)),
+    ("get", "/api/sightings/{sighting}/", None,  # bob: the sighting raised an alert; dave: not his case
+     dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=404, mallory=403)),
     ("get", "/api/alerts/", None, dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=200, mallory=403)),
     ("get", "/api/alerts/{alert}/", None,
      dict(anonymous=ANON_API, alice=200, bob=200, charlie=200, dave=404, mallory=403)),
@@ -184,7 +188,8 @@ def test_it_publishes_an_openapi_schema_covering_the_api(alice: Any):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     paths = set(schema["paths"])
     for expected in ["/api/cases/", "/api/cases/{case_id}/footage/", "/api/footage/{id}/log/", "/api/suspects/",
-                     "/api/suspects/{id}/photos/", "/api/alerts/", "/api/alerts/{id}/review/"]:
+                     "/api/suspects/{id}/photos/", "/api/sightings/", "/api/sightings/{id}/", "/api/alerts/",
+                     "/api/alerts/{id}/review/"]:
         assert expected in paths
 
 

@@ -67,7 +67,7 @@ class TrackMatcher:
 
     def crop_result(self, cand: Candidate) -> CropResult:
         t0 = time.perf_counter()
-        enhanced, records = enhance_crop(cand.crop, self.config)
+        enhanced, records, skipped = enhance_crop(cand.crop, self.config)
         t0 = self.clock.add("enhance", t0)
         raw_vec = enh_vec = None
         if min(cand.box[2], cand.box[3]) >= self.config.min_face_px:
@@ -85,7 +85,7 @@ class TrackMatcher:
                    "brightness": round(q.brightness, 4), "frontal": round(q.frontal, 4),
                    "laplacian_var": round(q.laplacian_var, 2), "mean_luma": round(q.mean_luma, 2)}
         return CropResult(cand.frame_index, cand.timestamp, cand.box, cand.crop, cand.box_in_crop, enhanced, records,
-                          quality, round(cand.weight, 4), raw_vec, enh_vec)
+                          quality, round(cand.weight, 4), raw_vec, enh_vec, skipped)
 
     def track_result(self, track: Track, best: list[Candidate]) -> TrackResult:
         crops = [self.crop_result(cand) for cand in best]

@@ -5,7 +5,7 @@ Crops are ``uint8`` BGR; boxes ``(x, y, w, h)`` ints in pixels of the original f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ class CropResult:
     weight: float
     raw_vector: np.ndarray | None = None
     enhanced_vector: np.ndarray | None = None
+    skipped: list[dict[str, str]] = field(default_factory=list)  # steps asked for that could not run, and why
 
     @property
     def ai_enhanced(self) -> bool:

@@ -13,30 +13,36 @@ from ..weights import WeightsError
 from .config import AnalysisConfig
 
 
-def plan_steps(crop: np.ndarray, config: AnalysisConfig) -> Any:
-    """The ``steps`` argument for ``enhance_face``: ``config.steps`` as given, or the policy's plan with parameters."""
+def plan_steps(crop: np.ndarray, config: AnalysisConfig) -> tuple[Any, list[dict[str, str]]]:
+    """The ``steps`` argument for ``enhance_face`` (``config.steps`` as given, or the policy's plan with parameters)
+    and the steps the policy asked for that cannot run here, each with the reason."""
     if config.steps != "auto" or not config.step_params:
-        return config.steps
+        return config.steps, []
     policy, quality = QualityPolicy(), measure_quality(crop)
-    plan = []
+    plan, skipped = [], []
     for name in decide_steps(quality, policy):
         try:
             resolve_step(name)
-        except StepUnavailable:
+        except StepUnavailable as exc:
+            skipped.append({"step": name, "reason": str(exc)})
             continue
         plan.append((name, {**step_params(name, quality, policy), **config.step_params.get(name, {})}))
-    return plan
+    return plan, skipped
 
 
-def enhance_crop(crop: np.ndarray, config: AnalysisConfig) -> tuple[np.ndarray | None, list[Any]]:
-    """``(enhanced image, step records)``, or ``(None, [])`` when enhancement is off or the policy found nothing
-    to fix (the enhanced crop is then the raw one)."""
+def enhance_crop(crop: np.ndarray, config: AnalysisConfig) -> tuple[np.ndarray | None, list[Any], list[dict[str, str]]]:
+    """``(enhanced image, step records, skipped steps with their reasons)``; the image is ``None`` when enhancement
+    is off or no step ran (the enhanced crop is then the raw one). A step the quality asked for but that cannot load
+    (module or weights missing or altered) is never dropped silently: it is listed as skipped."""
     if not config.enhance:
-        return None, []
+        return None, [], []
+    steps, skipped = plan_steps(crop, config)
     try:
-        result = enhance_face(crop, steps=plan_steps(crop, config))
-    except (StepUnavailable, WeightsError):  # a step's weights are missing: let the pipeline skip it
+        result = enhance_face(crop, steps=steps)
+    except (StepUnavailable, WeightsError) as exc:  # a step's weights are missing: let the pipeline skip it
+        skipped.append({"step": "plan", "reason": f"{type(exc).__name__}: {exc}; fell back to the default plan"})
         result = enhance_face(crop, steps="auto")
+    skipped += [{"step": name, "reason": reason} for name, reason in result.skipped]
     if not result.records:
-        return None, []
-    return result.image, list(result.records)
+        return None, [], skipped
+    return result.image, list(result.records), skipped

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('cameras', '0001_camera'),
-        ('footage', '0003_alert_suspect_protect'),
+        ('footage', '0005_recover_stale_jobs_schedule'),
         ('suspects', '0003_remove_registryversion_classifier_path'),
     ]
 

@@ -1,0 +1,76 @@
+"""A worker's PostgreSQL connection dropped mid-job (the server terminates its sessions, as a failover or a restart
+does): the job goes back to the queue and resumes from its checkpoint, and no sighting is left half-written: every
+row has all its files with the recorded hashes, and no file is left without its row."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO_ROOT, wait_for
+from django.db import connection
+from test_analysis_e2e import finished, looped_clip, start_worker, stop, upload
+
+from footage.models import Footage, JobLogLine, Sighting
+
+pytestmark = [pytest.mark.slow, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def terminate_sessions(application_name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+                       [application_name])
+        return cursor.fetchone()[0]
+
+
+def test_it_resumes_a_job_whose_database_connection_was_dropped_and_leaves_nothing_half_written(
+        worker_env: dict[str, str], charlie: Any, charlies_case: Any, private_media: Path, tmp_path: Path,
+        monkeypatch: Any):
+    if connection.vendor != "postgresql":
+        pytest.skip("dropping a worker's database connection needs a database server (pg_terminate_backend); "
+                    "SQLite has no connection to drop. CI runs this test on PostgreSQL.")
+    from django_q.conf import Conf
+
+    queue = f"{worker_env['FACECASE_Q_NAME']}-db-{uuid.uuid4().hex[:4]}"
+    monkeypatch.setattr(Conf, "PREFIX", queue)
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
+    application_name = f"fc-worker-{uuid.uuid4().hex[:6]}"
+    env = {**worker_env, "DATABASE_URL": f"{worker_env['DATABASE_URL']}?application_name={application_name}",
+           "FACECASE_JOB_HEARTBEAT_S": "1"}
+    clip = looped_clip(tmp_path / "twice.mp4", 2)
+    worker = start_worker(env, queue, private_media, tmp_path / "worker.log")
+    try:
+        footage = upload(charlie, charlies_case, clip)
+
+        def mid_job() -> bool:
+            row = Footage.objects.get(pk=footage.pk)
+            return row.status == "processing" and row.progress >= 30 and Sighting.objects.filter(
+                footage=footage).exists() and (row.analysis_state or {}).get("checkpoint") is not None
+
+        wait_for(mid_job, timeout_s=900, what="the job to be mid-video with a checkpoint", worker=worker)
+        assert terminate_sessions(application_name) >= 1
+        footage = finished(footage.pk, worker)
+    finally:
+        stop(worker, signal.SIGTERM)
+    log = list(JobLogLine.objects.filter(footage=footage).values_list("message", flat=True))
+    assert any(line.startswith("database connection lost") for line in log), log
+    assert any("resuming after frame" in line for line in log), log
+    assert sum(line.startswith("processing ") for line in log) == 2  # the first run and the resumed one
+
+    sightings = list(Sighting.objects.filter(footage=footage))
+    assert len({s.track_id for s in sightings}) == len(sightings)
+    referenced = set()
+    for sighting in sightings:
+        referenced |= {sighting.raw_crop.name, sighting.enhanced_crop.name}
+        referenced |= {entry["crop"] for entry in sighting.track_frames if entry.get("crop")}
+    on_disk = {str(p.relative_to(private_media)) for p in (private_media / "sightings").rglob("*") if p.is_file()}
+    assert on_disk == referenced, f"files without a row: {sorted(on_disk - referenced)[:5]}"
+    check = subprocess.run([sys.executable, str(REPO_ROOT / "manage.py"), "verify_evidence"], cwd=REPO_ROOT,
+                           env={**worker_env, "PRIVATE_MEDIA_ROOT": str(private_media)}, capture_output=True,
+                           text=True, timeout=300)
+    assert check.returncode == 0, check.stdout[-3000:]
