@@ -16,6 +16,7 @@ from cameras.models import Camera
 from cameras.selectors import camera_list_for_user
 from cameras.services import camera_create, camera_delete, camera_update
 from facecase.api import as_drf_error
+from facecase.api_fields import StrictBooleanField, StrictIntegerField, optional_text, required_text
 from facecase.models import Case
 from facecase.permissions import MethodPermission
 
@@ -35,20 +36,30 @@ class CameraOutput(serializers.ModelSerializer):
 
 
 class CameraInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    source_url = serializers.CharField(max_length=1000, write_only=True,
-                                       help_text="rtsp://, http(s):// MJPEG, /dev/videoN or a video file path")
-    enabled = serializers.BooleanField(required=False, default=True)
+    name = required_text(200)
+    location = optional_text(200, required=False, default="")
+    source_url = required_text(1000, write_only=True,
+                               help_text="rtsp://, http(s):// MJPEG, /dev/videoN or a video file path")
+    enabled = StrictBooleanField(required=False, default=True)
     analysis_fps = serializers.FloatField(required=False, default=5.0, min_value=0.2, max_value=30)
     detector = serializers.ChoiceField(choices=Camera.Detector.choices, required=False, default="haar")
-    min_face_px = serializers.IntegerField(required=False, default=20, min_value=8, max_value=512)
-    case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all(), required=False, allow_null=True,
-                                              default=None)
+    min_face_px = StrictIntegerField(required=False, default=20, min_value=8, max_value=512)
+    case = StrictIntegerField(required=False, allow_null=True, default=None, min_value=1,
+                              help_text="id of the case its sightings attach to (null: none)")
+
+    def validate_case(self, value: int | None) -> Case | None:
+        if value is None:
+            return None
+        case = Case.objects.filter(pk=value).first()
+        if case is None:
+            raise serializers.ValidationError("no such case")
+        return case
 
 
 class CameraUpdateInput(CameraInput):
-    pass
+    name = required_text(200, required=False)
+    source_url = required_text(1000, write_only=True, required=False,
+                               help_text="rtsp://, http(s):// MJPEG, /dev/videoN or a video file path")
 
 
 def _write(call: Any, **kwargs: Any) -> Any:
