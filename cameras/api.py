@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from cameras.models import Camera
 from cameras.selectors import camera_list_for_user
 from cameras.services import camera_create, camera_delete, camera_update
 from facecase.api import as_drf_error
+from facecase.api_errors import Conflict, ErrorOutput
 from facecase.api_fields import StrictBooleanField, StrictIntegerField, optional_text, required_text
 from facecase.models import Case
 from facecase.permissions import MethodPermission
@@ -47,14 +48,6 @@ class CameraInput(serializers.Serializer):
     case = StrictIntegerField(required=False, allow_null=True, default=None, min_value=1,
                               help_text="id of the case its sightings attach to (null: none)")
 
-    def validate_case(self, value: int | None) -> Case | None:
-        if value is None:
-            return None
-        case = Case.objects.filter(pk=value).first()
-        if case is None:
-            raise serializers.ValidationError("no such case")
-        return case
-
 
 class CameraUpdateInput(CameraInput):
     name = required_text(200, required=False)
@@ -62,7 +55,15 @@ class CameraUpdateInput(CameraInput):
                                help_text="rtsp://, http(s):// MJPEG, /dev/videoN or a video file path")
 
 
+CAMERA_CONFLICT = OpenApiResponse(ErrorOutput, description="Another camera has this name, or no case has that id.")
+
+
 def _write(call: Any, **kwargs: Any) -> Any:
+    if kwargs.get("case") is not None:
+        case = Case.objects.filter(pk=kwargs["case"]).first()
+        if case is None:
+            raise Conflict(f"no case has the id {kwargs['case']}")
+        kwargs["case"] = case
     try:
         return call(**kwargs)
     except DjangoValidationError as exc:
@@ -77,7 +78,7 @@ class CameraListApi(generics.ListAPIView):
     def get_queryset(self):
         return camera_list_for_user(self.request.user)
 
-    @extend_schema(request=CameraInput, responses={201: CameraOutput})
+    @extend_schema(request=CameraInput, responses={201: CameraOutput, 409: CAMERA_CONFLICT})
     def post(self, request: Request) -> Response:
         data = CameraInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -94,7 +95,7 @@ class CameraDetailApi(generics.RetrieveAPIView):
     def get_queryset(self):
         return camera_list_for_user(self.request.user)
 
-    @extend_schema(request=CameraUpdateInput, responses={200: CameraOutput})
+    @extend_schema(request=CameraUpdateInput, responses={200: CameraOutput, 409: CAMERA_CONFLICT})
     def patch(self, request: Request, pk: int) -> Response:
         camera = get_object_or_404(self.get_queryset(), pk=pk)
         data = CameraUpdateInput(data=request.data, partial=True)
