@@ -101,7 +101,7 @@ def alert_get_for_export(user: Any, alert_id: int) -> Alert | None:
     (an operator who reviews alerts but is not on the case gets the same 404 as for an alert that does not exist)."""
     if not has_role(user, *EXPORT_ROLES):
         return None
-    alerts = Alert.objects.all()
+    alerts = Alert.objects.filter(footage__isnull=False)  # a live camera's alert has no original to package yet
     if not is_admin(user):
         alerts = alerts.filter(footage__case__in=case_list_for_user(user))
     return alerts.filter(pk=alert_id).select_related("footage__case").first()
