@@ -1,6 +1,6 @@
 # FaceCase: two commands.
 #   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web + cameras on 127.0.0.1:8000 (Ctrl-C stops all)
-#   make test  - virtualenv, install dev tools, ruff, migrations check, the whole pytest suite
+#   make test  - virtualenv, install dev tools, ruff, migrations check, import contracts, mypy, the whole pytest suite
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -29,10 +29,12 @@ run: $(VENV)/.installed-run evidence-tools
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
-# The browser tests need Chromium and its driver, the camera tests a real RTSP server (Debian's GStreamer RTSP server
-# through python3-gi, x264enc from plugins-ugly) and ffmpeg; install them when we can (root + apt), else they skip
-# and say why.
+# The browser tests need Chromium and its driver, the footage-format and hostile-input tests ffmpeg (they make their
+# corpus with it), the camera tests a real RTSP server (Debian's GStreamer RTSP server through python3-gi, x264enc
+# from plugins-ugly); install them when we can (root + apt), else those tests skip and say why.
 SYSTEM_PACKAGES := chromium chromium-driver ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
 browser:
@@ -40,8 +42,8 @@ browser:
 		&& /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get install -y $(SYSTEM_PACKAGES) || (apt-get update && apt-get install -y $(SYSTEM_PACKAGES)) \
-		|| echo "chromium / the RTSP server could not be installed: the browser and RTSP camera tests will skip"; \
-	else echo "no root apt-get: browser and RTSP camera tests skip where chromium or the RTSP server is missing"; fi
+		|| echo "chromium, ffmpeg or the RTSP server could not be installed: the browser, format or RTSP camera tests will skip"; \
+	else echo "no root apt-get: browser, format and RTSP camera tests skip where chromium, ffmpeg or the RTSP server is missing"; fi
 
 # The PDF report of evidence packages needs Pango (WeasyPrint); its test renders pages with poppler's pdftoppm.
 evidence-tools:

@@ -85,8 +85,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     from django.contrib.auth import get_user_model
 
-    from facecase.evidence.build import evidence_export_case
-    from facecase.evidence.report import VOLUME_ALERTS
+    from evidence.build import evidence_export_case
+    from evidence.report import VOLUME_ALERTS
     from facecase.models import Case
     from facecase_verify import verify_package
     from footage.models import Alert

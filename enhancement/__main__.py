@@ -1,8 +1,9 @@
 """Command line: ``python -m enhancement enhance IN -o OUT [--steps auto|lime,srcnn,...] [--report r.json]`` and
 ``python -m enhancement detect IN [--detector haar|mtcnn]``. No Django needed.
 
-Images are read and written with OpenCV (BGR). Unreadable, missing or non-image input, an unknown step or a
-missing model ends with one ``error: ...`` line on stderr and exit status 2, never a traceback.
+Images are read with the product's decoder (``enhancement.imageio``: upright, BGR) and written with OpenCV.
+Unreadable, missing or non-image input, an unknown step or a missing model ends with one ``error: ...`` line on
+stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 
 from .detect import DETECTORS, crop_box, detect_faces
+from .imageio import ImageDecodeError, decode_image
 from .pipeline import ReplayMismatch, StepUnavailable, enhance_face
 from .weights import WeightsError
 
@@ -30,11 +32,10 @@ def read_image(path: str) -> np.ndarray:
         raise CliError(f"input file not found: {path}")
     if not p.is_file():
         raise CliError(f"input is not a file: {path}")
-    data = np.fromfile(p, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise CliError(f"cannot decode {path}: not an image, or the file is corrupt")
-    return image
+    try:
+        return decode_image(p)
+    except ImageDecodeError as exc:
+        raise CliError(f"cannot decode {path}: not an image, or the file is corrupt ({exc})") from exc
 
 
 def cmd_detect(args: argparse.Namespace) -> int:

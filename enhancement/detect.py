@@ -15,6 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .imageio import as_box, as_image
+
 Box = tuple[int, int, int, int]
 Point = tuple[float, float]
 LANDMARK_ORDER = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
@@ -40,7 +42,7 @@ def _haar_cascade() -> cv2.CascadeClassifier:
     detecting at once on a shared one failed OpenCV's ``getScaleData`` assertion."""
     cascade = getattr(_per_thread, "haar", None)
     if cascade is None:
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         cascade = cv2.CascadeClassifier(path)
         if cascade.empty():  # opencv-python-headless>=5 stopped shipping the XML files; we pin <5
             raise RuntimeError(f"Haar cascade could not be loaded from {path}")
@@ -63,8 +65,7 @@ def detect_faces(image: np.ndarray, detector: str = "haar", **params: Any) -> li
     [0, 1) as n / (n + min_neighbors) so that it sorts like the cascade's own vote count.
     MTCNN params: ``min_face_size`` (20), ``threshold_onet`` (0.8), and any other ``mtcnn`` stage keyword.
     """
-    if image is None or image.ndim not in (2, 3) or image.dtype != np.uint8:
-        raise ValueError("detect_faces expects a uint8 BGR or grey image")
+    as_image(image, grey_ok=True)
     if detector == "haar":
         return _detect_haar(image, **params)
     if detector == "mtcnn":
@@ -79,8 +80,8 @@ def _detect_haar(image: np.ndarray, scale_factor: float = 1.1, min_neighbors: in
         grey = cv2.equalizeHist(grey)
     boxes, votes = _haar_cascade().detectMultiScale2(grey, scaleFactor=scale_factor, minNeighbors=min_neighbors,
                                                      minSize=(min_size, min_size))
-    detections = [Detection(tuple(int(v) for v in box), float(n) / (float(n) + max(min_neighbors, 1)))
-                  for box, n in zip(boxes, np.asarray(votes).reshape(-1), strict=True)]
+    detections = [Detection((int(x), int(y), int(w), int(h)), float(n) / (float(n) + max(min_neighbors, 1)))
+                  for (x, y, w, h), n in zip(boxes, np.asarray(votes).reshape(-1), strict=True)]
     return sorted(detections, key=lambda d: -d.confidence)
 
 
@@ -105,7 +106,7 @@ def _detect_mtcnn(image: np.ndarray, min_face_size: int = 20, **params: Any) -> 
 
 def crop_box(image: np.ndarray, box: Box, margin: float = 0.0) -> np.ndarray:
     """Crop ``box`` grown by ``margin`` (fraction of its size on each side), clipped to the frame."""
-    x, y, w, h = box
+    x, y, w, h = as_box(box, as_image(image, grey_ok=True))
     dx, dy = int(round(w * margin)), int(round(h * margin))
     x0, y0 = max(x - dx, 0), max(y - dy, 0)
     x1, y1 = min(x + w + dx, image.shape[1]), min(y + h + dy, image.shape[0])

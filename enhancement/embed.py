@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from .dlib_models import model_path
+from .imageio import as_box, as_image
 
 Box = tuple[int, int, int, int]
 CHIP_SIZE = 150  # the input size of dlib's ResNet
@@ -120,15 +121,18 @@ def describe_chips(chips: list[np.ndarray], backend: str | None = None) -> np.nd
 
 
 def embed_faces(image: np.ndarray, boxes: list[Box], backend: str | None = None) -> list[FaceEmbedding]:
+    as_image(image, grey_ok=True)
+    boxes = [as_box(box, image, name="face box") for box in boxes]
     chips, marks = aligned_chips(image, boxes)
     vectors = describe_chips(chips, backend)
-    return [FaceEmbedding(v, tuple(int(c) for c in b), m) for v, b, m in zip(vectors, boxes, marks, strict=True)]
+    return [FaceEmbedding(v, (int(b[0]), int(b[1]), int(b[2]), int(b[3])), m)
+            for v, b, m in zip(vectors, boxes, marks, strict=True)]
 
 
 def embed_face(image: np.ndarray, box: Box | None = None, backend: str | None = None) -> np.ndarray:
     """The 128-d descriptor of the face in ``box`` (the whole image when ``box`` is None)."""
     if box is None:
-        box = (0, 0, image.shape[1], image.shape[0])
+        box = (0, 0, as_image(image, grey_ok=True).shape[1], image.shape[0])
     return embed_faces(image, [box], backend)[0].vector
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .imageio import as_box, as_image
+
 Box = tuple[int, int, int, int]
 
 # Weights of the four quality terms; size and sharpness matter most to the dlib embedder (LFW faces are ~100 px).
@@ -68,7 +70,7 @@ class CropQuality:
 
 def crop_quality(face: np.ndarray, landmarks: Any = None) -> CropQuality:
     """Score a tight face crop in [0, 1]; ``landmarks`` may be in any frame: only their geometry is used."""
-    h, w = face.shape[:2]
+    h, w = as_image(face, name="face crop", grey_ok=True).shape[:2]
     grey = cv2.cvtColor(face, cv2.COLOR_BGR2GRAY) if face.ndim == 3 else face
     # Normalise sharpness for crop size: measured on the face resized to 64 px, so big faces are not favoured twice.
     small = cv2.resize(grey, (64, 64), interpolation=cv2.INTER_AREA)
@@ -86,7 +88,7 @@ def crop_quality(face: np.ndarray, landmarks: Any = None) -> CropQuality:
 
 def crop_with_margin(frame: np.ndarray, box: Box, margin: float = 0.3) -> tuple[np.ndarray, Box]:
     """Copy the face plus ``margin`` of its size on every side; return the crop and the face box inside it."""
-    x, y, w, h = box
+    x, y, w, h = as_box(box, as_image(frame, name="frame", grey_ok=True))
     fh, fw = frame.shape[:2]
     x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
     x1, y1 = min(fw, int(x + w + margin * w)), min(fh, int(y + h + margin * h))

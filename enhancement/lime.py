@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from .imageio import as_image
 from .provenance import StepRecord, StepTimer, make_record
 
 DEFAULTS: dict[str, Any] = {"alpha": 0.15, "gamma": 0.8, "strategy": 3, "sigma": 2.0, "eps": 1e-3,
@@ -130,8 +131,7 @@ def denoise_recompose(r: np.ndarray, t: np.ndarray, h: float = 6.0) -> np.ndarra
 
 def enhance(image: np.ndarray, **params: Any) -> tuple[np.ndarray, np.ndarray]:
     """Return (enhanced uint8 BGR image, gamma-corrected illumination map T in [0, 1])."""
-    if image is None or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError("LIME expects a uint8 BGR image (H, W, 3)")
+    as_image(image, name="LIME input")
     p = {**DEFAULTS, **params}
     unknown = set(p) - set(DEFAULTS)
     if unknown:

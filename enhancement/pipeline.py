@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .imageio import as_image
 from .provenance import StepRecord, image_sha256
 from .quality import FaceQuality, QualityPolicy, decide_steps, measure_quality, step_params
 from .weights import WeightsError
@@ -73,10 +74,7 @@ class EnhancedFace:
 
 
 def _check_crop(crop: np.ndarray) -> None:
-    if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3:
-        raise ValueError("enhance_face expects a uint8 BGR image (H, W, 3)")
-    if min(crop.shape[:2]) < 4:
-        raise ValueError(f"face crop too small to enhance: {crop.shape[1]}x{crop.shape[0]}")
+    as_image(crop, name="face crop", min_side=4)
 
 
 def _planned(steps: str | Sequence[str | tuple[str, dict[str, Any]]], quality: FaceQuality,

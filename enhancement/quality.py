@@ -21,6 +21,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .imageio import as_image
+
 BLUR_SIZE = 96
 STEP_ORDER = ("lime", "deblur", "srcnn")
 
@@ -45,9 +47,9 @@ def _luma(crop: np.ndarray) -> np.ndarray:
 
 def blur_measure(crop: np.ndarray) -> float:
     """Contrast-normalised Laplacian variance at a fixed scale (see the module docstring)."""
-    grey = _luma(crop).astype(np.float32) / 255.0
-    interp = cv2.INTER_AREA if min(grey.shape) >= BLUR_SIZE else cv2.INTER_CUBIC
-    grey = cv2.resize(grey, (BLUR_SIZE, BLUR_SIZE), interpolation=interp)
+    unit = _luma(crop).astype(np.float32) / 255.0
+    interp = cv2.INTER_AREA if min(unit.shape) >= BLUR_SIZE else cv2.INTER_CUBIC
+    grey = cv2.resize(unit, (BLUR_SIZE, BLUR_SIZE), interpolation=interp)
     contrast = float(grey.var())
     if contrast < 1e-8:  # a flat patch has no detail at all
         return 0.0
@@ -56,8 +58,7 @@ def blur_measure(crop: np.ndarray) -> float:
 
 
 def measure_quality(crop: np.ndarray) -> FaceQuality:
-    if crop is None or crop.size == 0 or crop.dtype != np.uint8:
-        raise ValueError("measure_quality expects a non-empty uint8 image")
+    as_image(crop, name="face crop", grey_ok=True)
     h, w = crop.shape[:2]
     return FaceQuality(luminance=round(float(_luma(crop).mean()), 3), blur=round(blur_measure(crop), 5),
                        size=int(min(h, w)), height=int(h), width=int(w))

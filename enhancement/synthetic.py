@@ -87,7 +87,7 @@ def make_cctv_clip(path: str | Path, *, width: int = 640, height: int = 360, fps
     sh, sw = sprite.shape[:2]
     n = max(2, int(round(seconds * fps)))
     pause = int(round(pause_seconds * fps))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV could not open a video writer for {path}")
     try:
@@ -108,7 +108,8 @@ def make_cctv_clip(path: str | Path, *, width: int = 640, height: int = 360, fps
             noisy = lowlight + rng.normal(0, noise_sigma, lowlight.shape)
             out = np.clip(noisy, 0, 255).astype(np.uint8)
             ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-            writer.write(cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else out)
+            decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+            writer.write(decoded if decoded is not None else out)
     finally:
         writer.release()
     description = (f"SYNTHETIC CCTV clip: skimage astronaut (face {face_px} px) walking across skimage rocket, "
@@ -127,7 +128,7 @@ def loop_clip(src: str | Path, dst: str | Path, *, seconds: float) -> int:
     if not ok:
         raise RuntimeError(f"cannot read {src}")
     h, w = frame.shape[:2]
-    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     target, written = int(seconds * fps), 0
     try:
         while written < target:
@@ -151,7 +152,7 @@ def rescale_clip(src: str | Path, dst: str | Path, *, height: int) -> tuple[int,
     w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
     h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     size = (int(round(w * height / h / 2)) * 2, height)
-    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     try:
         while True:
             ok, frame = cap.read()

@@ -119,13 +119,12 @@ class Tracker:
             used_tracks.add(ti)
             used_dets.add(di)
             box, conf, landmarks = detections[di]
-            self.active[ti].points.append(TrackPoint(frame_index, timestamp, tuple(int(v) for v in box), conf,
-                                                     landmarks))
+            self.active[ti].points.append(TrackPoint(frame_index, timestamp, _int_box(box), conf, landmarks))
         ordinal = 0
         for di, (box, conf, landmarks) in enumerate(detections):
             if di not in used_dets:
-                track = Track(self._next_id, [TrackPoint(frame_index, timestamp, tuple(int(v) for v in box), conf,
-                                                         landmarks)], ordinal)
+                track = Track(self._next_id, [TrackPoint(frame_index, timestamp, _int_box(box), conf, landmarks)],
+                              ordinal)
                 ordinal += 1
                 self._next_id += 1
                 self.active.append(track)
@@ -134,3 +133,8 @@ class Tracker:
     def finish(self) -> list[Track]:
         closed, self.active = self.active, []
         return closed
+
+
+def _int_box(box: Any) -> Box:
+    x, y, w, h = (int(v) for v in box)
+    return (x, y, w, h)

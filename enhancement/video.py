@@ -4,24 +4,49 @@ Conventions: frames are ``uint8`` BGR arrays (H, W, 3); boxes are ``(x, y, w, h)
 timestamps are seconds from the start of the footage.
 
 Footage is never held in memory: :func:`iter_frames` pulls one frame at a time from OpenCV (videos) or Pillow
-(GIFs), and frames that the analysis rate skips are only ``grab()``-ed, not converted. A still image is a footage
-of one frame. When a video stops decoding before the end its container announced, the :class:`FrameReader` keeps
-what was read and reports where decoding stopped instead of failing the whole footage.
+(animated GIF/WebP), and frames that the analysis rate skips are only ``grab()``-ed, not converted. A still image
+is a footage of one frame, decoded by ``enhancement.imageio`` (upright, size-checked) like every still.
+
+Timestamps are the container's own (``CAP_PROP_POS_MSEC``), so variable-frame-rate footage, common in CCTV exports,
+gets true times; raw ``.h264``/``.h265`` streams carry none and are timed ``index / fps``. A container's frame count
+is often an estimate (MKV, MPEG-TS and WebM store duration x nominal rate), so a decoded count that differs from it
+is normal. Damage is a stream whose decoded frames end well before the duration the container states
+(:func:`decode_shortfall`): the :class:`FrameReader` then keeps what was read and reports where decoding stopped
+instead of failing the whole footage.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterator
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from .imageio import (
+    MAX_PIXELS,
+    ImageDecodeError,
+    ImageInfo,
+    UnknownImageFormat,
+    animation_durations,
+    as_image,
+    decode_image,
+    inspect_image,
+    iter_animation,
+)
+
 Box = tuple[int, int, int, int]
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+DEFAULT_FPS = 25.0  # what a stream that states no rate is assumed to run at: the common CCTV rate
+# A decoded stream may end a little before the stated duration (an audio track or an edit list can outlast the
+# video); more than this is a stream that stopped decoding.
+SHORTFALL_TOLERANCE_S = 0.5
+SHORTFALL_TOLERANCE_FRACTION = 0.05
 
 
 class DecodeError(RuntimeError):
@@ -34,8 +59,9 @@ class FootageInfo:
     width: int
     height: int
     fps: float
-    frame_count: int  # announced by the container; 1 for an image
-    duration: float
+    frame_count: int  # announced by the container (counted for raw streams, which announce none); 1 for an image
+    duration: float  # stated by the container (frame_count / fps); 0 for an image
+    timed: bool = True  # frames carry container timestamps; False for raw elementary streams (timed index / fps)
 
 
 @dataclass(frozen=True)
@@ -55,32 +81,52 @@ class DecodeReport:
     reason: str = ""
 
 
-def _is_gif(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(6) in (b"GIF87a", b"GIF89a")
-
-
-def _read_image(path: Path) -> np.ndarray | None:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is not None:
-        return image
-    try:  # formats OpenCV lacks, and palette/alpha PNGs, go through Pillow
-        from PIL import Image
-
-        with Image.open(path) as im:
-            return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
-    except Exception:
+def _still(path: Path) -> ImageInfo | None:
+    """Pillow's view of the file when it is an image (still or animated), ``None`` when it is not one."""
+    try:
+        return inspect_image(path)
+    except UnknownImageFormat:
         return None
+    except ImageDecodeError as exc:  # an image, but one we refuse (too large, corrupt header): say so
+        raise DecodeError(str(exc)) from exc
 
 
-def _gif_frames(path: Path) -> Iterator[tuple[float, np.ndarray]]:
-    from PIL import Image, ImageSequence
+def _read_image(path: Path) -> np.ndarray:
+    try:
+        return decode_image(path)
+    except ImageDecodeError as exc:
+        raise DecodeError(str(exc)) from exc
 
-    with Image.open(path) as im:
-        t = 0.0
-        for frame in ImageSequence.Iterator(im):
-            yield t, cv2.cvtColor(np.asarray(frame.convert("RGB")), cv2.COLOR_RGB2BGR)
-            t += max(frame.info.get("duration", 100), 10) / 1000.0
+
+def _ffprobe_rate(path: Path) -> float | None:
+    """The stream's frame rate as ffprobe reads it from the bitstream (a raw H.264/H.265 stream's timing info),
+    when ffprobe is installed; OpenCV's build assumes 25 fps for every raw stream."""
+    exe = shutil.which("ffprobe")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=r_frame_rate", "-of", "json",
+             str(path)], capture_output=True, timeout=30, check=False, text=True,
+        ).stdout
+        num, _, den = json.loads(out)["streams"][0]["r_frame_rate"].partition("/")
+        rate = float(num) / float(den or 1)
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError, ZeroDivisionError):
+        return None
+    return rate if math.isfinite(rate) and 0 < rate <= 1000 else None
+
+
+def _position_s(cap: cv2.VideoCapture) -> float:
+    value = cap.get(cv2.CAP_PROP_POS_MSEC)
+    return value / 1000.0 if math.isfinite(value) else 0.0
+
+
+def decode_shortfall(stated_s: float, decoded_end_s: float) -> float:
+    """Seconds of the stated duration that did not decode, when that is more than the tolerance; else 0."""
+    if stated_s <= 0:
+        return 0.0
+    missing = stated_s - decoded_end_s
+    return missing if missing > max(SHORTFALL_TOLERANCE_S, SHORTFALL_TOLERANCE_FRACTION * stated_s) else 0.0
 
 
 def probe(path: str | Path) -> FootageInfo:
@@ -90,44 +136,94 @@ def probe(path: str | Path) -> FootageInfo:
         raise DecodeError(f"file not found: {path.name}")
     if path.stat().st_size == 0:
         raise DecodeError("the file is empty")
-    if _is_gif(path):
-        from PIL import Image
-
+    still = _still(path)
+    if still is not None and still.animated:
         try:
-            with Image.open(path) as im:
-                n = getattr(im, "n_frames", 1)
-                width, height = im.size
-                durations = []
-                for i in range(n):
-                    im.seek(i)
-                    durations.append(max(im.info.get("duration", 100), 10) / 1000.0)
-        except Exception as exc:
-            raise DecodeError(f"GIF could not be decoded: {exc}") from exc
-        if n == 1:
-            return FootageInfo("image", width, height, 0.0, 1, 0.0)
-        duration = sum(durations)
-        return FootageInfo("video", width, height, n / duration, n, duration)
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        image = _read_image(path)
-        if image is not None:
-            return FootageInfo("image", image.shape[1], image.shape[0], 0.0, 1, 0.0)
+            durations = animation_durations(path)
+        except ImageDecodeError as exc:
+            raise DecodeError(str(exc)) from exc
+        n, duration = len(durations), sum(durations)
+        return FootageInfo("video", still.width, still.height, n / duration, n, duration)
+    if still is not None:
+        return FootageInfo("image", still.width, still.height, 0.0, 1, 0.0)
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
-            image = _read_image(path)  # an image with an unexpected suffix
-            if image is not None:
-                return FootageInfo("image", image.shape[1], image.shape[0], 0.0, 1, 0.0)
             raise DecodeError("not a readable video or image (OpenCV could not open it)")
+        stated_w, stated_h = cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)
+        if not (math.isfinite(stated_w) and math.isfinite(stated_h)) or stated_w * stated_h > MAX_PIXELS:
+            raise DecodeError(f"the video declares {stated_w:.0f} x {stated_h:.0f} pixels a frame; the limit is "
+                              f"{MAX_PIXELS / 1e6:.0f} megapixels")
         ok, frame = cap.read()
         if not ok or frame is None:
             raise DecodeError("the video opened but no frame could be decoded (corrupt or unsupported codec)")
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-        if not math.isfinite(fps) or fps <= 0 or fps > 1000:
-            fps = 25.0  # some containers do not say; 25 is the common CCTV rate
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        return FootageInfo("video", frame.shape[1], frame.shape[0], float(fps), max(count, 1), max(count, 1) / fps)
+        count = cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0
+        count = int(count) if math.isfinite(count) and count > 0 else 0
+        timed = not (cap.grab() and _position_s(cap) == 0.0)  # a raw stream leaves every position at 0
     finally:
         cap.release()
+    if not timed:
+        fps = _ffprobe_rate(path) or fps
+    if not math.isfinite(fps) or fps <= 0 or fps > 1000:
+        fps = DEFAULT_FPS
+    if count == 0:  # nothing announced (raw streams): count what decodes
+        count = count_frames(path)
+    return FootageInfo("video", frame.shape[1], frame.shape[0], float(fps), count, count / fps, timed=timed)
+
+
+def count_frames(path: str | Path) -> int:
+    """Frames that decode (``grab``, no conversion): for streams that announce no count."""
+    cap = cv2.VideoCapture(str(path))
+    decoded = 0
+    try:
+        while cap.grab():
+            decoded += 1
+    finally:
+        cap.release()
+    return decoded
+
+
+@dataclass(frozen=True)
+class VideoScan:
+    """Every frame of a video decoded once (``grab``, no conversion): what really is in the file."""
+
+    info: FootageInfo
+    frames: int  # decoded
+    duration: float  # from the first frame to the end of the last decoded one, in seconds
+    note: str = ""  # a difference from what the container announced that is normal (estimated counts, VFR)
+    damage: str = ""  # why the evidence is incomplete; empty when the whole stated duration decodes
+
+
+def scan_video(path: str | Path, progress: Callable[[int, int], None] | None = None) -> VideoScan:
+    """Decode every frame once and compare with what the container states. ``progress(decoded, announced)``."""
+    info = probe(path)
+    if info.kind != "video":
+        raise DecodeError("not a video")
+    if _still(Path(path)) is not None:  # animated GIF/WebP: Pillow already read every frame's duration
+        return VideoScan(info, info.frame_count, info.duration)
+    cap = cv2.VideoCapture(str(path))
+    decoded, end = 0, 0.0
+    try:
+        while cap.grab():
+            decoded += 1
+            start = _position_s(cap) if info.timed else (decoded - 1) / info.fps
+            end = max(end, start + 1.0 / info.fps)
+            if progress is not None:
+                progress(decoded, info.frame_count)
+    finally:
+        cap.release()
+    if decoded == 0:
+        raise DecodeError("no frame could be decoded")
+    note = damage = ""
+    missing = decode_shortfall(info.duration, end)
+    if missing:
+        damage = (f"video is truncated or damaged: the container declares {info.frame_count} frames "
+                  f"({info.duration:.1f} s) but frames decode only up to {end:.1f} s ({missing:.1f} s missing)")
+    elif decoded != info.frame_count:
+        note = (f"the container announces {info.frame_count} frames and {decoded} decode: an estimated frame count "
+                f"or a variable frame rate, not damage (duration {end:.2f} s of {info.duration:.2f} s stated)")
+    return VideoScan(info, decoded, end, note, damage)
 
 
 class FrameReader:
@@ -154,15 +250,13 @@ class FrameReader:
     def __iter__(self) -> Iterator[Frame]:
         if self.info.kind == "image":
             yield from self._iter_image()
-        elif _is_gif(self.path):
-            yield from self._iter_gif()
+        elif _still(self.path) is not None:
+            yield from self._iter_animation()
         else:
             yield from self._iter_video()
 
     def _iter_image(self) -> Iterator[Frame]:
         image = _read_image(self.path)
-        if image is None:
-            raise DecodeError("the image could not be decoded")
         self.report.frames_read = 1
         if self.start_frame > 0:
             return
@@ -170,21 +264,22 @@ class FrameReader:
         self.report.last_index = 0
         yield Frame(0, 0.0, image)
 
-    def _iter_gif(self) -> Iterator[Frame]:
+    def _iter_animation(self) -> Iterator[Frame]:
         step = self.step
         try:
-            for index, (t, image) in enumerate(_gif_frames(self.path)):
+            for index, (t, image) in enumerate(iter_animation(self.path)):
                 self.report.frames_read = index + 1
                 self.report.last_index = index
                 if index >= self.start_frame and index % step == 0:
                     self.report.frames_yielded += 1
                     yield Frame(index, t, image)
-        except (OSError, ValueError) as exc:
-            self._stopped(f"GIF stopped decoding after frame {self.report.last_index}: {exc}")
+        except ImageDecodeError as exc:
+            self._stopped(f"{exc} (after frame {self.report.last_index})")
 
     def _iter_video(self) -> Iterator[Frame]:
-        step, fps = self.step, self.info.fps
+        step, fps, timed = self.step, self.info.fps, self.info.timed
         cap = cv2.VideoCapture(str(self.path))
+        end = 0.0
         try:
             index = -1
             while True:
@@ -192,6 +287,8 @@ class FrameReader:
                 wanted = index >= self.start_frame and index % step == 0
                 if not cap.grab():
                     break
+                timestamp = _position_s(cap) if timed else index / fps
+                end = max(end, timestamp + 1.0 / fps)
                 self.report.frames_read = index + 1
                 self.report.last_index = index
                 if not wanted:
@@ -201,14 +298,15 @@ class FrameReader:
                     self._stopped(f"frame {index} could not be decoded")
                     return
                 self.report.frames_yielded += 1
-                yield Frame(index, index / fps, image)
+                yield Frame(index, timestamp, image)
         finally:
             cap.release()
-        # Containers round their frame count; a shortfall of a few frames is normal, a large one is a broken file.
-        expected = self.info.frame_count
-        if self.report.frames_read < expected - max(2, int(0.02 * expected)):
-            self._stopped(f"decoding stopped at frame {self.report.frames_read} of {expected} "
-                          f"({self.report.frames_read / fps:.1f} s of {expected / fps:.1f} s); the rest is unreadable")
+        # Frame counts of many containers are estimates; only a stream that ends well before its stated duration
+        # is a broken file.
+        if decode_shortfall(self.info.duration, end):
+            self._stopped(f"decoding stopped at frame {self.report.frames_read} of {self.info.frame_count} "
+                          f"({end:.1f} s of the {self.info.duration:.1f} s the container states); the rest is "
+                          "unreadable")
 
     def _stopped(self, reason: str) -> None:
         self.report.stopped_early = True
@@ -237,7 +335,7 @@ class MotionGate:
         self._previous = None
 
     def thumbnail(self, frame: np.ndarray) -> np.ndarray:
-        h, w = frame.shape[:2]
+        h, w = as_image(frame, name="frame", grey_ok=True).shape[:2]
         th = max(1, round(h * self.thumb_width / w))
         small = cv2.resize(frame, (self.thumb_width, th), interpolation=cv2.INTER_AREA)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small

@@ -1,79 +1,44 @@
-"""The only way private media leaves the server: a permission-checked view.
+"""The only way private media leaves the server: a permission-checked view, and the response headers every
+private file is served with (``private_file_response``, also used by the footage pages' frame and crop views).
 
-``/media/<kind>/<pk>/<field>/`` with kind ``footage`` (original), ``sighting`` (frame, raw_crop,
-enhanced_crop), ``suspect-photo`` (image, crop) or ``alert`` (clip: a camera alert's evidence clip). Anyone
-who may not see the object gets 404, the same as for an object that does not exist. Files with a recorded
-SHA-256 are re-checked on every read.
+``/media/<kind>/<pk>/<field>/``: the kinds are registered by the apps that own them (``facecase.extensions``):
+``footage`` (original), ``sighting`` (frame, raw_crop, enhanced_crop) by ``footage``, ``suspect-photo`` (image,
+crop) by ``suspects``. Anyone who may not see the object gets 404, the same as for an object that does not exist.
+Files with a recorded SHA-256 are re-checked on every read.
 """
 
 from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from facecase.extensions import media_kind
 from facecase.files import IntegrityError, verify_sha256
 from facecase.services import audit_record
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class MediaKind:
-    get_visible: Callable[[Any, int], Model | None]
-    fields: dict[str, str | None]  # file field -> field holding its SHA-256 (None: derived, not hashed)
-    audit: bool
-
-
-def _footage(user: Any, pk: int) -> Model | None:
-    from footage.selectors import footage_get_for_user
-
-    return footage_get_for_user(user, pk)
-
-
-def _sighting(user: Any, pk: int) -> Model | None:
-    from footage.selectors import sighting_list_for_user
-
-    return sighting_list_for_user(user).filter(pk=pk).first()
-
-
-def _alert(user: Any, pk: int) -> Model | None:
-    from footage.selectors import alert_list_for_user
-
-    return alert_list_for_user(user).filter(pk=pk).first()
-
-
-def _suspect_photo(user: Any, pk: int) -> Model | None:
-    from suspects.models import SuspectPhoto
-
-    if not user.has_perm("suspects.view_suspectphoto"):
-        return None
-    return SuspectPhoto.objects.filter(pk=pk).first()
-
-
-MEDIA_KINDS: dict[str, MediaKind] = {
-    "footage": MediaKind(_footage, {"original": "sha256"}, audit=True),
-    "sighting": MediaKind(
-        _sighting, {"frame": None, "raw_crop": "raw_crop_sha256", "enhanced_crop": "enhanced_crop_sha256"}, False
-    ),
-    "suspect-photo": MediaKind(_suspect_photo, {"image": "sha256", "crop": None}, audit=True),
-    "alert": MediaKind(_alert, {"clip": "clip_sha256"}, audit=True),
-}
-
 CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def private_file_response(path: str, content_type: str) -> FileResponse:
+    """A private file for one user: no sniffing, no scripts, never cached by a shared cache."""
+    response = FileResponse(open(path, "rb"), content_type=content_type)  # FileResponse closes it
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = CSP
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_safe
 @login_required
 def media(request: HttpRequest, kind: str, pk: int, field: str) -> HttpResponse:
-    spec = MEDIA_KINDS.get(kind)
+    spec = media_kind(kind)
     if spec is None or field not in spec.fields:
         raise Http404("no such media")
     obj = spec.get_visible(request.user, pk)
@@ -100,8 +65,4 @@ def media(request: HttpRequest, kind: str, pk: int, field: str) -> HttpResponse:
     if spec.audit:
         audit_record(actor=request.user, verb="download", obj=obj, details={"field": field})
     content_type = getattr(obj, "content_type", "") or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    response = FileResponse(open(file.path, "rb"), content_type=content_type)  # FileResponse closes it
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(file.path, content_type)

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 ROLE_ADMIN = "admin"
 ROLE_OPERATOR = "operator"
 ROLE_ANALYST = "analyst"
+CASE_ROLES = (ROLE_ANALYST, ROLE_ADMIN)  # who works on cases: their pages, footage and sightings
 ROLES = (ROLE_ADMIN, ROLE_OPERATOR, ROLE_ANALYST)
 
 # (app_label, codename) per role. The data migration and ``sync_role_groups`` both read this table.

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "suspects",
     "footage",
     "cameras",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -149,7 +150,7 @@ STATIC_ROOT = VAR_DIR / "static"
 # Uploaded and derived media live here and are served only by the permission-checked media view.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
 FACECASE_MAX_UPLOAD_BYTES = env_int("FACECASE_MAX_UPLOAD_BYTES", 2 * 1024**3)
-# Ed25519 key signing evidence packages (PEM, PKCS#8); unset: generated once into var/ (facecase/evidence/signing.py)
+# Ed25519 key signing evidence packages (PEM, PKCS#8); unset: generated once into var/ (evidence/signing.py)
 FACECASE_SIGNING_KEY_FILE = env_str("FACECASE_SIGNING_KEY_FILE")
 # Chance that a face of someone who is not in the registry raises an alert against the whole registry: the alert
 # threshold tightens as the registry grows (footage.calibration.alert_threshold).

@@ -21,12 +21,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from enhancement.images import encode_png
 from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import sha256_of_path, verified_path
 from footage.jobs import JobReporter, ProcessingError
@@ -57,13 +57,6 @@ def analysis_config(footage: Footage, enrolled: int | None = None) -> Any:
 
         config.threshold = alert_threshold(enrolled)
     return config
-
-
-def _png(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise RuntimeError("could not encode a crop as PNG")
-    return buf.tobytes()
 
 
 def label_suspects(labels: set[str]) -> dict[str, Suspect]:
@@ -190,15 +183,16 @@ def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, S
     sighting.top_candidates = _candidates(result.enhanced, suspects, other=result.raw)
     sighting.best_suspect, sighting.best_score = decision, summary.score if decision else None
     sighting.embedding = vector.tobytes() if vector is not None else None
-    sighting.raw_crop.save("raw.png", ContentFile(_png(best.crop)), save=False)
+    sighting.raw_crop.save("raw.png", ContentFile(encode_png(best.crop)), save=False)
     sighting.raw_crop_sha256 = sha256_of_path(sighting.raw_crop.path)
     enhanced = best.enhanced if best.enhanced is not None else best.crop
-    sighting.enhanced_crop.save("enhanced.png", ContentFile(_png(enhanced)), save=False)
+    sighting.enhanced_crop.save("enhanced.png", ContentFile(encode_png(enhanced)), save=False)
     sighting.enhanced_crop_sha256 = sha256_of_path(sighting.enhanced_crop.path)
     storage = sighting.raw_crop.storage
     kept, skipped = {}, []
     for rank, crop in enumerate(result.crops):
-        name = storage.save(f"{sighting.media_folder}/frame-{crop.frame_index}.png", ContentFile(_png(crop.crop)))
+        name = storage.save(f"{sighting.media_folder}/frame-{crop.frame_index}.png",
+                            ContentFile(encode_png(crop.crop)))
         kept[crop.frame_index] = {"crop": name, "crop_sha256": sha256_of_path(storage.path(name)), "rank": rank,
                                   "quality": crop.quality, "weight": crop.weight,
                                   "records": [r.to_dict() if hasattr(r, "to_dict") else dict(r)

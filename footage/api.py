@@ -16,15 +16,14 @@ from facecase.api_fields import StrictBooleanField, StrictIntegerField, optional
 from facecase.api_pagination import MAX_OFFSET, single_query_value
 from facecase.permissions import MethodPermission
 from facecase.selectors import case_list_for_user
-from facecase.uploads import upload_errors
 from footage.models import Alert, Footage, JobLogLine
 from footage.selectors import alert_list_for_user, footage_list_for_user, footage_log
 from footage.services import (
     REVIEW_DECISIONS,
     AlertAlreadyReviewed,
     alert_review,
-    footage_ingest,
     footage_requeue,
+    ingest_from_request,
 )
 
 
@@ -63,17 +62,6 @@ class LogLineOutput(serializers.ModelSerializer):
     class Meta:
         model = JobLogLine
         fields = ["seq", "level", "message", "created_at"]
-
-
-def ingest_from_request(request: Request, case) -> Footage:
-    """Shared by the API and the web form: turn the uploaded ``file`` field into footage or a clear error."""
-    upload = request.FILES.get("file")
-    if upload is None:
-        refused = upload_errors(getattr(request, "_request", request)).get("file")
-        if refused:
-            raise DjangoValidationError(refused, code="too_large")
-        raise DjangoValidationError("no file uploaded (form field 'file')", code="missing")
-    return footage_ingest(actor=request.user, case=case, upload=upload)
 
 
 FOOTAGE_LINKS = {

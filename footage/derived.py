@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 
+from enhancement.imageio import ImageDecodeError, decode_image
 from facecase.files import verified_path
 from facecase.storage import private_storage
 from footage.models import Footage, Sighting
@@ -22,7 +23,10 @@ class FrameUnavailable(Exception):
 def _decode_frame(footage: Footage, index: int) -> object:
     path = str(verified_path(footage.original, footage.sha256))
     if footage.kind == Footage.Kind.IMAGE:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        try:
+            image = decode_image(path)  # upright, the pixels the analysis saw
+        except ImageDecodeError:
+            image = None
     else:
         capture = cv2.VideoCapture(path)
         try:

@@ -106,12 +106,9 @@ def verified_explanation_path(alert: Alert) -> Path | None:
 
 
 def _read_bgr(path: str) -> np.ndarray:
-    import cv2
+    from enhancement.imageio import decode_image
 
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"cannot read image {path}")
-    return image
+    return decode_image(path)  # upright, as enrolment read it; ImageDecodeError is a ValueError
 
 
 def _suspect_vectors(alert: Alert, embed: Any, use_stored: bool) -> list[np.ndarray]:

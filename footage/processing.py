@@ -13,9 +13,6 @@ from footage.jobs import JobReporter, ProcessingError
 from footage.models import Footage, JobLogLine
 
 PROBE_DONE_PROGRESS = 10
-# Containers may declare a frame or two more than decode (edit lists, a trailing partial GOP); a bigger gap
-# means the file is damaged and the evidence incomplete, which must fail loudly rather than analyse half a video.
-FRAME_COUNT_TOLERANCE = 0.01
 
 
 @dataclass
@@ -26,43 +23,36 @@ class ProbeResult:
     frame_count: int
     duration: float | None
     damage: str = ""  # why the evidence is incomplete (frames stop decoding); empty when the whole file decodes
+    note: str = ""  # what differs from the container's announcement without being damage (estimated frame counts)
 
 
 def _probe_image(path: str) -> ProbeResult:
-    from PIL import Image
+    from enhancement.imageio import ImageDecodeError, inspect_image
 
-    with Image.open(path) as image:
-        width, height = image.size
-    return ProbeResult(width=width, height=height, fps=None, frame_count=1, duration=None)
+    try:
+        info = inspect_image(path)  # upright size, as the analysis will decode it
+    except ImageDecodeError as exc:
+        raise ProcessingError(str(exc)) from exc
+    return ProbeResult(width=info.width, height=info.height, fps=None, frame_count=1, duration=None)
 
 
 def _probe_video(path: str, reporter: JobReporter | None) -> ProbeResult:
-    import cv2
+    """Decode every frame once (``enhancement.video.scan_video``). A frame count that differs from the container's
+    is a note (MKV, MPEG-TS and WebM estimate theirs; variable frame rates differ); frames that end well before the
+    stated duration are damage: the frames that decode are analysed and the job says what is missing."""
+    from enhancement.video import DecodeError, scan_video
 
-    capture = cv2.VideoCapture(path)
-    if not capture.isOpened():
-        raise ProcessingError("OpenCV could not open the video")
+    def progress(decoded: int, announced: int) -> None:
+        if reporter is not None and announced and decoded % 25 == 0:
+            reporter.progress(PROBE_DONE_PROGRESS * min(decoded, announced) / announced)
+
     try:
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
-        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
-        decoded = 0
-        # grab() decodes without converting to BGR: every frame is read once so a damaged file is found here.
-        while capture.grab():
-            decoded += 1
-            if reporter is not None and declared and decoded % 25 == 0:
-                reporter.progress(PROBE_DONE_PROGRESS * min(decoded, declared) / declared)
-    finally:
-        capture.release()
-    if decoded == 0:
-        raise ProcessingError("no frame could be decoded")
-    if fps <= 0:
-        raise ProcessingError("video declares no frame rate")
-    damage = ""
-    if declared and decoded < declared * (1 - FRAME_COUNT_TOLERANCE) - 1:
-        damage = f"video is truncated or damaged: the container declares {declared} frames, only {decoded} decode"
-    return ProbeResult(width=width, height=height, fps=fps, frame_count=decoded, duration=decoded / fps, damage=damage)
+        scan = scan_video(path, progress)
+    except DecodeError as exc:
+        raise ProcessingError(str(exc)) from exc
+    info = scan.info
+    return ProbeResult(width=info.width, height=info.height, fps=info.fps, frame_count=scan.frames,
+                       duration=scan.duration, damage=scan.damage, note=scan.note)
 
 
 def probe_footage(footage: Footage, reporter: JobReporter | None = None) -> ProbeResult:
@@ -78,6 +68,8 @@ def probe_footage(footage: Footage, reporter: JobReporter | None = None) -> Prob
         if footage.kind == Footage.Kind.VIDEO:
             reporter.log(f"video {result.width}x{result.height}, {result.fps:.3f} fps, {result.frame_count} frames, "
                          f"{result.duration:.2f} s")
+            if result.note:
+                reporter.log(result.note)
         else:
             reporter.log(f"image {result.width}x{result.height}")
         reporter.progress(PROBE_DONE_PROGRESS)

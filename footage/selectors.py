@@ -54,6 +54,10 @@ def sighting_list_for_user(user: Any) -> QuerySet[Sighting]:
 ALERT_FILTERS = ("status", "suspect", "case", "camera", "date_from", "date_to")
 
 
+def sighting_get_for_user(user: Any, sighting_id: int) -> Sighting | None:
+    return sighting_list_for_user(user).filter(pk=sighting_id).first()
+
+
 def alert_queue_for_user(user: Any, filters: dict[str, str] | None = None) -> QuerySet[Alert]:
     """The alert queue with the page's filters applied (``status``, ``suspect`` id or name/external id, ``case`` id,
     ``camera``

@@ -1,4 +1,5 @@
-"""Write paths for footage and alerts: ingest (store, check, enqueue) and alert review, each audited."""
+"""Write paths for footage and alerts: ingest (store, check, enqueue) and alert review (with its guard against
+overwriting someone else's decision), each audited."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from facecase.events import OPERATORS_GROUP, publish
-from facecase.files import check_image, check_video, is_still_image, store_private_upload
+from facecase.files import check_footage, store_private_upload
 from facecase.models import Case
 from facecase.services import audit_record
+from facecase.uploads import upload_errors
 from footage.jobs import JobReporter
 from footage.models import Alert, Footage, JobLogLine, ReviewLabel
 
@@ -30,12 +32,7 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
         raise ValidationError(f"case {case.reference} is closed; reopen it to attach footage", code="closed")
     stored = store_private_upload(upload, subdir=f"footage/case-{case.pk}")
     try:
-        if is_still_image(stored.path):
-            width, height, content_type = check_image(stored.path)
-            kind = Footage.Kind.IMAGE
-        else:
-            content_type = check_video(stored.path)
-            kind, width, height = Footage.Kind.VIDEO, None, None
+        kind, width, height, content_type = check_footage(stored.path)
         with transaction.atomic():
             footage = Footage(
                 case=case, original_name=stored.original_name, sha256=stored.sha256, size=stored.size,
@@ -53,6 +50,18 @@ def footage_ingest(*, actor: Any, case: Case, upload: Any) -> Footage:
         stored.discard()
         raise
     return footage
+
+
+def ingest_from_request(request: Any, case: Case) -> Footage:
+    """Shared by the API and the web form: turn the uploaded ``file`` field into footage or a clear error
+    (``ValidationError`` with code ``too_large`` when the upload limit refused it, ``missing`` when there was none)."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        refused = upload_errors(getattr(request, "_request", request)).get("file")
+        if refused:
+            raise ValidationError(refused, code="too_large")
+        raise ValidationError("no file uploaded (form field 'file')", code="missing")
+    return footage_ingest(actor=request.user, case=case, upload=upload)
 
 
 def footage_enqueue(*, footage_id: int) -> str:

@@ -54,6 +54,10 @@ class PhotoOutput(serializers.ModelSerializer):
 
 class PhotoUploadInput(serializers.Serializer):
     file = serializers.FileField(help_text="a JPEG or PNG photo; checked by content, so anything else is a 400")
+    face_box = serializers.RegexField(
+        r"^\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$", required=False,
+        help_text="x,y,w,h of the suspect's face (upright photo pixels); required when the photo shows several faces",
+    )
 
 
 SUSPECT_LINKS = {
@@ -133,8 +137,12 @@ class SuspectPhotoApi(generics.ListAPIView):
             if refused:
                 return Response({"detail": refused}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
             return Response({"file": ["no file uploaded (form field 'file')"]}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            photo = suspect_photo_add(actor=request.user, suspect=suspect, upload=upload)
+        box = request.data.get("face_box")
+        if box is not None:
+            PhotoUploadInput(data={"file": upload, "face_box": box}).is_valid(raise_exception=True)
+            box = [int(v) for v in box.split(",")]
+        try:  # the web form's face check: no face, or several without a chosen box, is a 400 with the reason
+            photo = suspect_photo_add(actor=request.user, suspect=suspect, upload=upload, check_face=True, face_box=box)
         except DjangoValidationError as exc:
             return Response({"file": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
         return Response(PhotoOutput(photo).data, status=status.HTTP_201_CREATED)

@@ -15,6 +15,7 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 
+from enhancement.images import encode_png
 from facecase.files import verified_path
 from suspects.models import SuspectPhoto
 
@@ -34,12 +35,11 @@ class EnrolResult:
 
 
 def read_photo(photo: SuspectPhoto) -> np.ndarray:
-    """The photo as ``uint8`` BGR after re-checking its sha256; alpha is dropped (PNG references are often RGBA)."""
-    from PIL import Image
+    """The photo as upright ``uint8`` BGR after re-checking its sha256, decoded exactly as the face check decodes it
+    (``enhancement.imageio``: EXIF orientation applied, alpha dropped), so a chosen face box means the same pixels."""
+    from enhancement.imageio import decode_image
 
-    path = verified_path(photo.image, photo.sha256)
-    with Image.open(path) as image:
-        return cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGR)
+    return decode_image(verified_path(photo.image, photo.sha256))
 
 
 def find_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -74,10 +74,7 @@ def _crop_png(image: np.ndarray, box: tuple[int, int, int, int], margin: float =
     x, y, w, h = box
     x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
     x1, y1 = min(image.shape[1], int(x + w + margin * w)), min(image.shape[0], int(y + h + margin * h))
-    ok, buf = cv2.imencode(".png", image[y0:y1, x0:x1])
-    if not ok:
-        raise RuntimeError("could not encode the face crop")
-    return buf.tobytes()
+    return encode_png(image[y0:y1, x0:x1])
 
 
 def photo_enrol(*, photo: SuspectPhoto, force: bool = False) -> EnrolResult:

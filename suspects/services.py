@@ -10,6 +10,7 @@ from django.db import transaction
 
 from facecase.files import check_image, store_private_upload
 from facecase.services import audit_record, audited_update
+from suspects.face_check import FaceCheck, check_path, check_upload, face_verdict
 from suspects.models import Suspect, SuspectPhoto
 
 _SUSPECT_EDITABLE = ("name", "external_id", "status", "notes")
@@ -30,6 +31,27 @@ def suspect_create(
 def suspect_update(*, actor: Any, suspect: Suspect, **fields: Any) -> Suspect:
     audited_update(actor=actor, obj=suspect, fields=fields, editable=_SUSPECT_EDITABLE)
     return suspect
+
+
+@transaction.atomic
+def suspect_update_with_reason(*, actor: Any, suspect: Suspect, reason: str, **fields: Any) -> Suspect:
+    """The registry page's edit: the audited update and, when the status changed, a ``status_change`` event with
+    the reason the admin gave (from, to, reason)."""
+    previous = suspect.status
+    suspect_update(actor=actor, suspect=suspect, **fields)
+    if suspect.status != previous:
+        audit_record(actor=actor, verb="status_change", obj=suspect,
+                     details={"from": previous, "to": suspect.status, "reason": reason})
+    return suspect
+
+
+def suspect_photo_face_check(*, upload: Any) -> FaceCheck:
+    """The inline face check of a photo about to be added through the web form: ``ValidationError`` when it is not a
+    readable image or holds no face; several faces pass (the admin chooses one next). The same rule
+    (``face_verdict``) as ``suspect_photo_add(check_face=True)`` applies on the stored bytes, for the REST API too."""
+    check = check_upload(upload)
+    face_verdict(check, choose_later=True)
+    return check
 
 
 @transaction.atomic
@@ -54,12 +76,21 @@ def suspect_delete(*, actor: Any, suspect: Suspect) -> None:
     transaction.on_commit(lambda: [storage.delete(name) for name in files])
 
 
-def suspect_photo_add(*, actor: Any, suspect: Suspect, upload: UploadedFile) -> SuspectPhoto:
+def suspect_photo_add(*, actor: Any, suspect: Suspect, upload: UploadedFile, check_face: bool = False,
+                      face_box: Any = None, choose_later: bool = False) -> SuspectPhoto:
     """Store a reference photo (checked to be an image by its content). Adding the same bytes twice returns the
-    existing photo, so imports are idempotent."""
+    existing photo, so imports are idempotent.
+
+    ``check_face`` applies the face check of the interactive paths (web form and REST API,
+    ``suspects.face_check.face_verdict``) to the stored bytes: no face is refused; several faces need ``face_box``
+    (or ``choose_later``: the web form asks which one next). A chosen box is recorded as the face enrolment embeds.
+    The bulk import leaves this off: a photo without a usable face is marked by enrolment instead."""
     stored = store_private_upload(upload, subdir=f"suspects/{suspect.pk}")
     try:
         check_image(stored.path)
+        chosen = None
+        if check_face:
+            chosen = face_verdict(check_path(str(stored.path)), face_box=face_box, choose_later=choose_later)
         existing = SuspectPhoto.objects.filter(suspect=suspect, sha256=stored.sha256).first()
         if existing is not None:
             stored.discard()
@@ -68,6 +99,8 @@ def suspect_photo_add(*, actor: Any, suspect: Suspect, upload: UploadedFile) -> 
             photo = SuspectPhoto(
                 suspect=suspect, original_name=stored.original_name, sha256=stored.sha256, uploaded_by=actor
             )
+            if face_box is not None and chosen is not None:
+                photo.face_box = list(chosen)
             photo.image.name = stored.name
             photo.save()
             audit_record(

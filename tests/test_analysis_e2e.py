@@ -41,14 +41,14 @@ def enrol(actor: Any, name: str, external_id: str, status: str, photos: list[Pat
 
 
 @pytest.fixture
-def hamilton_registry(alice: Any, qcluster: Any) -> dict[str, Any]:
+def hamilton_registry(alice: Any, live_worker: Any) -> dict[str, Any]:
     lin = enrol(alice, "Lin-Manuel Miranda", "H-LMM", Suspect.Status.WANTED,
                 [shared_file(EXAMPLES / "lin-manuel-miranda.png")])
     alex = enrol(alice, "Alex Lacamoire", "H-AL", Suspect.Status.PERSON_OF_INTEREST,
                  [shared_file(EXAMPLES / "alex-lacamoire.png")])
     serena = enrol(alice, "Serena Williams", "LFW-SW", Suspect.Status.WANTED,
                    sorted((SHARED_DATA / "lfw" / "images_deepfunneled" / "Serena_Williams").glob("*.jpg"))[:3])
-    version = registry_settled(3, qcluster)
+    version = registry_settled(3, live_worker)  # the session worker enrols from its media folder: ours now
     return {"lin": lin, "alex": alex, "serena": serena, "version": version}
 
 
@@ -205,14 +205,15 @@ def stop(worker: subprocess.Popen, sig: int) -> None:
 
 def test_it_resumes_a_video_after_its_worker_is_killed_without_duplicates(
         worker_env: dict[str, str], queue_env: dict[str, str], charlie: Any, charlies_case: Any,
-        hamilton_registry: dict[str, Any], private_media: Path, tmp_path: Path, monkeypatch: Any):
+        hamilton_registry: dict[str, Any], live_worker: Any, tmp_path: Path, monkeypatch: Any):
     from django_q.conf import Conf
 
     queue = f"{queue_env['FACECASE_Q_NAME']}-kill-{uuid.uuid4().hex[:4]}"  # a queue only our own workers read
     monkeypatch.setattr(Conf, "PREFIX", queue)
     monkeypatch.setattr(Conf, "CLUSTER_NAME", queue)
     clip = looped_clip(tmp_path / "twice.mp4", 2)
-    first = start_worker(worker_env, queue, private_media, tmp_path / "worker1.log")
+    media = live_worker.media_root  # where the registry fixture's photos and our upload are stored
+    first = start_worker(worker_env, queue, media, tmp_path / "worker1.log")
     try:
         footage = upload(charlie, charlies_case, clip)
         # Kill the worker (SIGKILL: no clean shutdown) once some tracks are stored and a checkpoint is saved.
@@ -231,7 +232,7 @@ def test_it_resumes_a_video_after_its_worker_is_killed_without_duplicates(
     stored_before = set(Sighting.objects.filter(footage=footage).values_list("track_id", flat=True))
 
     requeue(footage, fresh=False)
-    second = start_worker(worker_env, queue, private_media, tmp_path / "worker2.log")
+    second = start_worker(worker_env, queue, media, tmp_path / "worker2.log")
     try:
         footage = finished(footage.pk, second)
     finally:

@@ -14,6 +14,8 @@ from conftest import REPO_ROOT
 NOT_IMPORTED = {
     "twisted": "daphne's server runtime, pinned to a version known to work with it",
     "psycopg": "Django's PostgreSQL backend loads it when DATABASE_URL is postgres://",
+    "import-linter": "run as `lint-imports` by `make test` (the contracts are in pyproject.toml)",
+    "mypy": "run by `make test` on enhancement/ (settings in pyproject.toml)",
 }
 MODULE_ALIASES = {"dlib-bin": {"dlib"}}  # the wheel's module is dlib
 

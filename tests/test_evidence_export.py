@@ -24,7 +24,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from enhancement.synthetic import astronaut_bgr, make_cctv_clip
-from facecase.evidence.build import evidence_export_case
+from evidence.build import evidence_export_case
 from facecase.models import AuditEvent
 from facecase_verify import verify_package
 from footage.models import Alert, Footage
@@ -342,7 +342,7 @@ def test_it_signs_with_the_key_given_by_setting_and_refuses_one_others_can_read(
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from facecase.evidence.signing import SigningKeyError, fingerprint_of
+    from evidence.signing import SigningKeyError, fingerprint_of
 
     key = Ed25519PrivateKey.generate()
     path = tmp_path / "court.pem"
@@ -371,7 +371,7 @@ def test_it_declares_every_status_of_the_export_endpoints_in_the_schema(alice: A
 
 def test_it_splits_the_pdf_into_volumes_that_each_read_on_their_own(alice: Any, charlie: Any, charlies_case: Any,
                                                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from facecase.evidence import report
+    from evidence import report
     from tests.ui_factory import make_alert, make_suspect
 
     monkeypatch.setattr(report, "VOLUME_ALERTS", 1)  # 100 alerts a volume in production; 1 keeps this test quick

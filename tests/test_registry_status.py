@@ -24,6 +24,14 @@ from tests.ui_factory import astronaut, face_photo, jpeg
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def unread_queue(monkeypatch: Any) -> None:
+    """These stories look at rebuild requests while they wait in the queue: send them to a queue no worker reads
+    (the session's worker, started by other tests, would otherwise run them)."""
+    monkeypatch.setattr(Conf, "PREFIX", f"{Conf.PREFIX}-unread")
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", f"{Conf.CLUSTER_NAME}-unread")
+
+
 def logged_in(user: Any) -> Client:
     client = Client()
     client.force_login(user)

@@ -17,6 +17,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from footage.models import Alert, Footage
+from suspects.face_check import check_path
 from suspects.models import RegistryRebuild, RegistryVersion, Suspect
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -70,11 +71,17 @@ def test_it_matches_a_suspect_enrolled_through_the_api_without_a_manual_rebuild(
     before = newest_version()
     api = APIClient()
     api.force_authenticate(alice)
-    created = api.post("/api/suspects/", {"name": "Colin Powell", "external_id": "API-1", "status": "wanted"})
+    created = api.post("/api/suspects/", {"name": "Colin Powell", "external_id": "API-1", "status": "wanted"},
+                       format="json")
     assert created.status_code == 201, created.content
     for path in enrolment:
+        faces = check_path(str(path)).faces
+        # The API answers a photo with several faces with a 400 until the client says which (as the web form's chooser
+        # asks); one of these LFW photos has a second Haar box on the chin. The largest face is the subject.
+        choice = {"face_box": ",".join(map(str, faces[0]))} if len(faces) > 1 else {}
         with path.open("rb") as handle:
-            added = api.post(f"/api/suspects/{created.json()['id']}/photos/", {"file": handle}, format="multipart")
+            added = api.post(f"/api/suspects/{created.json()['id']}/photos/", {"file": handle, **choice},
+                             format="multipart")
         assert added.status_code == 201, added.content
     suspect = Suspect.objects.get(pk=created.json()["id"])
 

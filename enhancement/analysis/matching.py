@@ -32,7 +32,8 @@ class TrackMatcher:
         factor = min(4.0, self.config.embed_face_px / max(1, box[2]))
         if factor > 1.0:
             image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-            box = tuple(int(round(v * factor)) for v in box)
+            x, y, w, h = (int(round(v * factor)) for v in box)
+            box = (x, y, w, h)
         return np.asarray(embed_face(image, box=box, backend=self.config.embed_backend), dtype=np.float32)
 
     def aggregate(self, vectors: list[np.ndarray], weights: list[float]) -> MatchSummary:
@@ -46,7 +47,7 @@ class TrackMatcher:
         all_d = [self.gallery.distances(v) for v in vectors]
         rows_of = {label: np.asarray(self.gallery.labels) == label for label in labels}
         total = float(sum(weights)) or 1.0
-        rows = []
+        rows: list[dict[str, Any]] = []
         for label in labels:
             distance = votes = 0.0
             for cands, dists, wgt in zip(per_crop, all_d, weights, strict=True):
@@ -62,8 +63,8 @@ class TrackMatcher:
         rows.sort(key=lambda r: (r["distance"], str(r["label"])))
         rows = rows[:k]
         best = rows[0]
-        label = best["label"] if best["distance"] < self.threshold else None
-        return MatchSummary(label, best["distance"], best["score"], rows)
+        decided = best["label"] if best["distance"] < self.threshold else None
+        return MatchSummary(decided, best["distance"], best["score"], rows)
 
     def crop_result(self, cand: Candidate) -> CropResult:
         t0 = time.perf_counter()
@@ -89,10 +90,15 @@ class TrackMatcher:
 
     def track_result(self, track: Track, best: list[Candidate]) -> TrackResult:
         crops = [self.crop_result(cand) for cand in best]
-        embedded = [(c, cand.weight) for c, cand in zip(crops, best, strict=True) if c.raw_vector is not None]
+        raw_vecs, enh_vecs, weights = [], [], []
+        for crop, cand in zip(crops, best, strict=True):
+            if crop.raw_vector is not None and crop.enhanced_vector is not None:  # embedded (large enough)
+                raw_vecs.append(crop.raw_vector)
+                enh_vecs.append(crop.enhanced_vector)
+                weights.append(cand.weight)
         t0 = time.perf_counter()
-        raw = self.aggregate([c.raw_vector for c, _ in embedded], [w for _, w in embedded])
-        enh = self.aggregate([c.enhanced_vector for c, _ in embedded], [w for _, w in embedded])
+        raw = self.aggregate(raw_vecs, weights)
+        enh = self.aggregate(enh_vecs, weights)
         self.clock.add("match", t0)
         return TrackResult(track.key, track.stable_id, [p.frame_index for p in track.points],
                            [round(p.timestamp, 3) for p in track.points], [p.box for p in track.points], crops, raw,

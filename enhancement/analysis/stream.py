@@ -59,7 +59,8 @@ class StreamLoop(FrameLoop):
                  on_track: TrackCallback | None = None, log_cb: LogCallback | None = None,
                  rematch_every_s: float = 0.5) -> None:
         super().__init__(info, 1, config, gallery, None, log_cb or log_to_logger, on_track)
-        self.matcher = CachingMatcher(gallery, config, self.clock)
+        self.caching = CachingMatcher(gallery, config, self.clock)
+        self.matcher = self.caching
         self.on_match = on_match
         self.rematch_every_s = rematch_every_s
         self.dirty: set[int] = set()
@@ -104,14 +105,14 @@ class StreamLoop(FrameLoop):
             self.dirty.discard(tid)
             self.last_attempt[tid] = now
             result = self.matcher.track_result(track, store.best())
-            self.matcher.forget([c for s in self.state.crops.values() for c in s.best()])
+            self.caching.forget([c for s in self.state.crops.values() for c in s.best()])
             if result.decision:
                 self.on_match(result)
 
     def final_result(self, track: Track, store: BestCrops) -> TrackResult:
         best = store.best()
         result = self.matcher.track_result(track, best)
-        self.matcher.forget([c for t, s in self.state.crops.items() if t != track.track_id for c in s.best()])
+        self.caching.forget([c for t, s in self.state.crops.items() if t != track.track_id for c in s.best()])
         self.dirty.discard(track.track_id)
         self.last_attempt.pop(track.track_id, None)
         return result

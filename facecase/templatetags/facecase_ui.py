@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from facecase.extensions import page_context
 from facecase.roles import is_admin, is_operator
 
 register = template.Library()
@@ -18,9 +19,7 @@ def new_alert_count(context: dict[str, Any]) -> int | None:
     user = getattr(request, "user", None)
     if user is None or not (is_operator(user) or is_admin(user)):
         return None
-    from footage.models import Alert
-
-    return Alert.objects.filter(status=Alert.Status.NEW).count()
+    return page_context("header", request).get("new_alert_count")
 
 
 @register.filter

@@ -20,11 +20,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import cv2
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from enhancement.images import encode_png
 from facecase.files import sha256_of_path
 from facecase.models import Case
 from facecase.roles import ROLE_ANALYST, assign_role
@@ -38,16 +38,11 @@ from suspects.services import suspect_create, suspect_photo_add
 
 DEMO_CASE = "DEMO-1"
 SHARED_CASE = "DEMO-SHARED"
-DEMO_CAMERA = "Demo camera (synthetic)"
-DEMO_CAMERA_PAUSE_S = 24.0  # one pass every 30 s: a live alert soon after start-up without flooding the queue
 BBT = ("amy", "bernadette", "howard", "leonard", "penny", "raj", "sheldon", "stuart")
 
 
 def _png_upload(name: str, image: Any) -> SimpleUploadedFile:
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise CommandError("could not encode the demo photo")
-    return SimpleUploadedFile(name, buf.tobytes(), content_type="image/png")
+    return SimpleUploadedFile(name, encode_png(image), content_type="image/png")
 
 
 class Command(BaseCommand):
@@ -86,22 +81,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"demo ready: {alerts} alert(s) on the demo cases"))
 
     def _camera(self, case: Case) -> None:
-        """A live demo camera: the synthetic clip (one walk past, then an empty scene) played in a loop, so the
-        enrolled demo suspect raises a live alert at each pass once ``run_cameras`` reads it."""
-        from django.conf import settings
+        """The live demo camera (``manage.py demo_camera``, in the cameras app, which sits above this one)."""
+        from django.core.management import call_command, get_commands
 
-        from cameras.models import Camera
-        from cameras.services import camera_create
-        from enhancement.synthetic import make_cctv_clip
-
-        path = Path(settings.VAR_DIR) / "demo" / "demo-camera-synthetic.mp4"
-        if not path.exists():
-            make_cctv_clip(path, seconds=6.0, pause_seconds=DEMO_CAMERA_PAUSE_S)
-        if not Camera.objects.filter(name=DEMO_CAMERA).exists():
-            admin = get_user_model().objects.filter(username="admin").first() or self.actor
-            camera_create(actor=admin, name=DEMO_CAMERA, location="synthetic clip, looping", source_url=str(path),
-                          case=case)
-        self.stdout.write(f"demo camera '{DEMO_CAMERA}' plays {path.name} in a loop (live wall: /cameras/)")
+        if "demo_camera" in get_commands():
+            call_command("demo_camera", case=case.reference, stdout=self.stdout)
 
     def _actor(self) -> Any:
         users = get_user_model()

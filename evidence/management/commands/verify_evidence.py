@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from facecase.integrity import MISSING, evidence_verify
+from evidence.integrity import MISSING, evidence_verify
 from facecase.services import audit_record
 
 

@@ -1,5 +1,5 @@
-"""Forms of the registry pages. The photo field's face check runs in ``clean_photo`` so its verdict shows as a
-field error beside the photo, like any other validation."""
+"""Forms of the registry pages. The photo field's face check (``suspects.services.suspect_photo_face_check``) runs
+in ``clean_photo`` so its verdict shows as a field error beside the photo, like any other validation."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 from django import forms
 
-from suspects.face_check import check_upload
+from suspects.face_check import FaceCheck
 from suspects.models import Suspect
+from suspects.services import suspect_photo_face_check
 
 
 class SuspectForm(forms.ModelForm):
@@ -28,18 +29,12 @@ class PhotoForm(forms.Form):
     def __init__(self, *args: Any, photo_required: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["photo"].required = photo_required
-        self.face_check = None
+        self.face_check: FaceCheck | None = None
 
     def clean_photo(self) -> Any:
         photo = self.cleaned_data.get("photo")
-        if not photo:
-            return photo
-        check = check_upload(photo)
-        if check is None:
-            raise forms.ValidationError("This file is not an image that can be read.")
-        if check.count == 0:
-            raise forms.ValidationError(check.message, code="no_face")
-        self.face_check = check
+        if photo:
+            self.face_check = suspect_photo_face_check(upload=photo)
         return photo
 
 

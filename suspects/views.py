@@ -1,36 +1,52 @@
 """Admin pages of the suspect registry: list, create, edit (audited status changes), photos with an inline face
-check, choosing the face in a photo with several, and bulk import from a zip."""
+check, choosing the face in a photo with several, and bulk import from a zip; and what the core app's home page
+shows of the registry (registered in ``SuspectsConfig.ready``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from facecase.roles import ROLE_ADMIN
-from facecase.services import audit_record
+from facecase.roles import ROLE_ADMIN, is_admin
 from facecase.ui import paginate, query_without_page, role_required
 from suspects.bulk_import import suspect_import_zip
 from suspects.face_check import FaceCheck, check_path
-from suspects.forms_ui import ImportForm, PhotoForm, SuspectForm, SuspectStatusNoteForm
+from suspects.forms import ImportForm, PhotoForm, SuspectForm, SuspectStatusNoteForm
 from suspects.models import Suspect, SuspectPhoto
-from suspects.selectors import registry_status
+from suspects.selectors import (
+    registry_status,
+    registry_version_latest,
+    suspect_count,
+    suspect_get,
+    suspect_photo_get,
+)
+from suspects.selectors import (
+    suspect_list as suspect_list_query,
+)
 from suspects.services import (
     registry_rebuild_now,
     suspect_create,
     suspect_photo_add,
     suspect_photo_choose_face,
     suspect_photo_remove,
-    suspect_update,
+    suspect_update_with_reason,
 )
 
 
+def home_context(request: HttpRequest) -> dict[str, Any]:
+    admin = is_admin(request.user)
+    return {"suspect_count": suspect_count() if admin else None,
+            "registry": registry_version_latest() if admin else None}
+
+
 def _suspect_or_404(pk: int) -> Suspect:
-    suspect = Suspect.objects.filter(pk=pk).first()
+    suspect = suspect_get(pk)
     if suspect is None:
         raise Http404("no such suspect")
     return suspect
@@ -40,15 +56,8 @@ def _suspect_or_404(pk: int) -> Suspect:
 def suspect_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
-    suspects = Suspect.objects.annotate(photo_count=Count("photos")).prefetch_related(
-        Prefetch("photos", queryset=SuspectPhoto.objects.only("pk", "suspect_id", "crop").order_by("id"))
-    )
-    if query:
-        suspects = suspects.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
-    if status in Suspect.Status.values:
-        suspects = suspects.filter(status=status)
     return render(request, "suspects/list.html", {
-        "page": paginate(request, suspects.order_by("name", "pk")), "query": query, "status": status,
+        "page": paginate(request, suspect_list_query(query, status)), "query": query, "status": status,
         "statuses": Suspect.Status.choices, "filter_query": query_without_page(request), "registry": registry_status(),
     })
 
@@ -68,7 +77,7 @@ def _add_photo(request: HttpRequest, suspect: Suspect, form: PhotoForm) -> Suspe
     photo = form.cleaned_data.get("photo")
     if not photo:
         return None
-    return suspect_photo_add(actor=request.user, suspect=suspect, upload=photo)
+    return suspect_photo_add(actor=request.user, suspect=suspect, upload=photo, check_face=True, choose_later=True)
 
 
 def _after_photo(request: HttpRequest, photo: SuspectPhoto, check: FaceCheck | None) -> HttpResponse:
@@ -137,13 +146,8 @@ def suspect_detail(request: HttpRequest, pk: int, photo_form: PhotoForm | None =
         form = SuspectForm(request.POST, instance=Suspect.objects.get(pk=suspect.pk))
         reason_form = SuspectStatusNoteForm(request.POST)
         if form.is_valid() and reason_form.is_valid():
-            with transaction.atomic():
-                suspect = suspect_update(actor=request.user, suspect=before, **form.cleaned_data)
-                if form.initial.get("status") != form.cleaned_data["status"]:
-                    audit_record(actor=request.user, verb="status_change", obj=suspect, details={
-                        "from": form.initial.get("status"), "to": suspect.status,
-                        "reason": reason_form.cleaned_data.get("reason", ""),
-                    })
+            suspect = suspect_update_with_reason(actor=request.user, suspect=before,
+                                                 reason=reason_form.cleaned_data.get("reason", ""), **form.cleaned_data)
             messages.success(request, f"{suspect.name} saved.")
             return redirect("suspect-detail", pk=suspect.pk)
     return render(request, "suspects/detail.html", {
@@ -172,7 +176,7 @@ def suspect_photo_add_view(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(ROLE_ADMIN)
 @require_POST
 def suspect_photo_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
-    photo = SuspectPhoto.objects.select_related("suspect").filter(pk=pk).first()
+    photo = suspect_photo_get(pk)
     if photo is None:
         raise Http404("no such photo")
     suspect_photo_remove(actor=request.user, photo=photo)
@@ -183,7 +187,7 @@ def suspect_photo_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(ROLE_ADMIN)
 @require_http_methods(["GET", "POST"])
 def suspect_photo_face(request: HttpRequest, pk: int) -> HttpResponse:
-    photo = SuspectPhoto.objects.select_related("suspect").filter(pk=pk).first()
+    photo = suspect_photo_get(pk)
     if photo is None:
         raise Http404("no such photo")
     check = check_path(photo.image.path)
@@ -212,4 +216,5 @@ def suspect_import(request: HttpRequest) -> HttpResponse:
             summary = suspect_import_zip(actor=request.user, upload=form.cleaned_data["archive"])
         except ValidationError as exc:
             form.add_error("archive", exc)
-    return render(request, "suspects/import.html", {"form": form, "summary": summary})
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(request, "suspects/import.html", {"form": form, "summary": summary}, status=status)

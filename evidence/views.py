@@ -11,8 +11,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from facecase.evidence import signing
-from facecase.evidence.build import (
+from evidence import signing
+from evidence.build import (
     ALERT_SCOPES,
     EXPORT_ROLES,
     ExportRefused,

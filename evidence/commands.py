@@ -9,7 +9,7 @@ from typing import IO, Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
-from facecase.evidence.build import ExportResult, evidence_download_record
+from evidence.build import ExportResult, evidence_download_record
 
 
 def exporting_user(username: str | None) -> Any:

@@ -7,16 +7,16 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from cameras.forms_ui import CameraForm
+from cameras.forms import CameraForm
 from cameras.models import Camera
 from cameras.runner import snapshot_name
 from cameras.selectors import camera_get_for_user, camera_list_for_user, camera_status, can_manage_cameras
 from cameras.services import camera_create, camera_delete, camera_update
-from facecase.media import CSP
+from facecase.media import private_file_response
 from facecase.roles import ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR
 from facecase.storage import private_storage
 from facecase.ui import role_required
@@ -64,11 +64,7 @@ def camera_snapshot(request: HttpRequest, pk: int) -> HttpResponse:
     path = Path(private_storage().path(snapshot_name(camera.pk, boxes=request.GET.get("boxes") == "1")))
     if not path.exists():
         raise Http404("no frame yet")
-    response = FileResponse(open(path, "rb"), content_type="image/jpeg")  # FileResponse closes it
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(str(path), "image/jpeg")
 
 
 def _form_fields(form: CameraForm) -> dict[str, object]:

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from facecase.evidence.build import ALERT_SCOPES, ExportRefused, evidence_export_case
-from facecase.evidence.commands import copy_out, exporting_user, report_result
+from evidence.build import ALERT_SCOPES, ExportRefused, evidence_export_case
+from evidence.commands import copy_out, exporting_user, report_result
 from facecase.models import Case
 
 

@@ -13,31 +13,65 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from facecase.media import CSP
-from facecase.roles import ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role
+from facecase.media import private_file_response
+from facecase.models import Case
+from facecase.roles import CASE_ROLES, ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role, is_operator
 from facecase.selectors import case_get_for_user, case_list_for_user
 from facecase.storage import private_storage
 from facecase.ui import paginate, query_without_page, role_required, wants_json
-from facecase.uploads import upload_errors
 from footage import explanations
 from footage.derived import FrameUnavailable, sighting_frame_path
+from footage.forms import FootageUploadForm
 from footage.models import Alert, Footage, Sighting
 from footage.selectors import (
     alert_get_for_user,
+    alert_list_for_user,
     alert_queue_for_user,
     can_review,
     footage_get_for_user,
+    footage_list_for_user,
     footage_log,
     sighting_list_for_user,
     sighting_search_for_user,
+    sightings_for_case,
 )
 from footage.services import alert_review as alert_review_service
-from footage.services import footage_ingest
-from suspects.models import Suspect
+from footage.services import ingest_from_request
+from suspects.selectors import suspect_get, suspect_search, suspects_by_id
 
 ALERT_ROLES = (ROLE_OPERATOR, ROLE_ADMIN, ROLE_ANALYST)
 MAX_SUSPECT_MATCHES = 20
-CASE_ROLES = (ROLE_ANALYST, ROLE_ADMIN)
+CASE_GALLERY_SIZE = 24
+
+
+# --- what the core app's pages show of footage (registered in FootageConfig.ready) ----------------------------
+
+
+def home_context(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    return {"new_alerts": alert_list_for_user(user).filter(status="new")[:10] if is_operator(user) else [],
+            "recent_footage": footage_list_for_user(user)[:10]}
+
+
+def case_page_context(request: HttpRequest, case: Case) -> dict[str, Any]:
+    sightings = sightings_for_case(case.pk)
+    alerts = alert_list_for_user(request.user).filter(Q(footage__case=case) | Q(camera__case=case))
+    alerts = alerts.order_by("-created_at")
+    return {
+        "footage_list": Footage.objects.filter(case=case).select_related("uploaded_by").order_by("-created_at"),
+        "sightings": sightings[:CASE_GALLERY_SIZE],
+        "sighting_count": sightings.count(),
+        "alerts": alerts[:20],
+        "alert_count": alerts.count(),
+        "alert_new_count": alerts.filter(status=Alert.Status.NEW).count(),
+        "form": FootageUploadForm(),
+        "can_upload": request.user.has_perm("footage.add_footage") and case.status == Case.Status.OPEN,
+    }
+
+
+def header_context(request: HttpRequest) -> dict[str, Any]:
+    """The header's count of alerts waiting for review (the template tag shows it to operators and admins)."""
+    return {"new_alert_count": Alert.objects.filter(status=Alert.Status.NEW).count()}
 
 
 # --- analysts: upload, progress, sightings -------------------------------------------------------------------
@@ -51,16 +85,16 @@ def case_upload(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_get_for_user(request.user, pk)
     if case is None or not request.user.has_perm("footage.add_footage"):
         raise Http404("no such case")
-    upload = request.FILES.get("file")
     error = None
     footage = None
-    if upload is None:
-        error = "Upload refused: " + (upload_errors(request).get("file") or "no file chosen")
-    else:
-        try:
-            footage = footage_ingest(actor=request.user, case=case, upload=upload)
-        except ValidationError as exc:
+    try:
+        footage = ingest_from_request(request, case)
+    except ValidationError as exc:
+        upload = request.FILES.get("file")
+        if upload is not None:
             error = f"Upload refused ({upload.name}): " + " ".join(exc.messages)
+        else:
+            error = "Upload refused: " + (" ".join(exc.messages) if exc.code == "too_large" else "no file chosen")
     if wants_json(request):
         if error:
             return JsonResponse({"error": error}, status=400)
@@ -114,10 +148,9 @@ def sighting_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     suspect, matches = None, []
     if suspect_id.isdigit():
-        suspect = Suspect.objects.filter(pk=int(suspect_id)).first()
+        suspect = suspect_get(int(suspect_id))
     elif query:
-        matches = list(Suspect.objects.filter(Q(name__icontains=query) | Q(external_id__iexact=query))
-                       .only("pk", "name", "external_id", "status").order_by("name")[:MAX_SUSPECT_MATCHES + 1])
+        matches = list(suspect_search(query)[:MAX_SUSPECT_MATCHES + 1])
         if len(matches) == 1:
             suspect, matches = matches[0], []
     sightings = sighting_search_for_user(request.user, suspect.pk if suspect else None)
@@ -175,13 +208,7 @@ def sighting_track_frame(request: HttpRequest, pk: int, index: int) -> HttpRespo
 
 
 def _private_image(path: str, content_type: str = "image/jpeg") -> FileResponse:
-    if path.endswith(".png"):
-        content_type = "image/png"
-    response = FileResponse(open(path, "rb"), content_type=content_type)  # FileResponse closes it
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = CSP
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(path, "image/png" if path.endswith(".png") else content_type)
 
 
 # --- operators: queue, review, explanation --------------------------------------------------------------------
@@ -206,7 +233,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 def _suspect_label(value: str) -> str:
     """What the suspect filter box shows: a name for an id that came from a link, else what was typed."""
     if value.isdigit():
-        suspect = Suspect.objects.filter(pk=int(value)).only("name").first()
+        suspect = suspect_get(int(value))
         return suspect.name if suspect else value
     return value
 
@@ -230,7 +257,7 @@ def _candidates(sighting: Sighting | None) -> list[dict[str, Any]]:
     """Top-5 candidates with their suspects loaded in one query. Entries are dicts with ``suspect_id`` and
     ``score`` and/or ``distance`` (as the analysis stage records them); anything else is skipped."""
     entries = [c for c in (sighting.top_candidates if sighting else []) or [] if isinstance(c, dict)][:5]
-    suspects = Suspect.objects.in_bulk([c.get("suspect_id") for c in entries if c.get("suspect_id")])
+    suspects = suspects_by_id([c.get("suspect_id") for c in entries if c.get("suspect_id")])
     return [{**entry, "suspect": suspects.get(entry.get("suspect_id")), "rank": rank}
             for rank, entry in enumerate(entries, start=1)]
 

@@ -14,7 +14,7 @@ the package's SHA-256; ``evidence_download_record`` records each hand-over of it
   registry version and gallery SHA-256, embedder) and the review decisions;
 - ``suspects/suspect-<id>/``: the enrolled photos (re-verified) and ``suspect.json``;
 - ``audit/audit_trail.jsonl``: every audit event about any object in the package;
-- ``report.html`` / ``report.pdf`` (``report-2.pdf``... beyond 100 alerts: ``facecase.evidence.report``);
+- ``report.html`` / ``report.pdf`` (``report-2.pdf``... beyond 100 alerts: ``evidence.report``);
   ``public_key.pem``; then ``manifest.json`` and ``signature``.
 
 Memory stays bounded by one alert and one PDF volume: rows are read with ``iterator()``, files are streamed, the
@@ -40,9 +40,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from facecase.evidence import signing
-from facecase.evidence.package import PackageIntegrityError, PackageWriter
-from facecase.evidence.report import ReportUnavailable, ReportWriter
+from evidence import signing
+from evidence.package import PackageIntegrityError, PackageWriter
+from evidence.report import ReportUnavailable, ReportWriter
 from facecase.files import sha256_of_path
 from facecase.models import AuditEvent, Case
 from facecase.roles import ROLE_ADMIN, ROLE_ANALYST, has_role, is_admin

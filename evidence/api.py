@@ -1,7 +1,7 @@
 """REST endpoints that export evidence packages: ``POST /api/cases/<id>/export/`` and ``POST /api/alerts/<id>/export/``.
 
 The answer is the signed zip itself (``application/zip``, its SHA-256 in ``X-Package-SHA256``); errors are JSON.
-The export and the download are audited with the package's SHA-256 (``facecase.evidence.build``).
+The export and the download are audited with the package's SHA-256 (``evidence.build``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from facecase.evidence.build import (
+from evidence.build import (
     ALERT_SCOPES,
     ExportRefused,
     alert_get_for_export,
@@ -23,7 +23,7 @@ from facecase.evidence.build import (
     evidence_export_alert,
     evidence_export_case,
 )
-from facecase.evidence.views import package_response
+from evidence.views import package_response
 from facecase.permissions import MethodPermission
 
 
