@@ -33,7 +33,11 @@ REPO = Path(__file__).resolve().parent.parent
 LAG_GOAL_S = 1.0
 LATENCY_GOAL_S = 1.0
 RECONNECT_GOAL_S = 5.0
-LOAD_NOTE = ("Read this with the load: the machine is shared (other engineers' tests and a training job), and over these windows the runner got about a third to a half of one core whatever the number of cameras, so analysed fps fell as cameras were added; the CPU-per-camera column is the share it got, not what it needs. The goal (4 cameras) needs a run on a quiet machine; it is not shown here.")
+LOAD_NOTE = (
+    "Read this with the load: the machine is shared (other engineers' tests and a training job), and over these "
+    "windows the runner got a third to two thirds of one core whatever the number of cameras, so analysed fps fell "
+    "as cameras were added; the CPU-per-camera column is the share it got, not what it needs. The goal (4 cameras) "
+    "needs a run on a quiet machine; it is not shown here.")
 
 
 def free_port() -> int:
