@@ -1,5 +1,5 @@
 # FaceCase: two commands.
-#   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web on 127.0.0.1:8000 (Ctrl-C stops all)
+#   make run   - virtualenv, install, migrate, demo users, then Redis + worker + web + cameras on 127.0.0.1:8000 (Ctrl-C stops all)
 #   make test  - virtualenv, install dev tools, ruff, migrations check, import contracts, mypy, the whole pytest suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -33,15 +33,17 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy
 
 # The browser tests need Chromium and its driver, the footage-format and hostile-input tests ffmpeg (they make their
-# corpus with it); install them when we can (root + apt), else those tests skip.
+# corpus with it), the camera tests a real RTSP server (Debian's GStreamer RTSP server through python3-gi, x264enc
+# from plugins-ugly); install them when we can (root + apt), else those tests skip and say why.
+SYSTEM_PACKAGES := chromium chromium-driver ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 \
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
-		&& command -v ffmpeg >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1 \
+		&& /usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0')" >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get install -y chromium chromium-driver ffmpeg \
-		|| (apt-get update && apt-get install -y chromium chromium-driver ffmpeg) \
-		|| echo "chromium or ffmpeg could not be installed: the browser or format tests will skip"; \
-	else echo "no chromium/ffmpeg and no root apt-get: the browser and format tests will skip"; fi
+		apt-get install -y $(SYSTEM_PACKAGES) || (apt-get update && apt-get install -y $(SYSTEM_PACKAGES)) \
+		|| echo "chromium, ffmpeg or the RTSP server could not be installed: the browser, format or RTSP camera tests will skip"; \
+	else echo "no root apt-get: browser, format and RTSP camera tests skip where chromium, ffmpeg or the RTSP server is missing"; fi
 
 # The PDF report of evidence packages needs Pango (WeasyPrint); its test renders pages with poppler's pdftoppm.
 evidence-tools:

@@ -7,6 +7,7 @@ pixels; landmarks are five ``(x, y)`` points in the order left eye, right eye, n
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -33,12 +34,19 @@ class Detection:
                 "landmarks": [list(p) for p in self.landmarks] if self.landmarks else None}
 
 
-@cache
+_per_thread = threading.local()
+
+
 def _haar_cascade() -> cv2.CascadeClassifier:
-    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
-    cascade = cv2.CascadeClassifier(path)
-    if cascade.empty():  # opencv-python-headless>=5 stopped shipping the XML files; we pin <5
-        raise RuntimeError(f"Haar cascade could not be loaded from {path}")
+    """One cascade per thread: ``detectMultiScale`` keeps scratch state in the object, and two live cameras
+    detecting at once on a shared one failed OpenCV's ``getScaleData`` assertion."""
+    cascade = getattr(_per_thread, "haar", None)
+    if cascade is None:
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
+        cascade = cv2.CascadeClassifier(path)
+        if cascade.empty():  # opencv-python-headless>=5 stopped shipping the XML files; we pin <5
+            raise RuntimeError(f"Haar cascade could not be loaded from {path}")
+        _per_thread.haar = cascade
     return cascade
 
 

@@ -73,8 +73,10 @@ def _motion_blur(image: np.ndarray, length: int) -> np.ndarray:
 
 def make_cctv_clip(path: str | Path, *, width: int = 640, height: int = 360, fps: float = 15.0, seconds: float = 6.0,
                    face_px: int = 60, darkness: float = 0.45, gamma: float = 1.6, blur_px: int = 5,
-                   noise_sigma: float = 4.0, jpeg_quality: int = 40, seed: int = 0) -> SyntheticClip:
-    """Write the synthetic clip to ``path`` (MPEG-4 in an .mp4 container) one frame at a time and describe it."""
+                   noise_sigma: float = 4.0, jpeg_quality: int = 40, seed: int = 0,
+                   pause_seconds: float = 0.0) -> SyntheticClip:
+    """Write the synthetic clip to ``path`` (MPEG-4 in an .mp4 container) one frame at a time and describe it.
+    ``pause_seconds`` of the empty scene follow the walk (a looping demo camera: one pass per loop)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -84,22 +86,24 @@ def make_cctv_clip(path: str | Path, *, width: int = 640, height: int = 360, fps
     alpha = np.clip(_motion_blur(alpha, blur_px), 0.0, 1.0)[..., None]
     sh, sw = sprite.shape[:2]
     n = max(2, int(round(seconds * fps)))
+    pause = int(round(pause_seconds * fps))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV could not open a video writer for {path}")
     try:
-        for i in range(n):
-            t = i / (n - 1)
+        for i in range(n + pause):
+            t = min(i, n - 1) / (n - 1)
             # Walks left to right across the middle of the frame with a small bob.
             x = int(0.1 * width + t * (0.8 * width - sw))
             y = int(height * 0.55 - sh / 2 + 4 * np.sin(i / 3))
             frame = background.copy()
-            x0, y0 = max(0, x), max(0, y)
-            x1, y1 = min(width, x + sw), min(height, y + sh)
-            region = frame[y0:y1, x0:x1]
-            s = sprite[y0 - y:y1 - y, x0 - x:x1 - x]
-            a = alpha[y0 - y:y1 - y, x0 - x:x1 - x]
-            frame[y0:y1, x0:x1] = region * (1 - a) + s * a
+            if i < n:  # after the walk, the pause: nobody in the scene
+                x0, y0 = max(0, x), max(0, y)
+                x1, y1 = min(width, x + sw), min(height, y + sh)
+                region = frame[y0:y1, x0:x1]
+                s = sprite[y0 - y:y1 - y, x0 - x:x1 - x]
+                a = alpha[y0 - y:y1 - y, x0 - x:x1 - x]
+                frame[y0:y1, x0:x1] = region * (1 - a) + s * a
             lowlight = 255.0 * darkness * (np.clip(frame, 0, 255) / 255.0) ** gamma
             noisy = lowlight + rng.normal(0, noise_sigma, lowlight.shape)
             out = np.clip(noisy, 0, 255).astype(np.uint8)
@@ -111,7 +115,9 @@ def make_cctv_clip(path: str | Path, *, width: int = 640, height: int = 360, fps
     description = (f"SYNTHETIC CCTV clip: skimage astronaut (face {face_px} px) walking across skimage rocket, "
                    f"{width}x{height} at {fps:g} fps, {n} frames, darkness {darkness}, gamma {gamma}, motion blur "
                    f"{blur_px} px, noise sigma {noise_sigma}, JPEG q{jpeg_quality}, MPEG-4 codec, seed {seed}")
-    return SyntheticClip(path, width, height, fps, n, face_px, description)
+    if pause:
+        description += f", then {pause_seconds:g} s of the empty scene"
+    return SyntheticClip(path, width, height, fps, n + pause, face_px, description)
 
 
 def loop_clip(src: str | Path, dst: str | Path, *, seconds: float) -> int:

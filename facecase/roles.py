@@ -35,11 +35,13 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("footage", "view_footage"), ("footage", "view_joblogline"), ("footage", "view_sighting"),
         ("footage", "view_alert"), ("footage", "view_reviewlabel"),
         *FACE_SEARCH_PERMISSIONS,
+        *[("cameras", f"{action}_camera") for action in ("add", "change", "delete", "view")],
     ],
     ROLE_OPERATOR: [
         ("footage", "view_alert"), ("footage", "change_alert"), ("footage", "view_sighting"),
         ("footage", "add_reviewlabel"), ("footage", "view_reviewlabel"),
         ("suspects", "view_suspect"), ("suspects", "view_suspectphoto"), ("suspects", "view_registryversion"),
+        ("cameras", "view_camera"),
     ],
     ROLE_ANALYST: [
         ("facecase", "add_case"), ("facecase", "change_case"), ("facecase", "view_case"),
@@ -48,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("footage", "view_sighting"), ("footage", "view_alert"),
         ("suspects", "view_suspect"), ("suspects", "view_suspectphoto"),
         *FACE_SEARCH_PERMISSIONS,
+        ("cameras", "view_camera"),
     ],
 }
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "facecase",
     "suspects",
     "footage",
+    "cameras",
     "evidence",
     "facesearch",
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import cameras.urls
 import facesearch.urls
 import footage.urls
 import suspects.urls
@@ -23,6 +24,7 @@ api_urlpatterns = [
     path("cases/<int:pk>/", api.CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<int:pk>/export/", export_api.CaseExportApi.as_view(), name="case-export"),
     path("alerts/<int:pk>/export/", export_api.AlertExportApi.as_view(), name="alert-export"),
+    *cameras.urls.api_urlpatterns,
     *footage.urls.api_urlpatterns,
     *suspects.urls.api_urlpatterns,
     *facesearch.urls.api_urlpatterns,
@@ -44,6 +46,7 @@ urlpatterns = [
     path("alerts/<int:pk>/export/", evidence_views.alert_export, name="alert-export"),
     path("", include(footage.urls)),
     path("", include(facesearch.urls)),
+    path("", include(cameras.urls)),
     # admins
     path("", include(suspects.urls)),
     path("audit/", views.audit_log, name="audit-log"),

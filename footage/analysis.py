@@ -60,7 +60,7 @@ def analysis_config(footage: Footage, enrolled: int | None = None) -> Any:
     return config
 
 
-def _label_suspects(labels: set[str]) -> dict[str, Suspect]:
+def label_suspects(labels: set[str]) -> dict[str, Suspect]:
     ids = [int(v) for v in labels if str(v).isdigit()]
     return {str(s.pk): s for s in Suspect.objects.filter(pk__in=ids)}
 
@@ -116,7 +116,7 @@ class _Store:
 
     def track(self, result: Any) -> None:
         labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
-        suspects = _label_suspects(labels)
+        suspects = label_suspects(labels)
         existing = Sighting.objects.filter(footage=self.footage, track_id=result.track_id).first()
         with transaction.atomic():
             sighting = existing or self._sighting(result, suspects)
@@ -142,71 +142,98 @@ class _Store:
                               JobLogLine.Level.WARNING)
 
     def _sighting(self, result: Any, suspects: dict[str, Suspect]) -> Sighting:
-        best = result.crops[0]
-        decision = suspects.get(str(result.decision)) if result.decision else None
-        summary = result.enhanced if result.enhanced.label else result.raw
-        vector = _mean_vector(result)
-        records = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in best.records]
-        sighting = Sighting(
-            footage=self.footage, track_id=result.track_id, first_frame=result.first_frame,
-            last_frame=result.last_frame, first_ts=result.timestamps[0], last_ts=result.timestamps[-1],
-            box=list(best.box), best_frame_index=best.frame_index, enhancement_records=records,
-            ai_enhanced=best.ai_enhanced,
-            raw_scores=_candidates(result.raw, suspects), enhanced_scores=_candidates(result.enhanced, suspects),
-            top_candidates=_candidates(result.enhanced, suspects, other=result.raw),
-            best_suspect=decision, best_score=summary.score if decision else None,
-            registry_version=self.version,
-            embedding=vector.tobytes() if vector is not None else None,
-        )
-        _clear_leftovers(sighting.raw_crop.storage, f"sightings/footage-{self.footage.pk}/track-{result.track_id}")
-        sighting.raw_crop.save("raw.png", ContentFile(encode_png(best.crop)), save=False)
-        sighting.raw_crop_sha256 = sha256_of_path(sighting.raw_crop.path)
-        enhanced = best.enhanced if best.enhanced is not None else best.crop
-        sighting.enhanced_crop.save("enhanced.png", ContentFile(encode_png(enhanced)), save=False)
-        sighting.enhanced_crop_sha256 = sha256_of_path(sighting.enhanced_crop.path)
-        storage = sighting.raw_crop.storage
-        kept = {}
-        for rank, crop in enumerate(result.crops):
-            name = storage.save(f"sightings/footage-{self.footage.pk}/track-{result.track_id}/frame-"
-                                f"{crop.frame_index}.png", ContentFile(encode_png(crop.crop)))
-            kept[crop.frame_index] = {"crop": name, "crop_sha256": sha256_of_path(storage.path(name)), "rank": rank,
-                                      "quality": crop.quality, "weight": crop.weight,
-                                      "records": [r.to_dict() if hasattr(r, "to_dict") else dict(r)
-                                                  for r in crop.records], "skipped_steps": crop.skipped}
-            for skipped in crop.skipped:
-                self._note_skipped(skipped)
-        sighting.track_frames = [{"frame": f, "ts": t, "box": list(b), **kept.get(f, {})}
-                                 for f, t, b in zip(result.frames, result.timestamps, result.boxes, strict=True)]
-        sighting.save()
+        sighting, skipped = build_sighting(result, suspects, self.version, footage=self.footage,
+                                           track_id=result.track_id, first_ts=result.timestamps[0],
+                                           last_ts=result.timestamps[-1])
+        for step in skipped:
+            self._note_skipped(step)
         self.sightings += 1
         return sighting
 
     def _alerts(self, sighting: Sighting, result: Any, suspects: dict[str, Suspect]) -> list[Alert]:
-        label = result.decision
-        suspect = suspects.get(str(label)) if label else None
-        if suspect is None:
+        alert = alert_for_track(sighting, result, suspects, self.version, self.reporter.log, footage=self.footage)
+        if alert is None:
             return []
-        if suspect.status == Suspect.Status.CLEARED:
-            self.reporter.log(f"track {result.track_id} matches {suspect.name}, who is cleared: no alert")
-            return []
-        if Alert.objects.filter(sighting=sighting, suspect=suspect).exists():
-            return []
-        vector = np.frombuffer(bytes(sighting.embedding), np.float32) if sighting.embedding else None
-        if _dismissed_nearby(suspect, vector, sighting):
-            self.reporter.log(f"track {result.track_id} matches {suspect.name}, but an operator said "
-                              f"'not this person' for this face before: no alert")
-            return []
-        enhanced = result.enhanced if result.enhanced.label == label else None
-        raw = result.raw if result.raw.label == label else None
-        raw_row = next((c for c in result.raw.candidates if str(c["label"]) == str(label)), None)
-        score = (enhanced or raw).score
-        alert = Alert.objects.create(
-            footage=self.footage, sighting=sighting, suspect=suspect, score=float(score),
-            raw_score=float(raw_row["score"]) if raw_row else None, holds_on_raw=result.matched_raw,
-            registry_version=self.version,
-        )
         self.alerts += 1
         return [alert]
+
+
+def build_sighting(result: Any, suspects: dict[str, Suspect], version: RegistryVersion | None,
+                   **owner: Any) -> tuple[Sighting, list[dict[str, str]]]:
+    """A new Sighting for a track result (footage or camera in ``owner``, with its ``track_id`` and times), its
+    best crops stored as PNG with their sha256, and the enhancement steps its crops had to skip. Shared by files
+    and live cameras."""
+    sighting = Sighting(registry_version=version, **owner)
+    _clear_leftovers(sighting.raw_crop.storage, sighting.media_folder)
+    skipped = sighting_apply_result(sighting, result, suspects)
+    sighting.save()
+    return sighting, skipped
+
+
+def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, Suspect]) -> list[dict[str, str]]:
+    """Set the sighting's crops, scores and frames from ``result`` (unsaved); returns the steps its crops skipped.
+    A live track calls this again when later frames improved its best crops."""
+    best = result.crops[0]
+    decision = suspects.get(str(result.decision)) if result.decision else None
+    summary = result.enhanced if result.enhanced.label else result.raw
+    vector = _mean_vector(result)
+    records = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in best.records]
+    sighting.first_frame, sighting.last_frame = result.first_frame, result.last_frame
+    sighting.box, sighting.best_frame_index = list(best.box), best.frame_index
+    sighting.enhancement_records, sighting.ai_enhanced = records, best.ai_enhanced
+    sighting.raw_scores = _candidates(result.raw, suspects)
+    sighting.enhanced_scores = _candidates(result.enhanced, suspects)
+    sighting.top_candidates = _candidates(result.enhanced, suspects, other=result.raw)
+    sighting.best_suspect, sighting.best_score = decision, summary.score if decision else None
+    sighting.embedding = vector.tobytes() if vector is not None else None
+    sighting.raw_crop.save("raw.png", ContentFile(encode_png(best.crop)), save=False)
+    sighting.raw_crop_sha256 = sha256_of_path(sighting.raw_crop.path)
+    enhanced = best.enhanced if best.enhanced is not None else best.crop
+    sighting.enhanced_crop.save("enhanced.png", ContentFile(encode_png(enhanced)), save=False)
+    sighting.enhanced_crop_sha256 = sha256_of_path(sighting.enhanced_crop.path)
+    storage = sighting.raw_crop.storage
+    kept, skipped = {}, []
+    for rank, crop in enumerate(result.crops):
+        name = storage.save(f"{sighting.media_folder}/frame-{crop.frame_index}.png",
+                            ContentFile(encode_png(crop.crop)))
+        kept[crop.frame_index] = {"crop": name, "crop_sha256": sha256_of_path(storage.path(name)), "rank": rank,
+                                  "quality": crop.quality, "weight": crop.weight,
+                                  "records": [r.to_dict() if hasattr(r, "to_dict") else dict(r)
+                                              for r in crop.records], "skipped_steps": crop.skipped}
+        skipped += crop.skipped
+    sighting.track_frames = [{"frame": f, "ts": t, "box": list(b), **kept.get(f, {})}
+                             for f, t, b in zip(result.frames, result.timestamps, result.boxes, strict=True)]
+    return skipped
+
+
+def alert_for_track(sighting: Sighting, result: Any, suspects: dict[str, Suspect], version: RegistryVersion | None,
+                    say: Any, **source: Any) -> Alert | None:
+    """The alert a matched track raises, at most one per (sighting, suspect): None for no decision, a cleared
+    suspect, an alert that exists, or a face an operator already said is not this suspect. ``source``: the
+    footage, or the camera fields."""
+    label = result.decision
+    suspect = suspects.get(str(label)) if label else None
+    if suspect is None:
+        return None
+    if suspect.status == Suspect.Status.CLEARED:
+        say(f"track {sighting.track_id} matches {suspect.name}, who is cleared: no alert")
+        return None
+    if Alert.objects.filter(sighting=sighting, suspect=suspect).exists():
+        return None
+    vector = np.frombuffer(bytes(sighting.embedding), np.float32) if sighting.embedding else None
+    if _dismissed_nearby(suspect, vector, sighting):
+        say(f"track {sighting.track_id} matches {suspect.name}, but an operator said 'not this person' for this "
+            "face before: no alert")
+        return None
+    enhanced = result.enhanced if result.enhanced.label == label else None
+    raw = result.raw if result.raw.label == label else None
+    raw_row = next((c for c in result.raw.candidates if str(c["label"]) == str(label)), None)
+    score = (enhanced or raw).score
+    return Alert.objects.create(
+        sighting=sighting, suspect=suspect, score=float(score),
+        raw_score=float(raw_row["score"]) if raw_row else None, holds_on_raw=result.matched_raw,
+        registry_version=version, **source,
+    )
 
 
 def _log_pending_registry_changes(reporter: Any, version: RegistryVersion | None) -> None:

@@ -157,8 +157,9 @@ class AlertOutput(serializers.ModelSerializer):
     class Meta:
         model = Alert
         fields = [
-            "id", "footage", "camera_name", "sighting", "suspect", "suspect_name", "score", "raw_score",
-            "holds_on_raw", "status", "reviewed_by", "reviewed_at", "review_note", "created_at", "registry_version",
+            "id", "footage", "camera", "camera_name", "captured_at", "sighting", "suspect", "suspect_name", "score",
+            "raw_score", "holds_on_raw", "status", "reviewed_by", "reviewed_at", "review_note", "created_at",
+            "registry_version", "clip_sha256", "clip_started_at", "clip_ended_at",
         ]
 
 

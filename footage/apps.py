@@ -15,6 +15,8 @@ class FootageConfig(AppConfig):
             selectors.sighting_get_for_user,
             {"frame": None, "raw_crop": "raw_crop_sha256", "enhanced_crop": "enhanced_crop_sha256"}, audit=False,
         ))
+        # A live camera alert's evidence clip (cameras/runner.py writes it; sha256 re-checked on every read).
+        register_media("alert", MediaKind(selectors.alert_get_for_user, {"clip": "clip_sha256"}, audit=True))
         register_page_context("home", views.home_context)
         register_page_context("case_detail", views.case_page_context)
         register_page_context("header", views.header_context)

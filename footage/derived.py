@@ -45,7 +45,9 @@ def sighting_frame_path(sighting: Sighting) -> Path:
     storage = private_storage()
     if sighting.frame and storage.exists(sighting.frame.name):
         return Path(storage.path(sighting.frame.name))
-    name = f"sightings/footage-{sighting.footage_id}/track-{sighting.track_id}/frame-{sighting.best_frame_index}.jpg"
+    if sighting.footage_id is None:  # a camera's sighting keeps its frame when it is stored, or has none
+        raise FrameUnavailable("this live sighting kept no full frame")
+    name = f"{sighting.media_folder}/frame-{sighting.best_frame_index}.jpg"
     if not storage.exists(name):
         try:
             image = _decode_frame(sighting.footage, sighting.best_frame_index)

@@ -83,18 +83,28 @@ class JobLogLine(models.Model):
 
 
 def sighting_media_path(instance: Sighting, filename: str) -> str:
-    return f"sightings/footage-{instance.footage_id}/track-{instance.track_id}/{filename}"
+    return f"{instance.media_folder}/{filename}"
+
+
+def alert_clip_path(instance: Alert, filename: str) -> str:
+    return f"cameras/camera-{instance.camera_id}/alerts/{filename}"
 
 
 class Sighting(models.Model):
-    """One tracked face in one piece of footage, with the evidence chain from raw crop to match scores."""
+    """One tracked face in one piece of footage or one live camera, with the evidence chain from raw crop to match
+    scores. Exactly one of ``footage`` and ``camera`` is set."""
 
-    footage = models.ForeignKey(Footage, on_delete=models.CASCADE, related_name="sightings")
+    footage = models.ForeignKey(Footage, on_delete=models.CASCADE, null=True, blank=True, related_name="sightings")
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="sightings")
     track_id = models.PositiveIntegerField()
     first_frame = models.PositiveIntegerField()
     last_frame = models.PositiveIntegerField()
-    first_ts = models.FloatField(help_text="seconds from the start")
-    last_ts = models.FloatField(help_text="seconds from the start")
+    first_ts = models.FloatField(help_text="seconds from the start (cameras: from the reader's start)")
+    last_ts = models.FloatField(help_text="seconds from the start (cameras: from the reader's start)")
+    # Cameras: wall-clock capture times of the track's first and latest frames.
+    captured_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
     box = models.JSONField(help_text="(x, y, w, h) of the face in the best frame")
     best_frame_index = models.PositiveIntegerField()
     frame = models.FileField(storage=private_storage, upload_to=sighting_media_path, max_length=500, blank=True)
@@ -123,10 +133,27 @@ class Sighting(models.Model):
 
     class Meta:
         ordering = ["footage_id", "track_id"]
-        constraints = [models.UniqueConstraint(fields=["footage", "track_id"], name="unique_sighting_track")]
+        constraints = [
+            models.UniqueConstraint(fields=["footage", "track_id"], name="unique_sighting_track"),
+            models.UniqueConstraint(fields=["camera", "track_id"], name="unique_camera_sighting_track"),
+            models.CheckConstraint(condition=models.Q(footage__isnull=True) ^ models.Q(camera__isnull=True),
+                                   name="sighting_footage_xor_camera"),
+        ]
 
     def __str__(self) -> str:
+        if self.camera_id:
+            return f"track {self.track_id} on camera {self.camera_id}"
         return f"track {self.track_id} in footage {self.footage_id}"
+
+    @property
+    def media_folder(self) -> str:
+        if self.camera_id:
+            return f"sightings/camera-{self.camera_id}/track-{self.track_id}"
+        return f"sightings/footage-{self.footage_id}/track-{self.track_id}"
+
+    @property
+    def source_name(self) -> str:
+        return self.camera.name if self.camera_id else self.footage.original_name
 
 
 class Alert(models.Model):
@@ -137,7 +164,16 @@ class Alert(models.Model):
         NOT_THIS_PERSON = "not_this_person", "Not this person"
 
     footage = models.ForeignKey(Footage, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="alerts")
     camera_name = models.CharField(max_length=200, blank=True)
+    # Cameras: wall-clock capture time of the frame that first matched, and the evidence clip around it (a few
+    # seconds before to a few after, at the analysis rate) with its sha256 and the wall-clock times it spans.
+    captured_at = models.DateTimeField(null=True, blank=True)
+    clip = models.FileField(storage=private_storage, upload_to=alert_clip_path, max_length=500, blank=True)
+    clip_sha256 = models.CharField(max_length=64, blank=True)
+    clip_started_at = models.DateTimeField(null=True, blank=True)
+    clip_ended_at = models.DateTimeField(null=True, blank=True)
     sighting = models.ForeignKey(Sighting, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
     # PROTECT: alerts are evidence; a suspect with alerts is marked cleared, never deleted.
     suspect = models.ForeignKey("suspects.Suspect", on_delete=models.PROTECT, related_name="alerts")

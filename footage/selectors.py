@@ -26,11 +26,12 @@ def footage_log(footage: Footage, after_seq: int = 0) -> QuerySet[JobLogLine]:
 
 
 def alert_list_for_user(user: Any) -> QuerySet[Alert]:
-    """Operators and admins see every alert; analysts see alerts raised on their cases' footage."""
+    """Operators and admins see every alert; analysts see alerts raised on their cases' footage and cameras."""
     alerts = Alert.objects.select_related("suspect", "footage", "sighting", "reviewed_by")
     if is_admin(user) or is_operator(user):
         return alerts
-    return alerts.filter(footage__case__in=case_list_for_user(user))
+    cases = case_list_for_user(user)
+    return alerts.filter(Q(footage__case__in=cases) | Q(camera__case__in=cases))
 
 
 def alert_list_for_operator(user: Any) -> QuerySet[Alert]:
@@ -41,7 +42,8 @@ def sighting_list_for_user(user: Any) -> QuerySet[Sighting]:
     """Sightings of visible footage and those attached to visible cases; operators also see every sighting that
     raised an alert (to review it)."""
     cases = case_list_for_user(user)
-    visible = Q(footage__case__in=cases) | Q(case_attachments__case__in=cases)  # attached by "add to case"
+    visible = (Q(footage__case__in=cases) | Q(camera__case__in=cases)
+               | Q(case_attachments__case__in=cases))  # attached by "add to case"
     if is_admin(user):
         return Sighting.objects.all()
     if is_operator(user):
@@ -76,7 +78,7 @@ def alert_queue_for_user(user: Any, filters: dict[str, str] | None = None) -> Qu
     elif suspect:
         alerts = alerts.filter(Q(suspect__name__icontains=suspect) | Q(suspect__external_id__iexact=suspect))
     if str(filters.get("case", "")).isdigit():
-        alerts = alerts.filter(footage__case_id=int(filters["case"]))
+        alerts = alerts.filter(Q(footage__case_id=int(filters["case"])) | Q(camera__case_id=int(filters["case"])))
     if filters.get("camera"):
         camera = filters["camera"]
         alerts = alerts.filter(Q(camera_name__icontains=camera) | Q(footage__original_name__icontains=camera))
@@ -103,7 +105,7 @@ def with_track_numbers(sightings: QuerySet[Sighting]) -> QuerySet[Sighting]:
     return sightings.annotate(track_number=Subquery(count, output_field=IntegerField()))
 
 
-TILE_RELATED = ("best_suspect", "footage__case", "registry_version")
+TILE_RELATED = ("best_suspect", "footage__case", "camera", "registry_version")
 TILE_DEFERRED = ("enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames", "embedding")
 
 
@@ -113,7 +115,8 @@ def sighting_tiles(sightings: QuerySet[Sighting]) -> QuerySet[Sighting]:
 
 
 def sightings_for_case(case_id: int) -> QuerySet[Sighting]:
-    return sighting_tiles(Sighting.objects.filter(footage__case_id=case_id)).order_by("-created_at", "-id")
+    of_case = Sighting.objects.filter(Q(footage__case_id=case_id) | Q(camera__case_id=case_id))
+    return sighting_tiles(of_case).order_by("-created_at", "-id")
 
 
 def sightings_for_footage(footage_id: int) -> QuerySet[Sighting]:

@@ -73,7 +73,7 @@ def _media_url(sighting: Sighting, field: str) -> str | None:
 
 
 class SightingOutput(serializers.ModelSerializer):
-    case = serializers.IntegerField(source="footage.case_id", read_only=True)
+    case = serializers.SerializerMethodField(help_text="the case of its footage, or of its camera (null: none)")
     box = serializers.ListField(child=serializers.IntegerField(), read_only=True,
                                 help_text="(x, y, w, h) of the face in the best frame")
     best_suspect_name = serializers.CharField(source="best_suspect.name", read_only=True, default=None,
@@ -85,10 +85,17 @@ class SightingOutput(serializers.ModelSerializer):
     class Meta:
         model = Sighting
         fields = [
-            "id", "footage", "case", "track_id", "first_frame", "last_frame", "first_ts", "last_ts", "box",
-            "best_frame_index", "best_suspect", "best_suspect_name", "best_score", "ai_enhanced", "registry_version",
-            "frame_url", "raw_crop_url", "enhanced_crop_url", "created_at",
+            "id", "footage", "camera", "case", "track_id", "first_frame", "last_frame", "first_ts", "last_ts",
+            "captured_at", "last_seen_at", "box", "best_frame_index", "best_suspect", "best_suspect_name",
+            "best_score", "ai_enhanced", "registry_version", "frame_url", "raw_crop_url", "enhanced_crop_url",
+            "created_at",
         ]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_case(self, sighting: Sighting) -> int | None:
+        if sighting.footage_id:
+            return sighting.footage.case_id
+        return sighting.camera.case_id if sighting.camera_id else None
 
     def get_frame_url(self, sighting: Sighting) -> str | None:
         return _media_url(sighting, "frame")
@@ -140,12 +147,12 @@ class SightingListQuery(serializers.Serializer):
 
 def sightings_filtered(sightings: QuerySet[Sighting], filters: dict[str, Any]) -> QuerySet[Sighting]:
     if "case" in filters:
-        sightings = sightings.filter(footage__case_id=filters["case"])
+        sightings = sightings.filter(Q(footage__case_id=filters["case"]) | Q(camera__case_id=filters["case"]))
     if "footage" in filters:
         sightings = sightings.filter(footage_id=filters["footage"])
     if filters.get("camera"):
         camera = filters["camera"]
-        sightings = sightings.filter(Q(alerts__camera_name__icontains=camera)
+        sightings = sightings.filter(Q(alerts__camera_name__icontains=camera) | Q(camera__name__icontains=camera)
                                      | Q(footage__original_name__icontains=camera)).distinct()
     if "suspect" in filters:
         sightings = sightings.filter(Q(best_suspect_id=filters["suspect"])
@@ -172,7 +179,7 @@ class SightingListApi(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Sighting]:
         filters = query_params(SightingListQuery, self.request)
-        sightings = sighting_list_for_user(self.request.user).select_related("footage", "best_suspect").defer(
+        sightings = sighting_list_for_user(self.request.user).select_related("footage", "camera", "best_suspect").defer(
             "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames", "embedding",
         )
         return sightings_filtered(sightings, filters).order_by("-created_at", "-id")
@@ -184,4 +191,5 @@ class SightingDetailApi(generics.RetrieveAPIView):
     serializer_class = SightingDetailOutput
 
     def get_queryset(self) -> QuerySet[Sighting]:
-        return sighting_list_for_user(self.request.user).select_related("footage", "best_suspect").defer("embedding")
+        return sighting_list_for_user(self.request.user).select_related("footage", "camera", "best_suspect").defer(
+            "embedding")

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -62,7 +63,8 @@ def home_context(request: HttpRequest) -> dict[str, Any]:
 
 def case_page_context(request: HttpRequest, case: Case) -> dict[str, Any]:
     sightings = sightings_for_case(case.pk)
-    alerts = alert_list_for_user(request.user).filter(footage__case=case).order_by("-created_at")
+    alerts = alert_list_for_user(request.user).filter(Q(footage__case=case) | Q(camera__case=case))
+    alerts = alerts.order_by("-created_at")
     return {
         "footage_list": Footage.objects.filter(case=case).select_related("uploaded_by").order_by("-created_at"),
         "sightings": sightings[:CASE_GALLERY_SIZE],
@@ -237,7 +239,7 @@ def sighting_track_frame(request: HttpRequest, pk: int, index: int) -> HttpRespo
     frames = sighting.track_frames or []
     entry = frames[index] if 0 <= index < len(frames) and isinstance(frames[index], dict) else {}
     name = str(entry.get("crop") or "")
-    folder = PurePosixPath(f"sightings/footage-{sighting.footage_id}/track-{sighting.track_id}")
+    folder = PurePosixPath(sighting.media_folder)
     if not name or ".." in PurePosixPath(name).parts or folder not in PurePosixPath(name).parents:
         raise Http404("no such frame")
     storage = private_storage()
@@ -336,7 +338,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     ("not_this_person", "Not this person", "n")],
         "next_alert_id": next_alert_id,
         "explanation": explanations.explanation_state(alert),
-        "case": alert.footage.case if alert.footage else None,
+        "case": alert.footage.case if alert.footage else (alert.camera.case if alert.camera else None),
         "alert_threshold": _alert_threshold(alert),
     })
 

@@ -6,6 +6,7 @@
 - ``steps.py``: the enhancement steps a crop gets (the quality policy's plan with the run's parameters);
 - ``matching.py``: a finished track's crops enhanced, embedded and matched, aggregated over the crops;
 - ``loop.py``: the frame loop and ``analyze_video``; ``checkpoint.py``: its state as a resumable blob;
+- ``stream.py``: the same frame loop fed live frames (``stream_loop``), matching open tracks as they improve;
 - ``timing.py``: seconds per stage.
 """
 
@@ -13,7 +14,8 @@ from .checkpoint import CheckpointError
 from .config import AnalysisConfig
 from .loop import analyze_video
 from .results import AnalysisResult, CropResult, MatchSummary, Progress, TrackResult
+from .stream import StreamLoop, stream_loop
 from .timing import STAGES
 
 __all__ = ["STAGES", "AnalysisConfig", "AnalysisResult", "CheckpointError", "CropResult", "MatchSummary",
-           "Progress", "TrackResult", "analyze_video"]
+           "Progress", "StreamLoop", "TrackResult", "analyze_video", "stream_loop"]

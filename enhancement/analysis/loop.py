@@ -29,7 +29,7 @@ from typing import Any
 
 from ..frames import BestCrops
 from ..track import Track, iou
-from ..video import Box, Frame, FrameReader, MotionGate, expand_box
+from ..video import Box, FootageInfo, Frame, FrameReader, MotionGate, expand_box
 from . import checkpoint
 from .config import AnalysisConfig
 from .detection import Found, RegionDetector, nms
@@ -48,12 +48,12 @@ CheckpointCallback = Callable[[int, bytes], None]
 class FrameLoop:
     """One analysis run: the per-frame work, the tracks it finishes and the callbacks it owes."""
 
-    def __init__(self, reader: FrameReader, config: AnalysisConfig, gallery: Any, state: checkpoint.LoopState | None,
-                 say: LogCallback, on_track: TrackCallback | None, checkpoint_cb: CheckpointCallback | None,
-                 progress_cb: ProgressCallback | None) -> None:
-        self.reader, self.config, self.say = reader, config, say
+    def __init__(self, info: FootageInfo, step: int, config: AnalysisConfig, gallery: Any,
+                 state: checkpoint.LoopState | None, say: LogCallback, on_track: TrackCallback | None,
+                 checkpoint_cb: CheckpointCallback | None = None, progress_cb: ProgressCallback | None = None) -> None:
+        self.step, self.config, self.say = step, config, say
         self.on_track, self.checkpoint_cb, self.progress_cb = on_track, checkpoint_cb, progress_cb
-        self.info = reader.info
+        self.info = info
         self.is_image = self.info.kind == "image"
         self.clock = StageClock()
         self.detector = RegionDetector(config)
@@ -67,14 +67,19 @@ class FrameLoop:
             self.gate.restore(state.gate_previous)
         self.state = state
         self.results: list[TrackResult] = []
+        self.finished = 0
+        self.improved: set[int] = set()  # tracks whose best crops changed on the last frame (the stream re-matches)
         self.last_percent = -1
+
+    keep_results = True  # a file's run returns its tracks; a stream's never ends, so it keeps none (stream.py)
 
     @property
     def tracks_done(self) -> int:
-        return self.state.tracks_before + len(self.results)
+        return self.state.tracks_before + self.finished
 
-    def run(self) -> AnalysisResult:
-        info, state, reader = self.info, self.state, self.reader
+    def run(self, reader: FrameReader) -> AnalysisResult:
+        """A whole file: every frame the reader yields, then the tracks still open at its end."""
+        info, state = self.info, self.state
         self.say("info", f"analysing {info.kind} {info.width}x{info.height}, {info.frame_count} frame(s) at "
                          f"{info.fps:.2f} fps; every {reader.step} frame(s); detector {self.config.detector}"
                          + (f"; resuming after frame {state.checkpoint} with {len(state.tracker.active)} open "
@@ -102,6 +107,7 @@ class FrameLoop:
         """Motion, detection, tracking and best crops for one frame; finishes the tracks it closes."""
         state, image = self.state, frame.image
         state.frames_analysed += 1
+        self.improved.clear()
         motion = self.gate.update(image) if self.gate is not None else (0, 0, image.shape[1], image.shape[0])
         state.moved_since_full = state.moved_since_full or motion is not None
         t0 = self.clock.add("motion", t0)
@@ -116,7 +122,8 @@ class FrameLoop:
             if track.last_frame == frame.index:
                 point = track.points[-1]
                 store = state.crops.setdefault(track.track_id, BestCrops(keep=self.config.keep_best))
-                store.offer(image, frame.index, frame.timestamp, point.box, point.landmarks)
+                if store.offer(image, frame.index, frame.timestamp, point.box, point.landmarks):
+                    self.improved.add(track.track_id)
         self.clock.add("crops", t0)
         self.finish(closed)
 
@@ -124,7 +131,7 @@ class FrameLoop:
         """Around every live track; the full frame when scheduled and something moved since the last full pass;
         else a moving region that no track covers, now rather than at the next full pass."""
         state, image, config = self.state, frame.image, self.config
-        scheduled = self.is_image or (frame.index // self.reader.step) % config.detect_every == 0
+        scheduled = self.is_image or (frame.index // self.step) % config.detect_every == 0
         detections: list[Found] = []
         for track in state.tracker.active:
             detections += self.detector.around(image, track.last_box)
@@ -145,7 +152,8 @@ class FrameLoop:
             store = self.state.crops.pop(track.track_id, None)
             if len(track.points) < self.min_detections or store is None or not store.best():
                 continue
-            result = self.matcher.track_result(track, store.best())
+            result = self.final_result(track, store)
+            self.finished += 1
             self.say("info", f"track {track.key}: {len(track.points)} detections, frames {result.first_frame}-"
                              f"{result.last_frame}, match {result.decision or 'unknown'}")
             if self.on_track:
@@ -154,7 +162,11 @@ class FrameLoop:
                 # (the 10-minute run grew ~0.3 MiB per track while whole results, crops included, were kept).
                 for crop in result.crops:
                     crop.crop = crop.enhanced = None
-            self.results.append(result)
+            if self.keep_results:
+                self.results.append(result)
+
+    def final_result(self, track: Track, store: BestCrops) -> TrackResult:
+        return self.matcher.track_result(track, store.best())
 
     def after_frame(self, frame: Frame) -> None:
         """Checkpoint every ``checkpoint_every_s`` of footage; progress at most once per percent."""
@@ -194,10 +206,10 @@ def analyze_video(path: str | Path, *, gallery: Any, config: AnalysisConfig | No
         state, last_frame = checkpoint.load(resume_from, config)
         start = last_frame + 1
     reader = FrameReader(path, max_fps=config.max_fps, start_frame=start)
-    return FrameLoop(reader, config, gallery, state, log_cb or _log_to_logger, on_track, checkpoint_cb,
-                     progress_cb).run()
+    return FrameLoop(reader.info, reader.step, config, gallery, state, log_cb or log_to_logger, on_track,
+                     checkpoint_cb, progress_cb).run(reader)
 
 
-def _log_to_logger(level: str, message: str) -> None:
+def log_to_logger(level: str, message: str) -> None:
     log.log(logging.getLevelName(level.upper()), message)
 

@@ -1,5 +1,5 @@
-"""Run FaceCase in one command: embedded Redis (when ``REDIS_URL`` is unset), the django-q2 worker cluster and
-daphne, supervised together.
+"""Run FaceCase in one command: embedded Redis (when ``REDIS_URL`` is unset), the django-q2 worker cluster,
+daphne and the live camera runner (``run_cameras``), supervised together.
 
 A child that exits (crash, OOM kill, SIGKILL) is logged and started again with exponential backoff; the others keep
 running. After Redis comes back its queue is empty (no persistence), so queued jobs are sent again; after the worker
@@ -50,7 +50,7 @@ class Child:
 
 
 class Command(BaseCommand):
-    help = "Start embedded Redis + qcluster + daphne together and keep them running; Ctrl-C stops everything."
+    help = "Start embedded Redis + qcluster + daphne + run_cameras together and keep them running; Ctrl-C stops all."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -81,8 +81,11 @@ class Command(BaseCommand):
             daphne = [sys.executable, "-m", "daphne", *DAPHNE_OPTIONS, "-b", host, "-p", str(port),
                       "facecase.asgi:application"]
             web = Child("web", lambda: self._spawn(daphne, env))
+            # Live cameras: a crashed runner restarts like the others; its leases lapse and it claims them back.
+            cameras = Child("cameras", lambda: self._spawn([*manage, "run_cameras"], env))
             self._launch(worker)
             self._launch(web)
+            self._launch(cameras)
             self.stdout.write(self.style.SUCCESS(f"FaceCase is running on http://{host}:{port}/  (Ctrl-C to stop)"))
             self._recover_jobs(manage, env, include_processing=embedded)
             self._first_start_demo(manage, env, var_dir, skip=no_demo)

@@ -8,6 +8,9 @@ process so the alert exists when the command returns. ``--shared`` adds the samp
 ``../shared/data`` when present (Hamilton clip with its two people, Big Bang Theory characters and a group scene,
 and an unrelated LFW person who must not alert).
 
+It also adds a live demo camera (the same synthetic clip with an empty pause, looping) that ``run_cameras`` reads:
+the demo suspect raises a live alert within a minute of ``make run``.
+
 Idempotent: suspects are keyed by external id, photos and footage by sha256; running it again adds nothing.
 """
 
@@ -64,6 +67,7 @@ class Command(BaseCommand):
         self.stdout.write(f"registry {'v' + str(version.number) if version else 'unchanged'}")
         case = self._case(DEMO_CASE, "Demo: synthetic CCTV of a wanted person",
                           "SYNTHETIC footage generated from skimage.data.astronaut(); see enhancement/synthetic.py.")
+        self._camera(case)
         with tempfile.TemporaryDirectory() as tmp:
             clip = make_cctv_clip(Path(tmp) / "demo-cctv-synthetic.mp4")
             self.stdout.write(clip.description)
@@ -75,6 +79,13 @@ class Command(BaseCommand):
                 self._analyse(shared_case, path)
         alerts = Alert.objects.filter(footage__case__reference__in=[DEMO_CASE, SHARED_CASE]).count()
         self.stdout.write(self.style.SUCCESS(f"demo ready: {alerts} alert(s) on the demo cases"))
+
+    def _camera(self, case: Case) -> None:
+        """The live demo camera (``manage.py demo_camera``, in the cameras app, which sits above this one)."""
+        from django.core.management import call_command, get_commands
+
+        if "demo_camera" in get_commands():
+            call_command("demo_camera", case=case.reference, stdout=self.stdout)
 
     def _actor(self) -> Any:
         users = get_user_model()

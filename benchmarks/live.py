@@ -1,0 +1,355 @@
+"""Live cameras: alert latency (frame capture -> operator WebSocket), cameras sustained at 5 analysed fps with lag
+under 1 s, CPU per camera, memory over a run, and reconnect time after an RTSP server restart.
+
+Everything is real: a fresh SQLite database and an embedded Redis in a temporary folder, daphne serving the
+WebSocket, one ``manage.py run_cameras`` process, an operator's WebSocket client (websocket-client) logged in with
+a session cookie, looping SYNTHETIC clips of the enrolled demo suspect (``enhancement.synthetic``) as file cameras,
+and Debian's GStreamer RTSP server (``tests/streams/rtsp_server.py``) for the reconnect runs.
+
+    .venv/bin/python -m benchmarks.live --write                   # the page's run (reduced sizes, ~8 minutes)
+    .venv/bin/python -m benchmarks.live --alerts 100 --memory-minutes 30 --sustain 1,2,4,6 --write   # full size
+
+Writes docs/benchmarks/live.md (with ``--write``) and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+LAG_GOAL_S = 1.0
+LATENCY_GOAL_S = 1.0
+RECONNECT_GOAL_S = 5.0
+LOAD_NOTE = (
+    "Read this with the load: the machine is shared (other engineers' tests and a training job), and over these "
+    "windows the runner got a third to two thirds of one core whatever the number of cameras, so analysed fps fell "
+    "as cameras were added; the CPU-per-camera column is the share it got, not what it needs. The goal (4 cameras) "
+    "needs a run on a quiet machine; it is not shown here.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def wait(predicate: Any, timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise SystemExit(f"gave up waiting for {what}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alerts", type=int, default=100, help="alerts to time (at least)")
+    parser.add_argument("--latency-cameras", type=int, default=2)
+    parser.add_argument("--memory-minutes", type=float, default=3.0, help="length of the latency + memory run")
+    parser.add_argument("--sustain", default="1,2,3,4", help="numbers of 720p cameras to try")
+    parser.add_argument("--sustain-seconds", type=float, default=30.0)
+    parser.add_argument("--reconnects", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="write docs/benchmarks/live.md")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="fc-live-"))
+    sys.path.insert(0, str(REPO))
+    from facecase.embedded_redis import start_embedded_redis
+
+    redis, redis_url = start_embedded_redis(workdir)
+    env = {**os.environ, "FACECASE_VAR_DIR": str(workdir), "PRIVATE_MEDIA_ROOT": str(workdir / "media"),
+           "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}", "REDIS_URL": redis_url,
+           "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facecase.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    processes: list[subprocess.Popen] = []
+    try:
+        rows = run(args, workdir, env, processes)
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        redis.terminate()
+        redis.wait(timeout=10)
+    page = render(args, rows)
+    print(page)
+    if args.write:
+        target = REPO / "docs" / "benchmarks" / "live.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page)
+        print(f"wrote {target}")
+
+
+def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subprocess.Popen]) -> dict[str, Any]:
+    import psutil
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from cameras.models import Camera
+    from cameras.services import camera_create, camera_delete
+    from enhancement.synthetic import astronaut_bgr, make_cctv_clip
+    from facecase.roles import assign_role
+    from footage.management.commands.demo import _png_upload
+    from suspects.gallery import registry_rebuild
+    from suspects.services import suspect_create, suspect_photo_add
+
+    admin = get_user_model().objects.create_user("bench-admin")
+    assign_role(admin, "admin")
+    operator = get_user_model().objects.create_user("bench-operator")
+    assign_role(operator, "operator")
+    suspect = suspect_create(actor=admin, name="Eileen Collins (demo)", external_id="DEMO-ASTRONAUT", status="wanted")
+    suspect_photo_add(actor=admin, suspect=suspect, upload=_png_upload("astronaut.png", astronaut_bgr()))
+    registry_rebuild(reason="benchmark")
+    walk = make_cctv_clip(workdir / "walk.mp4", seconds=2.5, fps=10.0).path  # one pass = one track = one alert
+    hd = make_cctv_clip(workdir / "walk720.mp4", width=1280, height=720, face_px=110, seconds=6.0, fps=15.0).path
+
+    port = free_port()
+    manage = [sys.executable, str(REPO / "manage.py")]
+    log = open(workdir / "daphne.log", "wb")  # noqa: SIM115 - lives as long as the process
+    processes.append(subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                       "facecase.asgi:application"], cwd=REPO, env=env, stdout=log,
+                                      stderr=subprocess.STDOUT))
+    runner_log = workdir / "run_cameras.log"
+    runner = subprocess.Popen([*manage, "run_cameras"], cwd=REPO, env=env, stdout=open(runner_log, "wb"),  # noqa: SIM115
+                              stderr=subprocess.STDOUT)
+    processes.append(runner)
+    client = Client()
+    client.force_login(operator)
+    cookie = client.cookies["sessionid"].value
+
+    import websocket
+
+    def connect() -> Any:
+        try:
+            ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws/events/", timeout=5,
+                                             header=[f"Cookie: sessionid={cookie}"], origin=f"http://127.0.0.1:{port}")
+        except OSError:
+            return None
+        return ws
+
+    ws = wait(connect, 120, "daphne to accept the operator's WebSocket")
+    received: list[tuple[float, dict[str, Any]]] = []
+    stop = threading.Event()
+
+    def listen() -> None:
+        ws.settimeout(1.0)
+        while not stop.is_set():
+            try:
+                message = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except Exception:
+                return
+            now = time.time()
+            if not message:
+                return
+            event = json.loads(message)
+            if event.get("type") == "alert.created" and event["payload"].get("camera_id"):
+                received.append((now, event["payload"]))
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    proc = psutil.Process(runner.pid)
+    rows: dict[str, Any] = {"load_before": os.getloadavg(), "cpus": os.cpu_count()}
+
+    # 0. Warm-up (not timed): the runner's first alert waits for TensorFlow to load on a busy machine.
+    warm = camera_create(actor=admin, name="warm-up", source_url=str(walk), analysis_fps=5.0)
+    wait(lambda: received, 300, "the first alert (warm-up)")
+    camera_delete(actor=admin, camera=warm)
+    time.sleep(2)
+    received.clear()
+
+    # 1. Latency over >= N alerts, and the runner's memory over the same run.
+    cameras = [camera_create(actor=admin, name=f"latency {i}", source_url=str(walk), analysis_fps=5.0)
+               for i in range(args.latency_cameras)]
+    started = time.monotonic()
+    memory: list[tuple[float, float]] = []
+    while time.monotonic() - started < args.memory_minutes * 60 or len(received) < args.alerts:
+        memory.append((time.monotonic() - started, proc.memory_info().rss / 2**20))
+        if time.monotonic() - started > max(900, args.memory_minutes * 60 * 2):
+            break
+        time.sleep(5)
+    latencies = [now - payload["captured_ts"] for now, payload in received]
+    rows["latency"] = latencies
+    rows["latency_cameras"] = args.latency_cameras
+    rows["memory"] = memory
+    rows["run_s"] = time.monotonic() - started
+    for camera in cameras:
+        camera_delete(actor=admin, camera=camera)
+    time.sleep(3)
+
+    # 2. Simultaneous 720p cameras at 5 analysed fps.
+    sustain = []
+    for n in [int(v) for v in args.sustain.split(",") if v]:
+        cams = [camera_create(actor=admin, name=f"hd {n}-{i}", source_url=str(hd), analysis_fps=5.0) for i in range(n)]
+        wait(lambda cams=cams: all(Camera.objects.get(pk=c.pk).health == "live" for c in cams), 120, "720p cameras")
+        time.sleep(8)  # warm: first faces, embedder
+        proc.cpu_percent(None)
+        samples: dict[int, list[tuple[float, float]]] = {c.pk: [] for c in cams}
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < args.sustain_seconds:
+            for c in Camera.objects.filter(pk__in=list(samples)):
+                samples[c.pk].append((c.fps_analysed, c.lag_s if c.lag_s is not None else 99.0))
+            time.sleep(1)
+        cpu = proc.cpu_percent(None)
+        fps = [statistics.mean(f for f, _ in s) for s in samples.values()]
+        lags = [lag for s in samples.values() for _, lag in s]
+        sustain.append({"cameras": n, "fps_min": min(fps), "lag_p95": percentile(lags, 95), "lag_max": max(lags),
+                        "cpu_percent": cpu, "load": os.getloadavg()[0]})
+        for c in cams:
+            camera_delete(actor=admin, camera=c)
+        time.sleep(3)
+    rows["sustain"] = sustain
+
+    # 3. Reconnect after an RTSP server restart.
+    rows["reconnect"] = reconnects(args, workdir, admin, camera_create, camera_delete, Camera, walk)
+    stop.set()
+    listener.join(timeout=3)
+    ws.close()
+    rows["runner_log_has_secret"] = "bench-secret" in runner_log.read_text(errors="replace")
+    rows["load_after"] = os.getloadavg()
+    return rows
+
+
+def reconnects(args: Any, workdir: Path, admin: Any, camera_create: Any, camera_delete: Any, Camera: Any,  # noqa: N803
+               walk: Path) -> list[float] | str:
+    sys.path.insert(0, str(REPO / "tests"))
+    from camera_support import RtspServer, rtsp_available, write_frames
+
+    reason = rtsp_available()
+    if reason:
+        return f"not measured: {reason}"
+    frames = workdir / "frames"
+    write_frames(frames, seconds=3.0)
+    server = RtspServer(frames, free_port()).start()
+    url = f"rtsp://bench:bench-secret@127.0.0.1:{server.port}/cam"
+    camera = camera_create(actor=admin, name="rtsp", source_url=url, analysis_fps=5.0)
+    times: list[float] = []
+    try:
+        wait(lambda: Camera.objects.get(pk=camera.pk).health == "live", 120, "the RTSP camera to go live")
+        for _ in range(args.reconnects):
+            server.kill()
+            wait(lambda: Camera.objects.get(pk=camera.pk).health != "live", 60, "the camera to notice")
+            restarted = time.time()
+            server.start()
+
+            def back(restarted: float = restarted) -> Any:
+                row = Camera.objects.get(pk=camera.pk)
+                return row.last_frame_at.timestamp() if row.last_frame_at and row.last_frame_at.timestamp() > \
+                    restarted else None
+
+            times.append(wait(back, 60, "a frame after the restart") - restarted)
+            time.sleep(3)
+    finally:
+        server.kill()
+        camera_delete(actor=admin, camera=camera)
+    return times
+
+
+def render(args: Any, rows: dict[str, Any]) -> str:
+    lat = rows["latency"]
+    mem = rows["memory"]
+    mem_first = [m for t, m in mem if t >= 30] or [m for _, m in mem]
+    lines = [
+        "# Live cameras benchmark",
+        "",
+        f"`python -m benchmarks.live {' '.join(sys.argv[1:])}` on {platform.node()} ({rows['cpus']} CPUs, "
+        f"{platform.processor() or platform.machine()}), one `run_cameras` process, daphne + embedded Redis + "
+        "SQLite beside it. The machine is shared with other engineers' jobs: load average "
+        f"{rows['load_before'][0]:.1f} before, {rows['load_after'][0]:.1f} after.",
+        "",
+        "**Reduced sizes** so that a run fits in a few minutes on these shared cores: the memory run lasts "
+        f"{rows['run_s'] / 60:.1f} minutes (the issue asks for 30; `--memory-minutes 30` runs it), sustain windows "
+        f"are {args.sustain_seconds:.0f} s per camera count, {args.reconnects} reconnects.",
+        "",
+        "## Alert latency: frame capture to the operator's WebSocket",
+        "",
+        f"{len(lat)} alerts from {rows['latency_cameras']} looping file cameras (synthetic 640x360 walk of the "
+        "enrolled demo suspect, 2.5 s per pass, 5 analysed fps), after one warm-up alert that is not counted (the "
+        "runner's first face waits for TensorFlow to load). Capture time = when the reader took the frame off "
+        "the source; arrival = when the WebSocket client (websocket-client, through daphne and the Redis channel "
+        "layer) received `alert.created`.",
+        "",
+        "| alerts | p50 | p95 | max | goal |",
+        "|---|---|---|---|---|",
+    ]
+    if lat:
+        lines.append(f"| {len(lat)} | {percentile(lat, 50):.3f} s | {percentile(lat, 95):.3f} s | {max(lat):.3f} s | "
+                     f"p95 < {LATENCY_GOAL_S:.1f} s: {'met' if percentile(lat, 95) < LATENCY_GOAL_S else 'NOT met'} |")
+    else:
+        lines.append("| 0 | - | - | - | no alert arrived |")
+    lines += [
+        "",
+        "## 720p cameras at 5 analysed fps",
+        "",
+        "Each camera a looping synthetic 1280x720 clip (15 fps source, a 110 px face walking across), analysed at "
+        "5 fps (the latest frame each time). Lag = capture of the latest analysed frame to the end of its analysis, "
+        "sampled every second from the health the runner writes; CPU = the runner process over the window "
+        "(100 % = one core).",
+        "",
+        "| cameras | min analysed fps of a camera | lag p95 | lag max | runner CPU | CPU per camera | load | "
+        "sustained (5 fps, lag < 1 s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    best = 0
+    for row in rows["sustain"]:
+        ok = row["fps_min"] >= 4.5 and row["lag_p95"] < LAG_GOAL_S
+        best = row["cameras"] if ok else best
+        lines.append(f"| {row['cameras']} | {row['fps_min']:.2f} | {row['lag_p95']:.3f} s | {row['lag_max']:.3f} s | "
+                     f"{row['cpu_percent']:.0f} % | {row['cpu_percent'] / row['cameras']:.0f} % | {row['load']:.1f} | "
+                     f"{'yes' if ok else 'no'} |")
+    lines += ["", f"Sustained here: **{best}** camera(s) (goal: at least 4).", "", LOAD_NOTE, "",
+              "## Memory of the runner over the run", "",
+              "| minute | RSS |", "|---|---|"]
+    for t, m in mem[:: max(1, len(mem) // 12)]:
+        lines.append(f"| {t / 60:.1f} | {m:.0f} MiB |")
+    if mem:
+        lines += ["", f"From the first sample after 30 s to the last: {mem_first[0]:.0f} -> {mem[-1][1]:.0f} MiB "
+                  f"({mem[-1][1] - mem_first[0]:+.0f} MiB over {(mem[-1][0] - 30) / 60:.1f} min)."]
+    lines += ["", "## Reconnect after an RTSP server restart", ""]
+    rec = rows["reconnect"]
+    if isinstance(rec, str):
+        lines.append(rec)
+    else:
+        lines += ["Server killed; once the camera shows unhealthy the server starts again; time from that restart to "
+                  "the first frame the runner receives (its `last_frame_at`).", "",
+                  "| restarts | each | max | goal |", "|---|---|---|---|",
+                  f"| {len(rec)} | {', '.join(f'{v:.2f} s' for v in rec)} | {max(rec):.2f} s | < "
+                  f"{RECONNECT_GOAL_S:.0f} s: {'met' if max(rec) < RECONNECT_GOAL_S else 'NOT met'} |"]
+    lines += ["", f"The RTSP URL carried a password; it appears in the runner's log: "
+              f"{'YES' if rows['runner_log_has_secret'] else 'no'}.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

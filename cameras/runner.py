@@ -1,0 +1,463 @@
+"""``manage.py run_cameras``: one reader + analysis thread per enabled camera this runner holds a lease on.
+
+Leases: a camera is read by exactly one runner. A runner claims a free or stale camera with a conditional update
+(``runner`` and ``lease_expires_at`` as it read them; one row updated = claimed), renews every lease it holds on each
+heartbeat, and stops a camera as soon as its row says it is disabled, deleted, changed or held by another runner.
+A dead runner stops renewing; ``LEASE_S`` later another runner takes its cameras over.
+
+Per camera (``CameraWorker``): ``enhancement.live.LatestFrameReader`` keeps the newest frame; at the camera's
+analysis rate the worker takes it (older ones are dropped, never queued), feeds the streaming frame loop
+(``enhancement.analysis.stream``), stores each matched track as a Sighting at once and raises its Alert then (one per
+track and suspect; later frames improve the sighting), keeps an evidence clip around the first match, writes the
+latest frame as the wall's snapshot about once a second and its health (state, reason, fps, lag) with it.
+Everything runs in this process: an alert's enhancement and embedding take tens of milliseconds per face here,
+where a queue round-trip would add more than that to the alert's latency (docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from cameras.models import Camera
+from cameras.sources import mask_text, mask_url, source_kind
+from facecase.events import OPERATORS_GROUP, case_group, publish
+from footage.models import Alert, Sighting
+
+log = logging.getLogger("cameras")
+
+LEASE_S = 5.0  # a runner silent this long loses its cameras to another
+HEARTBEAT_S = 0.5  # lease renewal and the check for edited/removed cameras
+CLIP_BEFORE_S = 3.0
+CLIP_AFTER_S = 3.0
+CLIP_WIDTH = 480
+SNAPSHOT_EVERY_S = 1.0
+SNAPSHOT_WIDTH = 960
+CONFIG_FIELDS = ("source_url", "enabled", "analysis_fps", "detector", "min_face_px", "case_id", "name")
+
+
+def runner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def wall(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+
+
+def config_of(camera: Camera) -> tuple[Any, ...]:
+    return tuple(getattr(camera, f) for f in CONFIG_FIELDS)
+
+
+def snapshot_name(camera_id: int, boxes: bool = False) -> str:
+    return f"cameras/camera-{camera_id}/latest{'-boxes' if boxes else ''}.jpg"
+
+
+def _storage() -> Any:
+    return Sighting._meta.get_field("raw_crop").storage
+
+
+def _write_atomic(name: str, data: bytes) -> None:
+    path = Path(_storage().path(name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + f".{threading.get_ident()}.part")
+    part.write_bytes(data)
+    os.replace(part, path)
+
+
+def _downscale(image: np.ndarray, width: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if w <= width:
+        return image
+    return cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+
+
+def encode_clip(frames: list[tuple[float, np.ndarray]], fps: float) -> bytes:
+    """WebM (VP8) of the frames, all scaled to the first one's size: small and playable in a browser."""
+    h, w = frames[0][1].shape[:2]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.webm"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), max(1.0, fps), (w, h))
+        try:
+            for _, image in frames:
+                if image.shape[:2] != (h, w):
+                    image = cv2.resize(image, (w, h))
+                writer.write(image)
+        finally:
+            writer.release()
+        return path.read_bytes()
+
+
+class CameraWorker(threading.Thread):
+    """Reads and analyses one camera until stopped. All its database writes are conditional on the lease."""
+
+    def __init__(self, camera: Camera, runner: str) -> None:
+        super().__init__(name=f"camera {camera.pk}", daemon=True)
+        self.camera, self.runner = camera, runner
+        self.config = config_of(camera)
+        self.display = f"{camera.name} ({mask_url(camera.source_url)})"
+        self.stopping = threading.Event()
+        self.tracks: dict[int, dict[str, Any]] = {}  # stream track id -> {"sighting": pk, "score": float}
+        self.ring: deque[tuple[float, np.ndarray]] = deque(maxlen=max(2, int(CLIP_BEFORE_S * camera.analysis_fps) + 1))
+        self.pending_clips: list[dict[str, Any]] = []
+        self.analysed: deque[float] = deque(maxlen=64)
+        self.lag = 0.0
+        self.started = time.time()
+        self.version_number: tuple[int, str] | None = None
+        self.error = ""
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    # --- thread body ---------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        from enhancement.live import LatestFrameReader
+
+        reader = LatestFrameReader(self.camera.source_url, source_kind(self.camera.source_url), display=self.display)
+        reader.start()
+        try:
+            self._loop(reader)
+        except Exception as exc:  # one camera's failure never takes the runner or the other cameras down
+            self.error = mask_text(f"{type(exc).__name__}: {exc}", self.camera.source_url)
+            log.error("camera %s: analysis failed: %s", self.display, self.error)
+            self._health("failed", f"analysis error: {self.error}", reader)
+        finally:
+            reader.stop(timeout=0.5)
+            self._flush_clips()
+            connection.close()
+
+    def _loop(self, reader: Any) -> None:
+        period = 1.0 / max(0.1, self.camera.analysis_fps)
+        loop, last_seq = None, -1
+        next_health = next_snapshot = next_registry = 0.0
+        due = time.monotonic()
+        while not self.stopping.is_set():
+            t0 = time.monotonic()
+            if t0 >= next_registry:
+                loop = self._refresh_registry(loop)
+                next_registry = t0 + 5.0
+            frame = reader.latest(last_seq)
+            if frame is not None:
+                last_seq = frame.seq
+                if loop is None:
+                    loop = self._new_loop(frame.image)
+                loop.feed(frame.image, frame.captured_at)
+                self.lag = time.time() - frame.captured_at
+                self.analysed.append(time.time())
+                small = _downscale(frame.image, CLIP_WIDTH)
+                self.ring.append((frame.captured_at, small))
+                self._advance_clips(frame.captured_at, small)
+                if t0 >= next_snapshot:
+                    self._snapshot(frame.image, loop)
+                    next_snapshot = t0 + SNAPSHOT_EVERY_S
+            if t0 >= next_health:
+                self._health(*reader.health(), reader)
+                next_health = t0 + 1.0
+            # A fixed schedule: a slow frame is made up by a shorter wait, a backlog is never built (late: start over).
+            due += period
+            now = time.monotonic()
+            if due < now - period:
+                due = now
+            self.stopping.wait(max(0.0, due - now))
+        if loop is not None:
+            loop.close_all()
+
+    # --- analysis ------------------------------------------------------------------------------------------
+
+    def _analysis_config(self) -> Any:
+        from django.conf import settings
+
+        from enhancement.analysis import AnalysisConfig
+        from footage.calibration import alert_threshold
+
+        overrides = dict(getattr(settings, "FACECASE_ANALYSIS", {}) or {})
+        fields = AnalysisConfig.__dataclass_fields__
+        config = AnalysisConfig(**{k: v for k, v in overrides.items() if k in fields})
+        config.max_fps = self.camera.analysis_fps
+        config.detector = self.camera.detector
+        config.min_face_px = self.camera.min_face_px
+        enrolled = len(set(self.gallery.labels)) if self.gallery is not None else None
+        config.threshold = alert_threshold(enrolled) if config.threshold is None else config.threshold
+        return config
+
+    def _refresh_registry(self, loop: Any) -> Any:
+        """Match against the registry's current version; a rebuild is picked up within seconds."""
+        from suspects.gallery import current_gallery
+
+        close_old_connections()
+        gallery, version = current_gallery()
+        number = (version.number, version.gallery_sha256) if version is not None else None
+        if number == self.version_number and loop is not None:
+            return loop
+        self.gallery, self.version = gallery, version
+        self.version_number = number
+        if loop is not None:
+            loop.matcher.gallery = gallery
+            loop.matcher.threshold = float(self._analysis_config().threshold)
+        return loop
+
+    def _new_loop(self, image: np.ndarray) -> Any:
+        from enhancement.analysis import stream_loop
+
+        h, w = image.shape[:2]
+        return stream_loop(width=w, height=h, fps=self.camera.analysis_fps, gallery=self.gallery,
+                           config=self._analysis_config(), on_match=self.on_match, on_track=self.on_track,
+                           log_cb=self._say)
+
+    def _say(self, level: str, message: str) -> None:
+        log.log(logging.WARNING if level == "warning" else logging.DEBUG, "camera %s: %s", self.display,
+                mask_text(message, self.camera.source_url))
+
+    def on_match(self, result: Any) -> None:
+        self._store(result, final=False)
+
+    def on_track(self, result: Any) -> None:
+        """A closed track: stored like a file's (unknown faces too), or its matched sighting brought up to date."""
+        self._store(result, final=True)
+        self.tracks.pop(result.track_id, None)
+
+    def _store(self, result: Any, final: bool) -> None:
+        from footage.analysis import alert_for_track, build_sighting, label_suspects, sighting_apply_result
+
+        camera = self.camera
+        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
+        suspects = label_suspects(labels)
+        entry = self.tracks.get(result.track_id)
+        score = result.enhanced.score or 0.0
+        first_ts, last_ts = result.timestamps[0], result.timestamps[-1]
+        with transaction.atomic():
+            if not Camera.objects.filter(pk=camera.pk, runner=self.runner).exists():
+                return  # no longer ours (removed, or taken over): store nothing more
+            if entry is None:
+                Camera.objects.filter(pk=camera.pk).update(next_track_id=F("next_track_id") + 1)
+                number = Camera.objects.values_list("next_track_id", flat=True).get(pk=camera.pk) - 1
+                sighting, _ = build_sighting(result, suspects, self.version, camera=camera, track_id=number,
+                                             first_ts=round(first_ts - self.started, 3),
+                                             last_ts=round(last_ts - self.started, 3), captured_at=wall(first_ts),
+                                             last_seen_at=wall(last_ts))
+                self._keep_frame(sighting)
+                entry = self.tracks[result.track_id] = {"sighting": sighting.pk, "score": score}
+            else:
+                sighting = Sighting.objects.get(pk=entry["sighting"])
+                if score > entry["score"]:  # later frames gave better crops: the sighting shows the best
+                    sighting_apply_result(sighting, result, suspects)
+                    entry["score"] = score
+                sighting.last_frame = result.last_frame
+                sighting.last_ts = round(last_ts - self.started, 3)
+                sighting.last_seen_at = wall(last_ts)
+                sighting.save()
+            alert = alert_for_track(sighting, result, suspects, self.version, self._say_info, camera=camera,
+                                    camera_name=camera.name, captured_at=wall(last_ts))
+            if alert is not None:
+                payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
+                           "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+                           "footage_id": None, "case_id": camera.case_id, "sighting_id": sighting.pk,
+                           "camera_id": camera.pk, "camera_name": camera.name,
+                           "captured_at": alert.captured_at.isoformat(), "captured_ts": last_ts,
+                           "first_ts": sighting.first_ts, "created_at": alert.created_at.isoformat()}
+                groups = [OPERATORS_GROUP] + ([case_group(camera.case_id)] if camera.case_id else [])
+                for group in groups:
+                    transaction.on_commit(lambda g=group, p=payload: publish(g, "alert.created", p))
+        if alert is not None:
+            log.warning("camera %s: ALERT %s, score %.2f, captured %s", self.display, alert.suspect.name,
+                        alert.score, alert.captured_at.isoformat())
+            before = [f for f in self.ring if f[0] >= last_ts - CLIP_BEFORE_S]
+            self.pending_clips.append({"alert": alert.pk, "frames": before, "until": last_ts + CLIP_AFTER_S})
+
+    def _say_info(self, message: str) -> None:
+        self._say("info", message)
+
+    def _keep_frame(self, sighting: Sighting) -> None:
+        """A live sighting keeps its full frame now (there is no original to decode it from later)."""
+        if not self.ring:
+            return
+        image = self.ring[-1][1]
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
+        if ok:
+            name = _storage().save(f"{sighting.media_folder}/frame.jpg", ContentFile(data.tobytes()))
+            Sighting.objects.filter(pk=sighting.pk).update(frame=name)
+
+    # --- evidence clips ------------------------------------------------------------------------------------
+
+    def _advance_clips(self, captured_at: float, small: np.ndarray) -> None:
+        still = []
+        for clip in self.pending_clips:
+            if clip["frames"] and clip["frames"][-1][0] != captured_at:
+                clip["frames"].append((captured_at, small))
+            if captured_at >= clip["until"]:
+                self._save_clip(clip)
+            else:
+                still.append(clip)
+        self.pending_clips = still
+
+    def _flush_clips(self) -> None:
+        for clip in self.pending_clips:
+            try:
+                self._save_clip(clip)
+            except Exception:
+                log.exception("camera %s: could not save an evidence clip", self.display)
+        self.pending_clips = []
+
+    def _save_clip(self, clip: dict[str, Any]) -> None:
+        frames = clip["frames"]
+        if not frames:
+            return
+        data = encode_clip(frames, self.camera.analysis_fps)
+        name = _storage().save(f"cameras/camera-{self.camera.pk}/alerts/alert-{clip['alert']}.webm",
+                               ContentFile(data))
+        Alert.objects.filter(pk=clip["alert"]).update(
+            clip=name, clip_sha256=hashlib.sha256(data).hexdigest(), clip_started_at=wall(frames[0][0]),
+            clip_ended_at=wall(frames[-1][0]))
+
+    # --- wall ----------------------------------------------------------------------------------------------
+
+    def _snapshot(self, image: np.ndarray, loop: Any) -> None:
+        h, w = image.shape[:2]
+        small = _downscale(image, SNAPSHOT_WIDTH)
+        scale = small.shape[1] / w
+        ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if ok:
+            _write_atomic(snapshot_name(self.camera.pk), data.tobytes())
+        boxes = []
+        drawn = small.copy()
+        for track in loop.open_tracks if loop is not None else []:
+            if track.last_frame != loop.next_index - 1:
+                continue
+            x, y, bw, bh = track.last_box
+            boxes.append({"box": [int(x), int(y), int(bw), int(bh)]})
+            p0 = (int(x * scale), int(y * scale))
+            p1 = (int((x + bw) * scale), int((y + bh) * scale))
+            cv2.rectangle(drawn, p0, p1, (0, 200, 255), 2)
+        ok, data = cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if ok:
+            _write_atomic(snapshot_name(self.camera.pk, boxes=True), data.tobytes())
+        Camera.objects.filter(pk=self.camera.pk, runner=self.runner).update(last_boxes=boxes, frame_width=w,
+                                                                             frame_height=h)
+
+    def _health(self, state: str, reason: str, reader: Any) -> None:
+        now = time.time()
+        recent = [t for t in self.analysed if now - t <= 3.0]
+        fps_analysed = (len(recent) - 1) / max(1e-6, recent[-1] - recent[0]) if len(recent) >= 2 else 0.0
+        if state == "live" and now - (recent[-1] if recent else 0) > 3.0:
+            state, reason = "stalled", "frames arrive but none was analysed for 3 s"
+        Camera.objects.filter(pk=self.camera.pk, runner=self.runner).update(
+            health=state, health_reason=mask_text(reason, self.camera.source_url)[:500],
+            fps_received=round(reader.fps(), 2), fps_analysed=round(fps_analysed, 2),
+            lag_s=round(self.lag, 3) if recent else None,
+            last_frame_at=wall(reader.last_frame_at) if reader.last_frame_at else None,
+            health_updated_at=timezone.now())
+
+
+def warm_up() -> None:
+    """Load the embedder (TensorFlow: ~10 s on a busy 2-core machine) before the first face needs it, so a camera's
+    first alert is not late by that much."""
+    try:
+        from enhancement.embed import embed_face
+        from enhancement.synthetic import astronaut_bgr
+
+        embed_face(astronaut_bgr(), box=(170, 30, 110, 130), backend="tf")
+    except Exception:  # only an optimisation: the first real face loads it anyway
+        log.exception("could not warm up the embedder")
+
+
+class Runner:
+    """Claims cameras through leases and keeps one ``CameraWorker`` per held camera in step with its row."""
+
+    def __init__(self, name: str | None = None, *, max_cameras: int | None = None, lease_s: float = LEASE_S) -> None:
+        self.name = name or runner_name()
+        self.max_cameras = max_cameras
+        self.lease_s = lease_s
+        self.workers: dict[int, CameraWorker] = {}
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("camera runner %s started", self.name)
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+        try:
+            while not stop.is_set():
+                try:
+                    self.tick()
+                except Exception:  # a database hiccup: try again on the next heartbeat
+                    log.exception("camera runner %s: heartbeat failed", self.name)
+                    close_old_connections()
+                stop.wait(HEARTBEAT_S)
+        finally:
+            self.release_all()
+
+    def tick(self) -> None:
+        now = timezone.now()
+        until = now + dt.timedelta(seconds=self.lease_s)
+        held = list(self.workers)
+        if held:
+            Camera.objects.filter(pk__in=held, runner=self.name).update(lease_expires_at=until)
+        rows = {c.pk: c for c in Camera.objects.filter(pk__in=held)}
+        for pk, worker in list(self.workers.items()):
+            row = rows.get(pk)
+            if row is None or not row.enabled or row.runner != self.name:
+                why = "removed" if row is None else "disabled" if not row.enabled else f"taken over by {row.runner}"
+                self._stop(pk, why, release=row is not None and row.runner == self.name)
+            elif config_of(row) != worker.config:
+                self._stop(pk, "settings changed", release=False)
+                self._start(row)
+            elif not worker.is_alive():
+                self._stop(pk, f"worker ended ({worker.error or 'no error'})", release=False)
+                self._start(row)
+        if self.max_cameras is not None and len(self.workers) >= self.max_cameras:
+            return
+        # One new camera per heartbeat, so runners started together share the cameras between them.
+        free = (Camera.objects.filter(enabled=True).exclude(pk__in=list(self.workers))
+                .filter(Q(runner="") | Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)).order_by("pk"))
+        for camera in free[:5]:
+            previous = f" from {camera.runner} (lease expired)" if camera.runner else ""
+            claimed = Camera.objects.filter(pk=camera.pk, runner=camera.runner,
+                                            lease_expires_at=camera.lease_expires_at).update(
+                runner=self.name, lease_expires_at=until, health=Camera.Health.CONNECTING, health_reason="")
+            if claimed == 1:
+                camera.refresh_from_db()
+                if camera.runner != self.name:
+                    continue
+                log.info("camera runner %s: claimed %s%s", self.name, camera.name, previous)
+                self._start(camera)
+                break
+
+    def _start(self, camera: Camera) -> None:
+        worker = CameraWorker(camera, self.name)
+        self.workers[camera.pk] = worker
+        log.info("camera %s: starting (%s, %.1f fps analysed)", worker.display, camera.source_kind,
+                 camera.analysis_fps)
+        worker.start()
+
+    def _stop(self, pk: int, why: str, release: bool) -> None:
+        worker = self.workers.pop(pk)
+        worker.stop()
+        log.info("camera %s: stopped (%s)", worker.display, why)
+        if release:
+            Camera.objects.filter(pk=pk, runner=self.name).update(runner="", lease_expires_at=None,
+                                                                  health=Camera.Health.IDLE, health_reason=why)
+
+    def release_all(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()
+        for worker in self.workers.values():
+            worker.join(timeout=3)
+        if self.workers:
+            Camera.objects.filter(pk__in=list(self.workers), runner=self.name).update(
+                runner="", lease_expires_at=None, health=Camera.Health.IDLE, health_reason="runner stopped")
+        self.workers = {}
+        log.info("camera runner %s stopped", self.name)

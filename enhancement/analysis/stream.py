@@ -1,0 +1,132 @@
+"""Streaming mode of the frame loop: frames pushed one at a time from a live source, matches reported while the track
+is still open.
+
+Conventions as in ``loop.py``: frames ``uint8`` BGR, boxes ``(x, y, w, h)`` in frame pixels; a frame's timestamp is
+the wall-clock time (seconds since the epoch) at which it was captured, so results carry capture times.
+
+The per-frame work (motion gate, detection passes, tracker, best crops) is ``FrameLoop.analyse``, exactly as for a
+file. What differs:
+- there is no end: ``feed(image, timestamp)`` analyses one frame and returns; tracks close by the gap rule only;
+- an open track whose best crops changed is matched again (at most every ``rematch_every_s``), and each time it
+  matches a suspect ``on_match(result)`` is called at once, so a caller can alert on the first match and let later
+  calls improve the stored sighting; ``on_track(result)`` still receives the final result when the track closes;
+- a crop's enhancement and embeddings are computed once and reused by later matches of the same track (a stream
+  re-matches the same best crops many times);
+- nothing is kept once handed over (memory stays flat for as long as the stream runs).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..frames import BestCrops, Candidate
+from ..track import Track
+from ..video import FootageInfo, Frame
+from .config import AnalysisConfig
+from .loop import FrameLoop, LogCallback, TrackCallback, log_to_logger
+from .matching import TrackMatcher
+from .results import CropResult, TrackResult
+
+MatchCallback = Callable[[TrackResult], None]
+
+
+class CachingMatcher(TrackMatcher):
+    """Enhances and embeds each kept crop once per track; the cache follows the track's best crops."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache: dict[tuple[int, int, tuple[int, ...]], CropResult] = {}
+
+    def crop_result(self, cand: Candidate) -> CropResult:
+        key = (id(cand.crop), cand.frame_index, tuple(cand.box))
+        if key not in self.cache:
+            self.cache[key] = super().crop_result(cand)
+        return self.cache[key]
+
+    def forget(self, keep: list[Candidate]) -> None:
+        alive = {(id(c.crop), c.frame_index, tuple(c.box)) for c in keep}
+        for key in [k for k in self.cache if k not in alive]:
+            del self.cache[key]
+
+
+class StreamLoop(FrameLoop):
+    keep_results = False
+
+    def __init__(self, info: FootageInfo, config: AnalysisConfig, gallery: Any, *, on_match: MatchCallback,
+                 on_track: TrackCallback | None = None, log_cb: LogCallback | None = None,
+                 rematch_every_s: float = 0.5) -> None:
+        super().__init__(info, 1, config, gallery, None, log_cb or log_to_logger, on_track)
+        self.caching = CachingMatcher(gallery, config, self.clock)
+        self.matcher = self.caching
+        self.on_match = on_match
+        self.rematch_every_s = rematch_every_s
+        self.dirty: set[int] = set()
+        self.last_attempt: dict[int, float] = {}
+        self.next_index = 0
+
+    def feed(self, image: Any, timestamp: float) -> Frame:
+        """Analyse one captured frame; matches and finished tracks go to the callbacks before this returns."""
+        h, w = image.shape[:2]
+        if (w, h) != (self.info.width, self.info.height):
+            self.resize(w, h)
+        frame = Frame(self.next_index, float(timestamp), image)
+        self.next_index += 1
+        self.analyse(frame, time.perf_counter())
+        self.dirty |= self.improved
+        self.match_open(frame.timestamp)
+        return frame
+
+    def resize(self, width: int, height: int) -> None:
+        """The source changed resolution: close every open track (its boxes are in the old frame's pixels) and carry
+        on with the new size."""
+        self.close_all()
+        self.say("warning", f"resolution changed from {self.info.width}x{self.info.height} to {width}x{height}")
+        self.info = FootageInfo("video", width, height, self.info.fps, 0, 0.0)
+        if self.gate is not None:
+            self.gate.reset()
+
+    def close_all(self) -> None:
+        """Hand over every open track as finished (the stream stopped, or its geometry changed)."""
+        self.finish(self.state.tracker.finish())
+
+    def match_open(self, now: float) -> None:
+        for track in self.state.tracker.active:
+            tid = track.track_id
+            if tid not in self.dirty or len(track.points) < self.min_detections:
+                continue
+            if now - self.last_attempt.get(tid, -math.inf) < self.rematch_every_s:
+                continue
+            store = self.state.crops.get(tid)
+            if store is None or not store.best():
+                continue
+            self.dirty.discard(tid)
+            self.last_attempt[tid] = now
+            result = self.matcher.track_result(track, store.best())
+            self.caching.forget([c for s in self.state.crops.values() for c in s.best()])
+            if result.decision:
+                self.on_match(result)
+
+    def final_result(self, track: Track, store: BestCrops) -> TrackResult:
+        best = store.best()
+        result = self.matcher.track_result(track, best)
+        self.caching.forget([c for t, s in self.state.crops.items() if t != track.track_id for c in s.best()])
+        self.dirty.discard(track.track_id)
+        self.last_attempt.pop(track.track_id, None)
+        return result
+
+    @property
+    def open_tracks(self) -> list[Track]:
+        return list(self.state.tracker.active)
+
+
+def stream_loop(*, width: int, height: int, fps: float, gallery: Any, config: AnalysisConfig | None = None,
+                on_match: MatchCallback, on_track: TrackCallback | None = None,
+                log_cb: LogCallback | None = None, rematch_every_s: float = 0.5) -> StreamLoop:
+    """A streaming analysis of frames of ``width`` x ``height`` arriving at about ``fps`` (the analysis rate)."""
+    config = config or AnalysisConfig(max_fps=fps)
+    info = FootageInfo("video", int(width), int(height), float(fps), 0, 0.0)
+    return StreamLoop(info, config, gallery, on_match=on_match, on_track=on_track, log_cb=log_cb,
+                      rematch_every_s=rematch_every_s)

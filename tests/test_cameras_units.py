@@ -1,0 +1,136 @@
+"""Cameras without a stream: credentials masked everywhere, who may see and manage cameras (pages and API, audited),
+and the streaming frame loop alerting on an open track before the track ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from cameras.sources import mask_text, mask_url, source_kind
+
+SECRET = "hunter2-Zq9"
+
+
+def test_it_masks_credentials_in_every_kind_of_source_url():
+    assert mask_url(f"rtsp://admin:{SECRET}@10.0.0.5:554/Streaming/101") == "rtsp://***@10.0.0.5:554/Streaming/101"
+    assert mask_url(f"http://cam.local/video.mjpg?user=ops&pwd={SECRET}") == "http://cam.local/video.mjpg?user=ops&pwd=***"
+    assert mask_url(f"https://x/stream?token={SECRET}&fps=5") == "https://x/stream?token=***&fps=5"
+    assert mask_url("/dev/video0") == "/dev/video0" and source_kind("/dev/video0") == "device"
+    assert source_kind("/srv/demo.mp4") == "file" and source_kind("rtsp://h/x") == "rtsp"
+    url = f"rtsp://admin:{SECRET}@10.0.0.5/x"
+    assert SECRET not in mask_text(f"could not open {url}; auth {SECRET} refused", url)
+
+
+def make_camera(actor: Any, name: str = "Gate", **extra: Any) -> Any:
+    from cameras.services import camera_create
+
+    return camera_create(actor=actor, name=name, source_url=f"rtsp://admin:{SECRET}@10.0.0.5:554/x", **extra)
+
+
+@pytest.mark.django_db
+def test_it_lets_admins_manage_cameras_through_the_api_with_the_password_never_answered(alice: Any, bob: Any,
+                                                                                          mallory: Any):
+    from facecase.models import AuditEvent
+
+    admin, operator, nobody = Client(), Client(), Client()
+    admin.force_login(alice)
+    operator.force_login(bob)
+    nobody.force_login(mallory)
+    body = {"name": "Car park", "source_url": f"rtsp://admin:{SECRET}@10.0.0.5:554/x", "analysis_fps": 4}
+    assert operator.post("/api/cameras/", body, content_type="application/json").status_code == 403
+    assert nobody.get("/api/cameras/").status_code == 403
+    created = admin.post("/api/cameras/", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    camera = created.json()
+    assert camera["source"] == "rtsp://***@10.0.0.5:554/x" and camera["health"] == "idle" and camera["case"] is None
+    bad = admin.post("/api/cameras/", {**body, "name": "Bad", "source_url": "ftp://x/y"},
+                     content_type="application/json")
+    assert bad.status_code == 400 and "source_url" in bad.json()
+    patched = admin.patch(f"/api/cameras/{camera['id']}/", {"enabled": False, "source_url": f"rtsp://u:{SECRET}@h/y"},
+                          content_type="application/json")
+    assert patched.status_code == 200 and patched.json()["enabled"] is False
+    assert operator.get(f"/api/cameras/{camera['id']}/").status_code == 200
+    assert operator.patch(f"/api/cameras/{camera['id']}/", {"enabled": True},
+                          content_type="application/json").status_code == 403
+    assert admin.delete(f"/api/cameras/{camera['id']}/").status_code == 204
+    assert admin.get(f"/api/cameras/{camera['id']}/").status_code == 404
+    events = list(AuditEvent.objects.filter(object_type="cameras.camera").values_list("verb", "details"))
+    assert sorted(verb for verb, _ in events) == ["create", "delete", "update"]
+    assert all(SECRET not in str(details) for _, details in events)
+    for client in (admin, operator):
+        assert SECRET not in client.get("/api/cameras/").content.decode()
+
+
+@pytest.mark.django_db
+def test_it_shows_analysts_only_the_cameras_of_their_cases(alice: Any, bob: Any, charlie: Any, dave: Any,
+                                                            charlies_case: Any):
+    on_case = make_camera(alice, "Platform 2", case=charlies_case)
+    elsewhere = make_camera(alice, "Depot")
+    as_charlie, as_dave, as_bob = Client(), Client(), Client()
+    as_charlie.force_login(charlie)
+    as_dave.force_login(dave)
+    as_bob.force_login(bob)
+    wall = as_charlie.get("/cameras/").content.decode()
+    assert "Platform 2" in wall and "Depot" not in wall
+    assert as_charlie.get(f"/cameras/{elsewhere.pk}/").status_code == 404
+    assert as_dave.get(f"/cameras/{on_case.pk}/").status_code == 404
+    assert [c["name"] for c in as_charlie.get("/api/cameras/").json()["results"]] == ["Platform 2"]
+    assert {c["name"] for c in as_bob.get("/cameras/status/").json()["cameras"]} == {"Platform 2", "Depot"}
+    assert as_bob.get("/cameras/new/").status_code == 403  # operators watch, admins manage
+    assert as_charlie.get(f"/cameras/{on_case.pk}/snapshot.jpg").status_code == 404  # no frame yet
+    page = as_bob.get(f"/cameras/{on_case.pk}/").content.decode()
+    assert "rtsp://***@10.0.0.5:554/x" in page and SECRET not in page
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_stored_source_when_an_admin_saves_the_form_without_one(alice: Any):
+    camera = make_camera(alice, "Lobby")
+    admin = Client()
+    admin.force_login(alice)
+    form = admin.get(f"/cameras/{camera.pk}/edit/").content.decode()
+    assert SECRET not in form and "rtsp://***@10.0.0.5:554/x" in form
+    answer = admin.post(f"/cameras/{camera.pk}/edit/", {"name": "Lobby east", "source_url": "", "enabled": "on",
+                                                         "analysis_fps": "3", "detector": "haar", "min_face_px": "24"})
+    assert answer.status_code == 302
+    camera.refresh_from_db()
+    assert camera.name == "Lobby east" and camera.analysis_fps == 3 and SECRET in camera.source_url
+
+
+def test_it_alerts_on_an_open_track_as_soon_as_it_matches(tmp_path: Path):
+    """The streaming loop on the synthetic clip of the enrolled astronaut: the first match comes while the track is
+    still open (long before its last frame), later matches of the same track follow, one finished track."""
+    import cv2
+    import numpy as np
+
+    from enhancement.analysis import stream_loop
+    from enhancement.detect import detect_faces
+    from enhancement.embed import embed_face
+    from enhancement.match import Gallery
+    from enhancement.synthetic import astronaut_bgr, make_cctv_clip
+
+    clip = make_cctv_clip(tmp_path / "walk.mp4", seconds=4.0, fps=10.0)
+    face = astronaut_bgr()
+    gallery = Gallery(np.asarray([embed_face(face, box=detect_faces(face)[0].box)]), ["7"])
+    matches, finished = [], []
+    capture = cv2.VideoCapture(str(clip.path))
+    loop, t = None, 1_800_000_000.0  # wall-clock capture times, as a camera gives them
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        t += 0.2
+        if loop is None:
+            loop = stream_loop(width=image.shape[1], height=image.shape[0], fps=5.0, gallery=gallery,
+                               on_match=matches.append, on_track=finished.append)
+        loop.feed(image, t)
+        if capture.get(cv2.CAP_PROP_POS_FRAMES) % 2:
+            capture.grab()  # 10 fps clip analysed at 5 fps
+    loop.close_all()
+    assert len(finished) == 1 and finished[0].decision == "7"
+    first = matches[0]
+    assert first.decision == "7" and first.track_id == finished[0].track_id
+    assert first.last_frame < finished[0].last_frame and first.timestamps[-1] < finished[0].timestamps[-1] - 1.0
+    assert all(m.track_id == first.track_id for m in matches)
