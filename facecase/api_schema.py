@@ -18,15 +18,58 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
+from django.db.backends.base.operations import BaseDatabaseOperations
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
 
 from facecase.api_errors import FIELD_ERRORS_SCHEMA, ErrorOutput
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
+INT32 = (-(2**31), 2**31 - 1)
+
+
+def portable_integer_bounds(field: Any) -> tuple[int | None, int | None] | None:
+    """A model integer field's bounds as every database keeps them, where DRF took them from this connection.
+
+    ModelSerializer copies the range validators Django derives from the database backend: a PositiveIntegerField
+    is 0..2^63-1 on SQLite and 0..2^31-1 on PostgreSQL, so the schema served would depend on where it runs (and the
+    committed ``docs/openapi.yaml`` could never match both). The portable range is Django's standard one, which is
+    PostgreSQL's."""
+    parent = getattr(field, "parent", None)
+    if not isinstance(field, serializers.IntegerField) or not isinstance(parent, serializers.ModelSerializer):
+        return None
+    try:
+        model_field = parent.Meta.model._meta.get_field(field.source)
+    except (AttributeError, FieldDoesNotExist):
+        return None
+    internal = model_field.get_internal_type()
+    if internal not in BaseDatabaseOperations.integer_field_ranges:
+        return None
+    here = connection.ops.integer_field_range(internal)
+    portable = BaseDatabaseOperations.integer_field_ranges[internal]
+    low = portable[0] if field.min_value is not None and field.min_value == here[0] else field.min_value
+    high = portable[1] if field.max_value is not None and field.max_value == here[1] else field.max_value
+    return low, high
+
+
 class ApiSchema(AutoSchema):
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        bounds = portable_integer_bounds(field)
+        if bounds is not None and isinstance(schema, dict) and schema.get("type") == "integer":
+            for key, value in zip(("minimum", "maximum"), bounds, strict=True):
+                if value is not None:
+                    schema[key] = value
+            inside_int32 = all(v is None or INT32[0] <= v <= INT32[1] for v in bounds)
+            if inside_int32 and schema.get("format") == "int64":
+                del schema["format"]
+        return schema
+
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for code, (body, description) in self._error_responses().items():
