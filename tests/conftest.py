@@ -99,6 +99,17 @@ def isolated_queue(queue_env: dict[str, str]) -> None:
 
 
 @pytest.fixture(autouse=True)
+def fresh_channel_layer() -> Iterator[None]:
+    """Each test gets its own channel layer: its Redis connections belong to the event loop that made them, and
+    pytest-asyncio gives every async test a new loop (a web process has one loop for its whole life)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+@pytest.fixture(autouse=True)
 def private_media(tmp_path: Path, settings: Any) -> Path:
     """Every test writes uploads into a folder of its own, so leftovers are easy to see."""
     root = tmp_path / "private-media"
