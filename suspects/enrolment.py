@@ -114,5 +114,5 @@ def registry_pending_changes() -> dict[str, Any]:
     latest = RegistryVersion.objects.filter(status=RegistryVersion.Status.READY).order_by("-number").first()
     built = latest.details.get("content_sha256") if latest is not None else gallery_digest(
         np.zeros((0, 128), np.float32), [], [])
-    return {"photos_waiting": waiting, "gallery_outdated": gallery_digest(vectors, labels, ids) != built,
-            "pending": bool(waiting) or gallery_digest(vectors, labels, ids) != built}
+    outdated = gallery_digest(vectors, labels, ids) != built
+    return {"photos_waiting": waiting, "gallery_outdated": outdated, "pending": bool(waiting) or outdated}
