@@ -1,0 +1,244 @@
+"""Distil a degradation-robust probe embedder from dlib's face ResNet.
+
+    python -m research.train_student --run NAME [--steps N] [--batch B] [--resume] [--export]
+
+Teacher: dlib's network, frozen, on the **clean** face. Student: a copy of it (``enhancement.student``), started
+from dlib's weights, shown the same face through a random CCTV chain (``research.student_data``). Loss per batch:
+mean squared distance student(degraded) -> teacher(clean) over the degraded faces, plus ``clean_weight`` times the
+same for clean copies (so clean matching does not move). Adam, linear warm-up then cosine decay.
+
+Writes to ``runs/student/NAME/``: ``progress.log`` (loss, seconds per step, validation), ``last.*`` checkpoints
+every ``--checkpoint`` steps and on SIGTERM (weights, optimiser variables, step, RNG state), ``best.weights.h5``
+(the lowest validation score so far: mean over the validation degradations of the student's distance to the
+teacher's clean descriptor, plus 4x the clean distance) and ``curve.json``. ``--export`` copies best to
+``weights/embedder_student.weights.h5`` and records its sha256 in ``weights/manifest.json``.
+
+The face set's alignment maps and teacher descriptors are cached in ``runs/student/cache_<split>.npz``.
+A short CPU run (``--steps 200``) finishes in a few minutes and exercises every part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .training import REPO
+from .training import log_line as _log
+
+RUNS = REPO / "runs" / "student"
+
+
+def load_faces(split: str, log: Any) -> Any:
+    from . import student_data as sd
+
+    cache = RUNS / f"cache_{split}.npz"
+    if cache.exists():
+        data = np.load(cache)
+        return sd.FaceSet([str(p) for p in data["paths"]], data["maps"], data["teacher"])
+    faces = sd.prepare(sd.face_paths(split), log)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, paths=np.array(faces.paths), maps=faces.maps, teacher=faces.teacher)
+    return faces
+
+
+class Batches:
+    """Makes training batches in a background thread (OpenCV releases the GIL), two ahead."""
+
+    def __init__(self, faces: Any, kernels: list[np.ndarray], batch: int, clean: int, seed: int, step: int):
+        import cv2
+
+        self.faces, self.kernels, self.batch, self.clean = faces, kernels, batch, clean
+        self.images = [cv2.imread(p, cv2.IMREAD_COLOR) for p in faces.paths]
+        self.seed, self.step = seed, step
+        self.q: queue.Queue = queue.Queue(maxsize=2)
+        threading.Thread(target=self._fill, daemon=True).start()
+
+    def _make(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        from . import student_data as sd
+
+        rng = np.random.default_rng([self.seed, step])  # batch n depends only on (seed, n): resume is exact
+        idx = rng.integers(len(self.images), size=self.batch)
+        chips, targets = [], []
+        for j, i in enumerate(idx):
+            image, m = self.images[i], self.faces.maps[i]
+            if j < self.clean:
+                chips.append(sd.warp_chip(image, m, sd.similarity(rng, 0.5)))
+            else:
+                chips.append(sd.degraded_chip(image, m, sd.random_chain(rng, self.kernels), rng))
+            targets.append(self.faces.teacher[i])
+        return np.stack(chips).astype(np.float32), np.stack(targets)
+
+    def _fill(self) -> None:
+        step = self.step
+        while True:
+            self.q.put((step, *self._make(step)))
+            step += 1
+
+    def next(self) -> tuple[int, np.ndarray, np.ndarray]:
+        return self.q.get()
+
+
+def validation_set(faces: Any, kernels: list[np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    import cv2
+
+    from . import student_data as sd
+
+    sets: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    images = [cv2.imread(p, cv2.IMREAD_COLOR) for p in faces.paths]
+    for name in sd.validation_chains(kernels):
+        chips = [sd.val_chip(img, m, name, i, kernels) for i, (img, m) in enumerate(zip(images, faces.maps,
+                                                                                           strict=True))]
+        sets[name] = (np.stack(chips).astype(np.float32), faces.teacher)
+    return sets
+
+
+def val_distances(model: Any, sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    out = {}
+    for name, (chips, target) in sets.items():
+        pred = np.concatenate([np.asarray(model(chips[i:i + 64], training=False)) for i in range(0, len(chips), 64)])
+        out[name] = round(float(np.linalg.norm(pred - target, axis=1).mean()), 4)
+    return out
+
+
+def val_score(d: dict[str, float]) -> float:
+    return float(np.mean([v for k, v in d.items() if k != "clean"]) + 4 * d["clean"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1].strip())
+    parser.add_argument("--run", required=True)
+    parser.add_argument("--steps", type=int, default=8000)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--clean", type=int, default=8, help="clean copies per batch")
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--clean-weight", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=20261130)
+    parser.add_argument("--checkpoint", type=int, default=200)
+    parser.add_argument("--validate", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("TF_NUM_INTRAOP_THREADS", "2")))
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--export", action="store_true")
+    args = parser.parse_args(argv)
+    run = RUNS / args.run
+    if args.export:
+        return export(run)
+    run.mkdir(parents=True, exist_ok=True)
+    log_path = run / "progress.log"
+
+    def log(message: str) -> None:
+        _log(log_path, message)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+
+    from enhancement.student import build_student
+
+    from . import student_data as sd
+
+    config = {k: v for k, v in vars(args).items() if k not in ("resume", "export", "threads")}
+    if not args.resume:
+        (run / "config.json").write_text(json.dumps(config, indent=2))
+    train_faces, val_faces = load_faces("train", log), load_faces("val", log)
+    log(f"train faces {len(train_faces.paths)}, validation faces {len(val_faces.paths)}")
+    kernels = sd.training_kernels()
+    val_sets = validation_set(val_faces, sd.training_kernels(200, sd.VAL_KERNEL_SEED))
+
+    model = build_student()
+    warmup = min(300, args.steps // 10)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, args.steps - warmup, alpha=0.02, warmup_target=args.lr, warmup_steps=warmup)
+    optimizer = keras.optimizers.Adam(schedule)
+    optimizer.build(model.trainable_variables)
+    state: dict[str, Any] = {"step": 0, "best": None, "curve": []}
+    if args.resume and (run / "last.json").exists():
+        state = json.loads((run / "last.json").read_text())
+        model.load_weights(str(run / "last.weights.h5"))
+        saved = np.load(run / "last_optimizer.npz")
+        for i, var in enumerate(optimizer.variables):
+            var.assign(saved[f"v{i}"])
+        log(f"resumed at step {state['step']}")
+    else:
+        base = val_distances(model, val_sets)
+        state["curve"].append({"step": 0, **base})
+        log(f"validation at step 0 (dlib itself): {base}")
+
+    n_clean = args.clean
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x: Any, y: Any) -> Any:
+        with tf.GradientTape() as tape:
+            d2 = tf.reduce_sum((model(x, training=True) - y) ** 2, axis=1)
+            loss = tf.reduce_mean(d2[n_clean:]) + args.clean_weight * tf.reduce_mean(d2[:n_clean])
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss, tf.reduce_mean(tf.sqrt(d2[n_clean:] + 1e-12)), tf.reduce_mean(tf.sqrt(d2[:n_clean] + 1e-12))
+
+    def checkpoint() -> None:
+        model.save_weights(str(run / "last.weights.h5"))
+        np.savez(run / "last_optimizer.npz", **{f"v{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)})
+        (run / "last.json").write_text(json.dumps(state))
+        (run / "curve.json").write_text(json.dumps(state["curve"], indent=1))
+
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    batches = Batches(train_faces, kernels, args.batch, n_clean, args.seed, state["step"])
+    started, window, t0 = time.time(), [], time.time()
+    while state["step"] < args.steps and not stop["now"]:
+        step, x, y = batches.next()
+        loss, d_deg, d_clean = (float(v) for v in train_step(tf.constant(x), tf.constant(y)))
+        state["step"] = step + 1
+        window.append((loss, d_deg, d_clean))
+        if state["step"] % 50 == 0:
+            w = np.mean(window, axis=0)
+            log(f"step {state['step']} loss {w[0]:.4f} dist degraded {w[1]:.4f} clean {w[2]:.4f} "
+                f"{(time.time() - t0) / len(window):.2f} s/step")
+            window, t0 = [], time.time()
+        if state["step"] % args.validate == 0 or state["step"] == args.steps:
+            d = val_distances(model, val_sets)
+            score = val_score(d)
+            state["curve"].append({"step": state["step"], "elapsed_s": round(time.time() - started), **d})
+            if state["best"] is None or score < state["best"]["score"]:
+                state["best"] = {"step": state["step"], "score": round(score, 4), **d}
+                model.save_weights(str(run / "best.weights.h5"))
+            log(f"validation at step {state['step']}: {d} score {score:.4f} (best at {state['best']['step']})")
+        if state["step"] % args.checkpoint == 0:
+            checkpoint()
+    checkpoint()
+    log(f"stopped at step {state['step']} after {time.time() - started:.0f} s" + (" (SIGTERM)" if stop["now"] else ""))
+    return 0
+
+
+def export(run: Path) -> int:
+    from enhancement.student import STUDENT_WEIGHTS
+    from enhancement.weights import WEIGHTS_DIR, record_in_manifest
+
+    best = run / "best.weights.h5"
+    if not best.exists():
+        print(f"no best checkpoint in {run}", file=sys.stderr)
+        return 1
+    target = WEIGHTS_DIR / STUDENT_WEIGHTS
+    shutil.copyfile(best, target)
+    digest = record_in_manifest(target)
+    state = json.loads((run / "last.json").read_text())
+    print(json.dumps({"exported": str(target), "sha256": digest, "best": state["best"],
+                      "config": json.loads((run / "config.json").read_text())}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
