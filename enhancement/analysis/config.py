@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..fusion import FusionRule
+
 
 @dataclass
 class AnalysisConfig:
@@ -27,7 +29,13 @@ class AnalysisConfig:
     roi_face_px: int = 56  # ROI is rescaled so the tracked face is about this wide (cheap and within Haar's range)
     max_gap_seconds: float = 1.0  # a track survives this long without a detection
     min_detections: int = 2  # shorter tracks in videos are dropped as detector noise (images: 1)
-    keep_best: int = 3
+    keep_best: int = 3  # crops per track enhanced and kept as evidence for the operator (the best by quality)
+    # Track-level fusion (enhancement.fusion): the track's ``fusion_keep`` best crops by quality are embedded and
+    # fused into one match by the rule ``fusion`` with quality weights ``Candidate.weight ** fusion_power``.
+    # FUSION_MEASURED
+    fusion: str = "pooled"
+    fusion_keep: int = 16
+    fusion_power: float = 1.0
     enhance: bool = True
     steps: str | list[str] = "auto"
     # Parameters given to the steps the quality policy picks. LIME's fast variant (solve at 160 px, "for video":
@@ -45,6 +53,15 @@ class AnalysisConfig:
     # The same dlib network run in TensorFlow (enhancement.embed_tf): descriptors within 1e-6 of dlib's, ~20x faster
     # per face here, and the analysis worker has TensorFlow loaded for the learned steps anyway.
     embed_backend: str = "tf"
+
+    @property
+    def fusion_rule(self) -> FusionRule:
+        return FusionRule(self.fusion, self.fusion_keep, self.fusion_power)
+
+    @property
+    def crops_kept(self) -> int:
+        """Crops a track's store holds: the evidence crops and the fused ones (best first, the same order)."""
+        return max(self.keep_best, self.fusion_keep)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -11,7 +11,8 @@ Why it is shaped like this (costs measured on the 2 shared cores): a full-frame 
   and only if something moved since the previous full pass (motion gate on a 96 px grey thumbnail);
 - between full passes each live track is re-detected in a small region around its last box, rescaled so the face is
   about ``roi_face_px`` wide (a few ms), and moving regions away from any track are searched at detection scale;
-- each track keeps only its ``keep_best`` crops (bounded memory); only those are enhanced and embedded.
+- each track keeps only its ``crops_kept`` best crops (bounded memory); those are embedded and fused into the match,
+  the best ``keep_best`` of them also enhanced and kept as evidence.
 
 Resuming: every ``checkpoint_every_s`` of footage the whole analysis state (open tracks and their best crops, the
 motion gate, counters) is handed to ``checkpoint_cb`` as bytes, after every track finished so far went to
@@ -121,7 +122,7 @@ class FrameLoop:
         for track in state.tracker.active:
             if track.last_frame == frame.index:
                 point = track.points[-1]
-                store = state.crops.setdefault(track.track_id, BestCrops(keep=self.config.keep_best))
+                store = state.crops.setdefault(track.track_id, BestCrops(keep=self.config.crops_kept))
                 if store.offer(image, frame.index, frame.timestamp, point.box, point.landmarks):
                     self.improved.add(track.track_id)
         self.clock.add("crops", t0)

@@ -1,5 +1,6 @@
-"""A finished track's best crops, enhanced, embedded (raw and enhanced) and matched against the gallery, with the
-matches aggregated over the crops, area- and quality-weighted. Crops ``uint8`` BGR, boxes ``(x, y, w, h)``."""
+"""A track's best crops embedded and fused into one match against the gallery (``enhancement.fusion``, the rule in
+``AnalysisConfig``); the best few of them are also enhanced and kept as evidence. Crops ``uint8`` BGR, boxes
+``(x, y, w, h)``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..embed import embed_face
 from ..frames import Candidate
+from ..fusion import identity_distance, pooled_descriptor
 from ..match import DEFAULT_THRESHOLD
 from ..match import score as match_score
 from ..track import Track
@@ -21,50 +23,68 @@ from .steps import enhance_crop
 from .timing import StageClock
 
 
+def embedding_view(image: np.ndarray, box: Box, face_px: int) -> tuple[np.ndarray, Box]:
+    """The image and box the embedder's landmark fit is given: faces narrower than ``face_px`` bicubic-upscaled
+    (at most x4; see ``AnalysisConfig.embed_face_px``)."""
+    factor = min(4.0, face_px / max(1, box[2]))
+    if factor <= 1.0:
+        return image, box
+    image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    x, y, w, h = (int(round(v * factor)) for v in box)
+    return image, (x, y, w, h)
+
+
 class TrackMatcher:
     def __init__(self, gallery: Any, config: AnalysisConfig, clock: StageClock) -> None:
         self.gallery = gallery
         self.config = config
         self.clock = clock
         self.threshold = float(DEFAULT_THRESHOLD if config.threshold is None else config.threshold)
+        self.rule = config.fusion_rule
 
     def embed(self, image: np.ndarray, box: Box) -> np.ndarray:
-        factor = min(4.0, self.config.embed_face_px / max(1, box[2]))
-        if factor > 1.0:
-            image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-            x, y, w, h = (int(round(v * factor)) for v in box)
-            box = (x, y, w, h)
+        image, box = embedding_view(image, box, self.config.embed_face_px)
         return np.asarray(embed_face(image, box=box, backend=self.config.embed_backend), dtype=np.float32)
 
     def aggregate(self, vectors: list[np.ndarray], weights: list[float]) -> MatchSummary:
+        """One match for the track from its crops' descriptors and quality weights, by ``config.fusion_rule``."""
         if not vectors or self.gallery is None or len(self.gallery) == 0:
             return MatchSummary(None, None, None, [])
         k = self.config.top_k
+        stacked = np.stack(vectors)
+        w = np.asarray(weights, dtype=np.float64)
         per_crop = [self.gallery.search(v, k, threshold=self.threshold) for v in vectors]
-        labels = sorted({str(c.label) for cands in per_crop for c in cands})
-        # Exact distance of every crop to every candidate identity (its nearest enrolled photo), also where the
-        # identity was outside that crop's top-k: one matrix-vector product per crop.
-        all_d = [self.gallery.distances(v) for v in vectors]
-        rows_of = {label: np.asarray(self.gallery.labels) == label for label in labels}
-        total = float(sum(weights)) or 1.0
+        labels = {str(c.label) for cands in per_crop for c in cands}
+        if self.rule.name in ("pooled", "mean"):  # identities near the pooled descriptor, too
+            pooled = stacked.mean(axis=0) if self.rule.name == "mean" else pooled_descriptor(
+                stacked, w, self.rule.keep, self.rule.power)
+            labels |= {str(c.label) for c in self.gallery.search(pooled, k, threshold=self.threshold)}
+        gallery_labels = np.asarray(self.gallery.labels).astype(str)
+        total = float(w.sum()) or 1.0
         rows: list[dict[str, Any]] = []
-        for label in labels:
-            distance = votes = 0.0
-            for cands, dists, wgt in zip(per_crop, all_d, weights, strict=True):
-                d = float(dists[rows_of[label]].min())
-                if any(str(c.label) == label for c in cands):
-                    votes += wgt  # weight of the crops that rank this identity in their own top-k
-                distance += wgt * d
-            mean = distance / total
-            # The score of the weighted mean distance (the matcher's curve: 0.5 exactly at the threshold), so that
-            # "score >= 0.5" and "matched" always agree; the per-crop scores' mean need not.
-            rows.append({"label": label, "distance": round(mean, 4),
-                         "score": round(match_score(mean, self.threshold), 4), "votes": round(votes / total, 3)})
+        for label in sorted(labels):
+            # Exact distance to the identity (its nearest enrolled photo), also where it was outside a crop's top-k.
+            distance = identity_distance(self.gallery.vectors[gallery_labels == label], stacked, w, self.rule)
+            votes = sum(wgt for cands, wgt in zip(per_crop, w, strict=True)
+                        if any(str(c.label) == label for c in cands))  # weight of the crops ranking it in their top-k
+            # The score of the fused distance (the matcher's curve: 0.5 exactly at the threshold), so that
+            # "score >= 0.5" and "matched" always agree.
+            rows.append({"label": label, "distance": round(distance, 4),
+                         "score": round(match_score(distance, self.threshold), 4), "votes": round(votes / total, 3)})
         rows.sort(key=lambda r: (r["distance"], str(r["label"])))
         rows = rows[:k]
         best = rows[0]
         decided = best["label"] if best["distance"] < self.threshold else None
         return MatchSummary(decided, best["distance"], best["score"], rows)
+
+    def raw_vector(self, cand: Candidate) -> np.ndarray | None:
+        """The descriptor of a crop that is fused but not kept as evidence (not enhanced); None when too small."""
+        if min(cand.box[2], cand.box[3]) < self.config.min_face_px:
+            return None
+        t0 = time.perf_counter()
+        vector = self.embed(cand.crop, cand.box_in_crop)
+        self.clock.add("embed", t0)
+        return vector
 
     def crop_result(self, cand: Candidate) -> CropResult:
         t0 = time.perf_counter()
@@ -89,12 +109,22 @@ class TrackMatcher:
                           quality, round(cand.weight, 4), raw_vec, enh_vec, skipped)
 
     def track_result(self, track: Track, best: list[Candidate]) -> TrackResult:
-        crops = [self.crop_result(cand) for cand in best]
+        """``best``: the track's kept crops, best first. The first ``keep_best`` are enhanced and kept as evidence;
+        the first ``fusion_keep`` are embedded and fused into the match (the rest of them raw: the enhanced summary
+        fuses the evidence crops' enhanced descriptors with the other crops' raw ones)."""
+        evidence = best[:self.config.keep_best]
+        crops = [self.crop_result(cand) for cand in evidence]
         raw_vecs, enh_vecs, weights = [], [], []
-        for crop, cand in zip(crops, best, strict=True):
+        for crop, cand in zip(crops, evidence, strict=True):
             if crop.raw_vector is not None and crop.enhanced_vector is not None:  # embedded (large enough)
                 raw_vecs.append(crop.raw_vector)
                 enh_vecs.append(crop.enhanced_vector)
+                weights.append(cand.weight)
+        for cand in best[self.config.keep_best:self.config.crops_kept]:
+            vector = self.raw_vector(cand)
+            if vector is not None:
+                raw_vecs.append(vector)
+                enh_vecs.append(vector)
                 weights.append(cand.weight)
         t0 = time.perf_counter()
         raw = self.aggregate(raw_vecs, weights)

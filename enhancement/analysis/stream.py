@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..frames import BestCrops, Candidate
 from ..track import Track
 from ..video import FootageInfo, Frame
@@ -34,22 +36,36 @@ MatchCallback = Callable[[TrackResult], None]
 
 
 class CachingMatcher(TrackMatcher):
-    """Enhances and embeds each kept crop once per track; the cache follows the track's best crops."""
+    """Enhances and embeds each kept crop once per track; the caches follow the track's best crops."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache: dict[tuple[int, int, tuple[int, ...]], CropResult] = {}
+        self.vectors: dict[tuple[int, int, tuple[int, ...]], np.ndarray | None] = {}
+
+    @staticmethod
+    def key(cand: Candidate) -> tuple[int, int, tuple[int, ...]]:
+        return (id(cand.crop), cand.frame_index, tuple(cand.box))
 
     def crop_result(self, cand: Candidate) -> CropResult:
-        key = (id(cand.crop), cand.frame_index, tuple(cand.box))
+        key = self.key(cand)
         if key not in self.cache:
             self.cache[key] = super().crop_result(cand)
         return self.cache[key]
 
+    def raw_vector(self, cand: Candidate) -> np.ndarray | None:
+        key = self.key(cand)
+        if key in self.cache:  # was an evidence crop earlier: its raw descriptor is the same
+            return self.cache[key].raw_vector
+        if key not in self.vectors:
+            self.vectors[key] = super().raw_vector(cand)
+        return self.vectors[key]
+
     def forget(self, keep: list[Candidate]) -> None:
-        alive = {(id(c.crop), c.frame_index, tuple(c.box)) for c in keep}
-        for key in [k for k in self.cache if k not in alive]:
-            del self.cache[key]
+        alive = {self.key(c) for c in keep}
+        for cache in (self.cache, self.vectors):
+            for key in [k for k in cache if k not in alive]:
+                del cache[key]
 
 
 class StreamLoop(FrameLoop):

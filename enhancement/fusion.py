@@ -1,0 +1,159 @@
+"""Track-level fusion: one decision from the many views of a face that a track holds.
+
+Conventions: ``vectors`` is a ``(N, D)`` float array, one descriptor per frame of the track; ``weights`` is ``(N,)``,
+each frame's measured quality weight (``enhancement.frames.Candidate.weight``: face size times ``crop_quality``'s
+score of size, sharpness, exposure and pose), larger = better; ``gallery`` is ``(M, D)``. Distances are Euclidean,
+as everywhere in the matcher. Pure NumPy (no Django, no TensorFlow); chip averaging also uses OpenCV.
+
+The rules (``RULES``):
+- ``best_k_distance``: the track's ``keep`` best frames by quality, weighted mean of their *distances* to each gallery
+  row (the aggregation the product used before fusion, with ``keep`` = 3);
+- ``pooled``: the quality-weighted mean of the ``keep`` best frames' *descriptors* (weights ``weight ** power``), then
+  one distance per gallery row. Independent noise and blur in each frame move each descriptor off the identity's
+  point in different directions; averaging cancels part of that before the distance is taken;
+- ``mean``: ``pooled`` with every frame and equal weights;
+- ``any_frame``: the smallest per-frame distance ("alert when any frame matches"). A baseline only: with N frames it
+  gives a stranger N chances to fall under the threshold, so its false-alert rate grows with the track's length.
+
+``average_chips``: multi-frame alignment and averaging of the embedder's aligned 150x150 chips (translation
+registration by ECC to the best frame's chip) to make one chip to embed; measured in ``research/track_fusion.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+RULES = ("best_k_distance", "pooled", "mean", "any_frame")
+
+
+@dataclass(frozen=True)
+class FusionRule:
+    """How a track's frames become one distance per gallery row. ``keep``: how many frames, best quality first
+    (``None``: all); ``power``: the exponent on the quality weights (0: equal weights)."""
+
+    name: str = "pooled"
+    keep: int | None = None
+    power: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.name not in RULES:
+            raise ValueError(f"unknown fusion rule {self.name!r}; choose one of {RULES}")
+        if self.keep is not None and self.keep < 1:
+            raise ValueError("keep must be >= 1 or None")
+        if self.power < 0:
+            raise ValueError("power must be >= 0")
+
+
+def _check(vectors: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    v = np.asarray(vectors, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if v.ndim != 2 or v.shape[0] == 0:
+        raise ValueError(f"vectors must be a non-empty (N, D) array, got shape {v.shape}")
+    if w.shape[0] != v.shape[0]:
+        raise ValueError(f"{v.shape[0]} vectors but {w.shape[0]} weights")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and >= 0")
+    return v, w
+
+
+def select_best(weights: np.ndarray, keep: int | None) -> np.ndarray:
+    """Indices of the ``keep`` largest weights, best first; ties go to the earlier frame (stable)."""
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    order = np.argsort(-w, kind="stable")
+    return order if keep is None else order[:keep]
+
+
+def _normalised(w: np.ndarray, power: float) -> np.ndarray:
+    w = w ** power if power else np.ones_like(w)
+    total = w.sum()
+    return w / total if total > 0 else np.full_like(w, 1.0 / len(w))
+
+
+def pooled_descriptor(vectors: np.ndarray, weights: np.ndarray, keep: int | None = None,
+                      power: float = 1.0) -> np.ndarray:
+    """Quality-weighted mean descriptor of the track's ``keep`` best frames, ``float32`` ``(D,)``."""
+    v, w = _check(vectors, weights)
+    idx = select_best(w, keep)
+    return (_normalised(w[idx], power) @ v[idx]).astype(np.float32)
+
+
+def _distances(gallery: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """(M, N) Euclidean distances, float64."""
+    g = np.asarray(gallery, dtype=np.float64)
+    if g.ndim != 2 or g.shape[1] != vectors.shape[1]:
+        raise ValueError(f"gallery must be (M, {vectors.shape[1]}), got shape {g.shape}")
+    sq = (g * g).sum(1)[:, None] + (vectors * vectors).sum(1)[None, :] - 2.0 * g @ vectors.T
+    return np.sqrt(np.maximum(sq, 0.0))
+
+
+def track_distances(gallery: np.ndarray, vectors: np.ndarray, weights: np.ndarray,
+                    rule: FusionRule = FusionRule()) -> np.ndarray:
+    """One distance from the track to each gallery row under ``rule``: ``(M,)`` float64."""
+    v, w = _check(vectors, weights)
+    if rule.name == "pooled":
+        pooled = pooled_descriptor(v, w, rule.keep, rule.power).astype(np.float64)[None, :]
+        return _distances(gallery, pooled)[:, 0]
+    if rule.name == "mean":
+        return _distances(gallery, v.mean(axis=0, keepdims=True))[:, 0]
+    d = _distances(gallery, v)
+    if rule.name == "any_frame":
+        return d.min(axis=1)
+    idx = select_best(w, rule.keep)  # best_k_distance
+    return d[:, idx] @ _normalised(w[idx], rule.power)
+
+
+def identity_distance(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray,
+                      rule: FusionRule = FusionRule()) -> float:
+    """The track's distance to one enrolled identity with several photos (``rows``, ``(R, D)``): the pooled
+    descriptor's distance to the nearest photo, or, for the per-frame rules, each frame's distance to its nearest
+    photo combined by the rule (what the matcher did before fusion)."""
+    v, w = _check(vectors, weights)
+    if rule.name in ("pooled", "mean"):
+        return float(track_distances(rows, v, w, rule).min())
+    nearest = _distances(rows, v).min(axis=0)  # (N,): each frame's nearest photo of this identity
+    if rule.name == "any_frame":
+        return float(nearest.min())
+    idx = select_best(w, rule.keep)
+    return float(nearest[idx] @ _normalised(w[idx], rule.power))
+
+
+def register_translation(reference: np.ndarray, image: np.ndarray, iterations: int = 50) -> np.ndarray:
+    """2x3 translation that maps ``image`` onto ``reference`` (ECC on grey float copies); identity if ECC fails."""
+    def grey(x: np.ndarray) -> np.ndarray:
+        g = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) if x.ndim == 3 else x
+        return g.astype(np.float32)
+
+    warp = np.eye(2, 3, dtype=np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iterations, 1e-4)
+    try:
+        _, found = cv2.findTransformECC(grey(reference), grey(image), warp, cv2.MOTION_TRANSLATION, criteria, None)
+    except cv2.error:  # no convergence (flat or very noisy chips): leave the chip where the landmarks put it
+        return np.eye(2, 3, dtype=np.float32)
+    warp = np.asarray(found, dtype=np.float32)
+    if not np.all(np.isfinite(warp)) or np.abs(warp[:, 2]).max() > 0.1 * reference.shape[1]:
+        return np.eye(2, 3, dtype=np.float32)  # a jump larger than landmark error: distrust it
+    return warp
+
+
+def average_chips(chips: list[np.ndarray], weights: np.ndarray, keep: int | None = None) -> np.ndarray:
+    """Register the ``keep`` best chips to the best one and average them (quality-weighted): one ``uint8`` chip."""
+    if not chips:
+        raise ValueError("no chips to average")
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if len(w) != len(chips):
+        raise ValueError(f"{len(chips)} chips but {len(w)} weights")
+    idx = select_best(w, keep)
+    reference = chips[idx[0]]
+    h, wd = reference.shape[:2]
+    acc = np.zeros(reference.shape, np.float64)
+    for i, share in zip(idx, _normalised(w[idx], 1.0), strict=True):
+        chip = chips[i]
+        if i != idx[0]:
+            warp = register_translation(reference, chip)
+            chip = cv2.warpAffine(chip, warp, (wd, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                  borderMode=cv2.BORDER_REFLECT)
+        acc += share * chip.astype(np.float64)
+    return np.clip(np.rint(acc), 0, 255).astype(np.uint8)
