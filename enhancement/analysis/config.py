@@ -32,10 +32,14 @@ class AnalysisConfig:
     keep_best: int = 3  # crops per track enhanced and kept as evidence for the operator (the best by quality)
     # Track-level fusion (enhancement.fusion): the track's ``fusion_keep`` best crops by quality are embedded and
     # fused into one match by the rule ``fusion`` with quality weights ``Candidate.weight ** fusion_power``.
-    # FUSION_MEASURED
-    fusion: str = "pooled"
-    fusion_keep: int = 16
-    fusion_power: float = 1.0
+    # Chosen on LFW pairsDevTrain synthetic tracks by ``python -m research.track_fusion`` (docs/evaluation/
+    # track_fusion.md, TF teacher embedder): the mean distance of the 3 best crops, weights ^4. Pooling the
+    # descriptors ("pooled", 8 crops, ^4) identified more known tracks at the alert threshold (pairsDevTest, 8 frames:
+    # blur 63 -> 79 %, x6 13 -> 23 %, low light 47 -> 56 %) but let 12.3 % of pairsDevTrain's stranger tracks alert
+    # on the combined degradation (today's rule: 0 %), and stranger alerts must not rise.
+    fusion: str = "best_k_distance"
+    fusion_keep: int = 3
+    fusion_power: float = 4.0
     enhance: bool = True
     steps: str | list[str] = "auto"
     # Parameters given to the steps the quality policy picks. LIME's fast variant (solve at 160 px, "for video":
