@@ -158,12 +158,9 @@ class CameraWorker(threading.Thread):
                 last_seq = frame.seq
                 if loop is None:
                     loop = self._new_loop(frame.image)
-                loop.feed(frame.image, frame.captured_at)
+                self.analyse(loop, frame.image, frame.captured_at)
                 self.lag = time.time() - frame.captured_at
                 self.analysed.append(time.time())
-                small = _downscale(frame.image, CLIP_WIDTH)
-                self.ring.append((frame.captured_at, small))
-                self._advance_clips(frame.captured_at, small)
                 if t0 >= next_snapshot:
                     self._snapshot(frame.image, loop)
                     next_snapshot = t0 + SNAPSHOT_EVERY_S
@@ -180,6 +177,13 @@ class CameraWorker(threading.Thread):
             loop.close_all()
 
     # --- analysis ------------------------------------------------------------------------------------------
+
+    def analyse(self, loop: Any, image: np.ndarray, captured_at: float) -> None:
+        """One frame: matched (alerts and sightings stored from the loop's callbacks), then kept for the clips."""
+        loop.feed(image, captured_at)
+        small = _downscale(image, CLIP_WIDTH)
+        self.ring.append((captured_at, small))
+        self._advance_clips(captured_at, small)
 
     def _analysis_config(self) -> Any:
         from django.conf import settings
