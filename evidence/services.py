@@ -6,6 +6,7 @@ Management commands still build synchronously (``evidence.build.evidence_export_
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -109,11 +110,24 @@ def _finish(export: EvidenceExport, **fields: Any) -> None:
 # --- reads and hand-over -------------------------------------------------------------------------------------
 
 
+def _expire_if_stale(export: EvidenceExport) -> EvidenceExport:
+    """A build still "running" after the queue's task timeout was killed with its worker: say so (once)."""
+    limit = dt.timedelta(seconds=settings.TASK_TIMEOUT_S + 60)
+    if export.status == EvidenceExport.Status.RUNNING and export.started_at and \
+            timezone.now() - export.started_at > limit:
+        EvidenceExport.objects.filter(pk=export.pk, status=EvidenceExport.Status.RUNNING).update(
+            status=EvidenceExport.Status.FAILED, finished_at=timezone.now(),
+            error="the worker stopped while building the package; export again")
+        export.refresh_from_db()
+    return export
+
+
 def export_get_for_user(user: Any, export_id: int) -> EvidenceExport | None:
     """An export is seen by whoever may export its case or alert now (others: None, a 404)."""
     export = EvidenceExport.objects.select_related("requested_by").filter(pk=export_id).first()
     if export is None:
         return None
+    export = _expire_if_stale(export)
     if export.kind == EvidenceExport.Kind.CASE:
         allowed = export.case_id is not None and case_get_for_export(user, export.case_id) is not None
     else:

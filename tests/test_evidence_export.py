@@ -502,3 +502,23 @@ def test_it_keeps_the_verifier_to_the_standard_library_and_cryptography():
                         assert path.name == "replay.py" and id(node) not in top_level, f"{path.name}: {name}"
                     else:
                         assert root in allowed, f"{path.name} imports {name}"
+
+
+def test_it_reports_an_export_whose_worker_died_as_failed_and_builds_a_queued_one_only_once(
+        alert_on_charlies_case: Alert, charlie: Any, client: Any, settings: Any):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client.force_login(charlie)
+    first = client.post(f"/api/alerts/{alert_on_charlies_case.pk}/export/")
+    second = run_queued_export(client.post(f"/api/alerts/{alert_on_charlies_case.pk}/export/"))
+    assert second.status == EvidenceExport.Status.DONE
+    assert evidence_export_run(second.pk) == "not queued (already run)"  # a second delivery builds nothing
+    assert AuditEvent.objects.filter(verb="export").count() == 1
+    # the first one's worker claimed it and was killed: nothing finishes it, the queue's timeout has passed
+    started = timezone.now() - dt.timedelta(seconds=settings.TASK_TIMEOUT_S + 120)
+    EvidenceExport.objects.filter(pk=first.json()["id"]).update(status="running", started_at=started)
+    state = client.get(first.json()["url"]).json()
+    assert state["status"] == "failed" and "worker stopped" in state["error"]
+    assert client.get(f"/api/exports/{state['id']}/download/").status_code == 409
