@@ -237,10 +237,11 @@ class CameraWorker(threading.Thread):
         from footage.analysis import alert_for_track, build_sighting, label_suspects, sighting_apply_result
 
         camera = self.camera
-        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
+        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates
+                  + (result.student.candidates if result.student is not None else [])}
         suspects = label_suspects(labels)
         entry = self.tracks.get(result.track_id)
-        score = result.enhanced.score or 0.0
+        score = result.primary.score or 0.0
         first_ts, last_ts = result.timestamps[0], result.timestamps[-1]
         with transaction.atomic():
             if not Camera.objects.filter(pk=camera.pk, runner=self.runner).exists():
@@ -268,6 +269,7 @@ class CameraWorker(threading.Thread):
             if alert is not None:
                 payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
                            "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+                       "embedder": alert.embedder, "teacher_score": alert.teacher_score,
                            "footage_id": None, "case_id": camera.case_id, "sighting_id": sighting.pk,
                            "camera_id": camera.pk, "camera_name": camera.name,
                            "captured_at": alert.captured_at.isoformat(), "captured_ts": last_ts,

@@ -21,7 +21,7 @@ from enhancement.datasets import lfw_images, split_identities
 from .. import degrade
 from .cache import EmbeddingCache
 from .metrics import rank_of_truth, threshold_at_far
-from .probes import LFW_SIZE, face_crop, make_variant
+from .probes import LFW_SIZE, face_crop, make_variant, probe_embedder
 from .verification import load, probe_seed
 
 
@@ -84,7 +84,7 @@ def _embed_probe(path: Path, index: int, degradation: str, variant: str, cache: 
     degraded = degrade.degrade(load(path), degradation, probe_seed(seed, 10_000 + index, degradation))
     crop, box = face_crop(degraded.image, degraded.image.shape[1] / LFW_SIZE)
     out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, policy=alt_policy)
-    return cache.embed(out.image, out.box)
+    return cache.embed(out.image, out.box, probe_embedder(variant))
 
 
 def _nn_scores(gallery: Any, vec: np.ndarray) -> dict[str, float]:
