@@ -121,7 +121,20 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
     # What the product alerts with: the per-pair threshold tightened for this gallery's size (calibrated on LFW
     # pairsDevTrain, not on these probes) so that about 1 % of strangers alert.
     open_set = open_set_threshold(len(ident.enrol), 0.01)
+    student_open_set = student_threshold = None
+    if any(probe_embedder(v) for _, v in conditions):
+        from enhancement.match import calibration, open_set_table_for
+
+        data = calibration("student")
+        if data is not None:  # the student's own calibration (pairsDevTrain), as the product uses it
+            student_threshold = float(data["dev_train"]["threshold_at_far_1pct"])
+            student_open_set = open_set_threshold(len(ident.enrol), 0.01, ceiling=student_threshold,
+                                                  table=open_set_table_for("student"))
+    teacher_threshold, teacher_open_set = threshold, open_set
     for degradation, variant in conditions:
+        threshold, open_set = teacher_threshold, teacher_open_set
+        if probe_embedder(variant) and student_threshold is not None and student_open_set is not None:
+            threshold, open_set = student_threshold, student_open_set
         known_vecs = [_embed_probe(p, i, degradation, variant, cache, seed, alt_policy)
                       for i, p in enumerate(ident.known)]
         if progress is not None:
