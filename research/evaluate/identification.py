@@ -127,7 +127,7 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
 
         data = calibration("student")
         if data is not None:  # the student's own calibration (pairsDevTrain), as the product uses it
-            student_threshold = float(data["dev_train"]["threshold_at_far_1pct"])
+            student_threshold = float(data["threshold"])  # best pairsDevTrain accuracy, as DEFAULT_THRESHOLD
             student_open_set = open_set_threshold(len(ident.enrol), 0.01, ceiling=student_threshold,
                                                   table=open_set_table_for("student"))
     teacher_threshold, teacher_open_set = threshold, open_set
