@@ -83,8 +83,14 @@ def _candidates(summary: Any, suspects: dict[str, Suspect], other: Any = None) -
 
 
 def _mean_vector(result: Any) -> np.ndarray | None:
-    vectors = [(c.enhanced_vector if c.enhanced_vector is not None else c.raw_vector, c.weight)
-               for c in result.crops if c.raw_vector is not None]
+    """The track's descriptor for face search and "not this person" memory: the weighted mean of the student's
+    descriptors when the student ran (they sit where dlib puts the clean face), else of dlib's enhanced ones."""
+    def best(c: Any) -> np.ndarray:
+        if c.student_vector is not None:
+            return c.student_vector
+        return c.enhanced_vector if c.enhanced_vector is not None else c.raw_vector
+
+    vectors = [(best(c), c.weight) for c in result.crops if c.raw_vector is not None]
     if not vectors:
         return None
     total = sum(w for _, w in vectors) or 1.0
