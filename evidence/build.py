@@ -69,6 +69,12 @@ HASH_DEFINITIONS = {
 }
 CLIP_CONTENT = ("WebM (VP8): the frames the camera runner analysed, 480 px wide, from about 3 s before the first "
                 "match to about 3 s after it; made from the live stream at the time (the stream itself is not kept)")
+PROBE_EMBEDDERS = {
+    "student": "degradation-robust student: dlib's ResNet fine-tuned so that a blurred, small, dark or compressed face "
+               "lands where dlib places the clean face (weights/embedder_student.weights.h5, model card beside it); "
+               "it decided this match",
+    "teacher": "dlib ResNet face descriptor on the enhanced crop; it decided this match",
+}
 EMBEDDERS = {
     "tf": "dlib ResNet face descriptor (128-d, dlib_face_recognition_resnet_model_v1) run in TensorFlow "
           "(enhancement.embed_tf; descriptors within 1e-6 of dlib's)",
@@ -166,7 +172,7 @@ def _analysis(footage: Footage | None) -> dict[str, Any]:
 def score_in_words(alert: Alert, match: dict[str, Any]) -> list[str]:
     """The scores of an alert as sentences a court can follow."""
     name, threshold, basis = alert.suspect.name, match.get("threshold"), match.get("threshold_basis")
-    distance, raw_distance = match.get("enhanced_distance"), match.get("raw_distance")
+    distance, raw_distance = match.get("distance"), match.get("raw_distance")
     lines = []
     if distance is not None and threshold is not None:
         lines.append(f"The face found in the footage is at distance {distance:.3f} from {name}'s enrolled photos "
@@ -174,6 +180,11 @@ def score_in_words(alert: Alert, match: dict[str, Any]) -> list[str]:
                      f"{': ' + basis if basis else ''}.")
     lines.append(f"On the reviewers' display scale, where 50 % is exactly the alert threshold and higher is closer, "
                  f"the match scored {alert.score * 100:.0f} %. This is a display aid, not a probability.")
+    if alert.embedder == "student":
+        teacher = f"{alert.teacher_score * 100:.0f} %" if alert.teacher_score is not None else "not ranked"
+        lines.append("That score is the degradation-robust embedder's, which reads the raw crop and was trained to "
+                     "recognise blurred, small, dark and compressed faces. The standard embedder scored the enhanced "
+                     f"crop {teacher}.")
     if alert.raw_score is not None:
         raw = f"{alert.raw_score * 100:.0f} %" + (f" (distance {raw_distance:.3f})" if raw_distance is not None else "")
         if alert.holds_on_raw:
@@ -331,6 +342,7 @@ class _Build:
             "enhanced_crop": paths.get("enhanced"), "enhanced_crop_sha256": sighting.enhanced_crop_sha256,
             "ai_enhanced": sighting.ai_enhanced, "enhancement": paths["enhancement"],
             "raw_scores": sighting.raw_scores, "enhanced_scores": sighting.enhanced_scores,
+            "student_scores": sighting.student_scores, "probe_embedder": sighting.probe_embedder,
             "top_candidates": sighting.top_candidates,
             "registry_version": version.number if version else None,
             "gallery_sha256": version.gallery_sha256 if version else None, "track_frames": track,
@@ -374,8 +386,11 @@ class _Build:
         if version is not None:
             self.ids["suspects.registryversion"].add(version.pk)
         match = {
-            "enhanced_score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
-            "enhanced_distance": candidate.get("distance"), "raw_distance": candidate.get("raw_distance"),
+            "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+            "enhanced_score": alert.teacher_score if alert.embedder == "student" else alert.score,
+            "probe_embedder": alert.embedder,
+            "probe_embedder_description": PROBE_EMBEDDERS.get(alert.embedder, alert.embedder),
+            "distance": candidate.get("distance"), "raw_distance": candidate.get("raw_distance"),
             "threshold": analysis["threshold"], "threshold_basis": analysis["threshold_basis"],
             "score_definition": "score = 1 / (1 + exp((distance - threshold) / scale)): 0.5 at the threshold; "
                                 "a display aid, not a probability (enhancement/match.py)",
@@ -383,6 +398,7 @@ class _Build:
             "gallery_sha256": version.gallery_sha256 if version else None,
             "registry_suspects": version.suspect_count if version else None,
             "embedder": EMBEDDERS.get(analysis["embed_backend"] or "", analysis["embed_backend"]),
+            "gallery_embedder": "dlib ResNet face descriptor of the enrolled photos (the teacher)",
         }
         history = [{"at": _iso(e.created_at), "by": e.actor_username, "from": e.details.get("from"),
                     "to": e.details.get("to"), "note": e.details.get("note", ""), "override": e.verb != "review"}
