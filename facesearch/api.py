@@ -318,6 +318,8 @@ class _ProfileChangeApi(APIView):
 
 
 class ProfileMergeApi(_ProfileChangeApi):
+    """Fold other profiles you may see into this one (an analyst's merge: audited, never undone by consolidation)."""
+
     @extend_schema(request=MergeInput, responses={200: ProfileDetailOutput})
     def post(self, request: Request, pk: int) -> Response:
         def merge(target: Profile, values: dict[str, Any]) -> Profile:
@@ -332,6 +334,8 @@ class SplitInput(serializers.Serializer):
 
 
 class ProfileSplitApi(_ProfileChangeApi):
+    """Move chosen sightings of this profile to a new profile (they are someone else): audited."""
+
     @extend_schema(request=SplitInput, responses={201: ProfileDetailOutput})
     def post(self, request: Request, pk: int) -> Response:
         def split(profile: Profile, values: dict[str, Any]) -> Profile:
