@@ -122,6 +122,7 @@ class CameraWorker(threading.Thread):
         self.started = time.time()
         self.version_number: tuple[int, str] | None = None
         self.error = ""
+        self.pushed_health: tuple[str, str] | None = None  # the last health pushed over the WebSocket
 
     def stop(self) -> None:
         self.stopping.set()
@@ -238,10 +239,11 @@ class CameraWorker(threading.Thread):
         from footage.analysis import alert_for_track, build_sighting, label_suspects, sighting_apply_result
 
         camera = self.camera
-        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
+        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates
+                  + (result.student.candidates if result.student is not None else [])}
         suspects = label_suspects(labels)
         entry = self.tracks.get(result.track_id)
-        score = result.enhanced.score or 0.0
+        score = result.primary.score or 0.0
         first_ts, last_ts = result.timestamps[0], result.timestamps[-1]
         stored = None
         with transaction.atomic():
@@ -274,6 +276,7 @@ class CameraWorker(threading.Thread):
             if alert is not None:
                 payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
                            "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+                           "embedder": alert.embedder, "teacher_score": alert.teacher_score,
                            "footage_id": None, "case_id": camera.case_id, "sighting_id": sighting.pk,
                            "camera_id": camera.pk, "camera_name": camera.name,
                            "captured_at": alert.captured_at.isoformat(), "captured_ts": last_ts,
@@ -365,12 +368,20 @@ class CameraWorker(threading.Thread):
         fps_analysed = (len(recent) - 1) / max(1e-6, recent[-1] - recent[0]) if len(recent) >= 2 else 0.0
         if state == "live" and now - (recent[-1] if recent else 0) > 3.0:
             state, reason = "stalled", "frames arrive but none was analysed for 3 s"
-        Camera.objects.filter(pk=self.camera.pk, runner=self.runner).update(
-            health=state, health_reason=mask_text(reason, self.camera.source_url)[:500],
+        masked = mask_text(reason, self.camera.source_url)[:500]
+        updated = Camera.objects.filter(pk=self.camera.pk, runner=self.runner).update(
+            health=state, health_reason=masked,
             fps_received=round(reader.fps(), 2), fps_analysed=round(fps_analysed, 2),
             lag_s=round(self.lag, 3) if recent else None,
             last_frame_at=wall(reader.last_frame_at) if reader.last_frame_at else None,
             health_updated_at=timezone.now())
+        if updated and (state, masked) != self.pushed_health:
+            # A change of health is pushed to the live wall at once; lag and fps stay on the 1 s status poll.
+            self.pushed_health = (state, masked)
+            payload = {"camera_id": self.camera.pk, "camera_name": self.camera.name, "health": state,
+                       "reason": masked, "at": timezone.now().isoformat()}
+            for group in [OPERATORS_GROUP] + ([case_group(self.camera.case_id)] if self.camera.case_id else []):
+                publish(group, "camera.health", payload)
 
 
 def warm_up() -> None:
