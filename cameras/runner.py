@@ -40,6 +40,7 @@ from cameras.models import Camera
 from cameras.sources import mask_text, mask_url, source_kind
 from facecase.events import OPERATORS_GROUP, case_group, publish
 from footage.models import Alert, Sighting
+from footage.signals import sighting_changed, sighting_stored
 
 log = logging.getLogger("cameras")
 
@@ -248,6 +249,7 @@ class CameraWorker(threading.Thread):
         entry = self.tracks.get(result.track_id)
         score = result.primary.score or 0.0
         first_ts, last_ts = result.timestamps[0], result.timestamps[-1]
+        stored = None
         with transaction.atomic():
             if not Camera.objects.filter(pk=camera.pk, runner=self.runner).exists():
                 return  # no longer ours (removed, or taken over): store nothing more
@@ -260,15 +262,19 @@ class CameraWorker(threading.Thread):
                                              last_seen_at=wall(last_ts))
                 self._keep_frame(sighting)
                 entry = self.tracks[result.track_id] = {"sighting": sighting.pk, "score": score}
+                stored = sighting.pk
             else:
                 sighting = Sighting.objects.get(pk=entry["sighting"])
-                if score > entry["score"]:  # later frames gave better crops: the sighting shows the best
+                improved = score > entry["score"]
+                if improved:  # later frames gave better crops: the sighting shows the best
                     sighting_apply_result(sighting, result, suspects)
                     entry["score"] = score
                 sighting.last_frame = result.last_frame
                 sighting.last_ts = round(last_ts - self.started, 3)
                 sighting.last_seen_at = wall(last_ts)
                 sighting.save()
+                if improved:  # face search replaces its vector and decides its unknown-person profile again
+                    sighting_changed.send_robust(Sighting, sighting_id=sighting.pk)
             alert = alert_for_track(sighting, result, suspects, self.version, self._say_info, camera=camera,
                                     camera_name=camera.name, captured_at=wall(last_ts))
             if alert is not None:
@@ -282,6 +288,8 @@ class CameraWorker(threading.Thread):
                 groups = [OPERATORS_GROUP] + ([case_group(camera.case_id)] if camera.case_id else [])
                 for group in groups:
                     transaction.on_commit(lambda g=group, p=payload: publish(g, "alert.created", p))
+            if stored is not None:  # after the alert's push: face-search index and unknown-person profiles take it in
+                transaction.on_commit(lambda pk=stored: sighting_stored.send_robust(Sighting, sighting_id=pk))
         if alert is not None:
             log.warning("camera %s: ALERT %s, score %.2f, captured %s", self.display, alert.suspect.name,
                         alert.score, alert.captured_at.isoformat())
