@@ -40,6 +40,7 @@ from cameras.models import Camera
 from cameras.sources import mask_text, mask_url, source_kind
 from facecase.events import OPERATORS_GROUP, case_group, publish
 from footage.models import Alert, Sighting
+from footage.signals import sighting_changed, sighting_stored
 
 log = logging.getLogger("cameras")
 
@@ -121,6 +122,7 @@ class CameraWorker(threading.Thread):
         self.started = time.time()
         self.version_number: tuple[int, str] | None = None
         self.error = ""
+        self.pushed_health: tuple[str, str] | None = None  # the last health pushed over the WebSocket
 
     def stop(self) -> None:
         self.stopping.set()
@@ -158,12 +160,9 @@ class CameraWorker(threading.Thread):
                 last_seq = frame.seq
                 if loop is None:
                     loop = self._new_loop(frame.image)
-                loop.feed(frame.image, frame.captured_at)
+                self.analyse(loop, frame.image, frame.captured_at)
                 self.lag = time.time() - frame.captured_at
                 self.analysed.append(time.time())
-                small = _downscale(frame.image, CLIP_WIDTH)
-                self.ring.append((frame.captured_at, small))
-                self._advance_clips(frame.captured_at, small)
                 if t0 >= next_snapshot:
                     self._snapshot(frame.image, loop)
                     next_snapshot = t0 + SNAPSHOT_EVERY_S
@@ -180,6 +179,13 @@ class CameraWorker(threading.Thread):
             loop.close_all()
 
     # --- analysis ------------------------------------------------------------------------------------------
+
+    def analyse(self, loop: Any, image: np.ndarray, captured_at: float) -> None:
+        """One frame: matched (alerts and sightings stored from the loop's callbacks), then kept for the clips."""
+        loop.feed(image, captured_at)
+        small = _downscale(image, CLIP_WIDTH)
+        self.ring.append((captured_at, small))
+        self._advance_clips(captured_at, small)
 
     def _analysis_config(self) -> Any:
         from django.conf import settings
@@ -237,11 +243,13 @@ class CameraWorker(threading.Thread):
         from footage.analysis import alert_for_track, build_sighting, label_suspects, sighting_apply_result
 
         camera = self.camera
-        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
+        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates
+                  + (result.student.candidates if result.student is not None else [])}
         suspects = label_suspects(labels)
         entry = self.tracks.get(result.track_id)
-        score = result.enhanced.score or 0.0
+        score = result.primary.score or 0.0
         first_ts, last_ts = result.timestamps[0], result.timestamps[-1]
+        stored = None
         with transaction.atomic():
             if not Camera.objects.filter(pk=camera.pk, runner=self.runner).exists():
                 return  # no longer ours (removed, or taken over): store nothing more
@@ -254,20 +262,25 @@ class CameraWorker(threading.Thread):
                                              last_seen_at=wall(last_ts))
                 self._keep_frame(sighting)
                 entry = self.tracks[result.track_id] = {"sighting": sighting.pk, "score": score}
+                stored = sighting.pk
             else:
                 sighting = Sighting.objects.get(pk=entry["sighting"])
-                if score > entry["score"]:  # later frames gave better crops: the sighting shows the best
+                improved = score > entry["score"]
+                if improved:  # later frames gave better crops: the sighting shows the best
                     sighting_apply_result(sighting, result, suspects)
                     entry["score"] = score
                 sighting.last_frame = result.last_frame
                 sighting.last_ts = round(last_ts - self.started, 3)
                 sighting.last_seen_at = wall(last_ts)
                 sighting.save()
+                if improved:  # face search replaces its vector and decides its unknown-person profile again
+                    sighting_changed.send_robust(Sighting, sighting_id=sighting.pk)
             alert = alert_for_track(sighting, result, suspects, self.version, self._say_info, camera=camera,
                                     camera_name=camera.name, captured_at=wall(last_ts))
             if alert is not None:
                 payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
                            "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+                           "embedder": alert.embedder, "teacher_score": alert.teacher_score,
                            "footage_id": None, "case_id": camera.case_id, "sighting_id": sighting.pk,
                            "camera_id": camera.pk, "camera_name": camera.name,
                            "captured_at": alert.captured_at.isoformat(), "captured_ts": last_ts,
@@ -275,6 +288,8 @@ class CameraWorker(threading.Thread):
                 groups = [OPERATORS_GROUP] + ([case_group(camera.case_id)] if camera.case_id else [])
                 for group in groups:
                     transaction.on_commit(lambda g=group, p=payload: publish(g, "alert.created", p))
+            if stored is not None:  # after the alert's push: face-search index and unknown-person profiles take it in
+                transaction.on_commit(lambda pk=stored: sighting_stored.send_robust(Sighting, sighting_id=pk))
         if alert is not None:
             log.warning("camera %s: ALERT %s, score %.2f, captured %s", self.display, alert.suspect.name,
                         alert.score, alert.captured_at.isoformat())
@@ -357,12 +372,20 @@ class CameraWorker(threading.Thread):
         fps_analysed = (len(recent) - 1) / max(1e-6, recent[-1] - recent[0]) if len(recent) >= 2 else 0.0
         if state == "live" and now - (recent[-1] if recent else 0) > 3.0:
             state, reason = "stalled", "frames arrive but none was analysed for 3 s"
-        Camera.objects.filter(pk=self.camera.pk, runner=self.runner).update(
-            health=state, health_reason=mask_text(reason, self.camera.source_url)[:500],
+        masked = mask_text(reason, self.camera.source_url)[:500]
+        updated = Camera.objects.filter(pk=self.camera.pk, runner=self.runner).update(
+            health=state, health_reason=masked,
             fps_received=round(reader.fps(), 2), fps_analysed=round(fps_analysed, 2),
             lag_s=round(self.lag, 3) if recent else None,
             last_frame_at=wall(reader.last_frame_at) if reader.last_frame_at else None,
             health_updated_at=timezone.now())
+        if updated and (state, masked) != self.pushed_health:
+            # A change of health is pushed to the live wall at once; lag and fps stay on the 1 s status poll.
+            self.pushed_health = (state, masked)
+            payload = {"camera_id": self.camera.pk, "camera_name": self.camera.name, "health": state,
+                       "reason": masked, "at": timezone.now().isoformat()}
+            for group in [OPERATORS_GROUP] + ([case_group(self.camera.case_id)] if self.camera.case_id else []):
+                publish(group, "camera.health", payload)
 
 
 def warm_up() -> None:

@@ -105,16 +105,21 @@ def _detector() -> Any:
 
 
 def describe_chips(chips: list[np.ndarray], backend: str | None = None) -> np.ndarray:
-    """128-d descriptors of aligned RGB chips, one row per chip (``backend``: "dlib" or "tf", see ``BACKEND``)."""
+    """128-d descriptors of aligned RGB chips, one row per chip (``backend``: "dlib" or "tf", the same network, see
+    ``BACKEND``; or "student", the fine-tuned probe embedder of ``enhancement.student``)."""
     if not chips:
         return np.zeros((0, 128), np.float32)
     backend = backend or BACKEND
+    if backend == "student":  # the degradation-robust probe embedder (enhancement.student), dlib's space
+        from .student import describe_chips_student
+
+        return describe_chips_student(chips)
     if backend == "tf":
         from .embed_tf import describe_chips_tf
 
         return describe_chips_tf(chips)
     if backend != "dlib":
-        raise ValueError(f"unknown embedder backend {backend!r}; use 'dlib' or 'tf'")
+        raise ValueError(f"unknown embedder backend {backend!r}; use 'dlib', 'tf' or 'student'")
     _, resnet = _models()
     descriptors = resnet.compute_face_descriptor(chips)
     return np.asarray([np.asarray(d) for d in descriptors], dtype=np.float32)

@@ -18,6 +18,11 @@ our two shared cores: exact p95 83 ms, IVF p95 5 ms with recall@10 0.99 and a 23
 build); an index that grows past ``EXACT_MAX`` by inserts keeps its kind until the next rebuild (the hourly
 consolidation rebuilds; an exact index is never wrong, only slower).
 
+Updates: ``update(ids, vectors)`` replaces the vectors of ids already held (a live camera track whose later crops
+gave a better descriptor) and adds the others, so an id is never held twice. The exact index overwrites the row in
+place; the FAISS indexes cannot, so the old row is marked dead (its id map entry becomes ``DEAD``, skipped by every
+search) and the new vector appended; dead rows cost memory until the next rebuild.
+
 Files: ``save(folder)`` writes ``meta.json`` plus ``ids.npy`` and either ``vectors.npy`` or ``<kind>.faiss``, each
 replaced atomically, so a reader never sees half a snapshot.
 """
@@ -41,6 +46,7 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
 IVF_NPROBE = 24
 KINDS = ("exact", "hnsw", "ivf")
+DEAD = -1  # the id map entry of a FAISS row whose vector was replaced by ``update``
 
 
 FAISS_THREADS = 1  # OpenMP threads per call: one query or one insert is too small to share, and on busy cores the
@@ -88,7 +94,8 @@ class FaceIndex:
                        "nprobe": nprobe}
         self._ids = np.zeros(0, np.int64)
         self._known: set[int] = set()
-        self._count = 0
+        self._count = 0  # rows, dead ones included
+        self._dead = 0
         if kind == "exact":
             self._vectors = np.zeros((1024, DIM), np.float32)
             self._sq = np.zeros(1024, np.float32)
@@ -123,7 +130,7 @@ class FaceIndex:
         return index
 
     def __len__(self) -> int:
-        return self._count
+        return self._count - self._dead
 
     def __contains__(self, id_: int) -> bool:
         return int(id_) in self._known
@@ -178,6 +185,31 @@ class FaceIndex:
         self._count = end
         return n
 
+    def update(self, ids: Iterable[int] | np.ndarray, vectors: np.ndarray | Iterable[np.ndarray]) -> int:
+        """Replace the vectors of ``ids`` already held and add the others (the last vector wins for an id given
+        twice). Returns how many ids were replaced or added."""
+        new = _as_ids(ids)
+        matrix = _as_matrix(vectors)
+        if len(new) != len(matrix):
+            raise ValueError(f"{len(matrix)} vectors but {len(new)} ids")
+        latest = {int(i): row for row, i in enumerate(new.tolist())}
+        held = [i for i in latest if i in self._known]
+        if held:
+            rows = np.nonzero(np.isin(self._ids[: self._count], held))[0]
+            if self.kind == "exact":
+                for row in rows.tolist():
+                    vector = matrix[latest[int(self._ids[row])]]
+                    self._vectors[row] = vector
+                    self._sq[row] = float(vector @ vector)
+            else:
+                self._ids[rows] = DEAD
+                self._dead += len(rows)
+                self._known.difference_update(held)
+        fresh = [i for i in latest if i not in self._known]
+        if fresh:
+            self.add(np.array(fresh, np.int64), matrix[[latest[i] for i in fresh]])
+        return len(latest)
+
     def search(self, vector: np.ndarray, k: int = 10, *, accept: Callable[[list[int]], set[int]] | None = None,
                max_distance: float | None = None) -> list[Neighbour]:
         """The ``k`` nearest ids, nearest first. ``accept(ids) -> the subset allowed`` filters candidates before they
@@ -189,6 +221,9 @@ class FaceIndex:
         fetch = min(self._count, max(4 * k, 64))
         while True:
             rows, dists = self._nearest_rows(v, fetch)
+            if self._dead:
+                live = self._ids[rows] != DEAD
+                rows, dists = rows[live], dists[live]
             ids = self._ids[rows].tolist()
             allowed = set(ids) if accept is None else accept(ids)
             found = [Neighbour(int(i), float(d)) for i, d in zip(ids, dists, strict=True) if i in allowed]
@@ -265,8 +300,9 @@ class FaceIndex:
             if index._faiss.ntotal != len(ids) or len(ids) != meta["count"]:
                 raise ValueError(f"index snapshot in {folder} is inconsistent")
             index._ids = ids.astype(np.int64)
-            index._known = set(ids.tolist())
+            index._known = set(ids.tolist()) - {DEAD}
             index._count = len(ids)
+            index._dead = int(np.count_nonzero(index._ids == DEAD))
         return index, meta
 
 

@@ -46,6 +46,30 @@ def _open_set_table() -> list[tuple[float, float]]:
 
 OPEN_SET_TABLE: list[tuple[float, float]] = _open_set_table()
 
+# Probes embedded by the degradation-robust student (enhancement.student) are compared with the teacher's gallery;
+# their thresholds come from their own calibration (``python -m research.calibrate_student``, LFW pairsDevTrain).
+STUDENT_CALIBRATION_FILE = WEIGHTS_DIR / "matcher_calibration_student.json"
+EMBEDDERS = ("teacher", "student")
+
+
+def calibration(embedder: str = "teacher") -> dict | None:
+    """The calibration file of the probe ``embedder`` ("teacher": dlib's network, "student"), None when absent."""
+    if embedder not in EMBEDDERS:
+        raise ValueError(f"unknown probe embedder {embedder!r}; choose one of {EMBEDDERS}")
+    path = CALIBRATION_FILE if embedder == "teacher" else STUDENT_CALIBRATION_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def open_set_table_for(embedder: str = "teacher") -> list[tuple[float, float]]:
+    data = calibration(embedder) or {}
+    try:
+        return sorted((float(r["far"]), float(r["threshold"])) for r in data["open_set"]["table"])
+    except (KeyError, ValueError, TypeError):
+        return []
+
 
 def threshold_for_far(far: float, table: Sequence[tuple[float, float]] | None = None) -> float:
     """The distance threshold whose per-comparison false-accept rate on LFW is ``far`` (log-linear between the

@@ -7,3 +7,10 @@ class EvidenceConfig(AppConfig):
 
     name = "evidence"
     verbose_name = "Evidence export and integrity"
+
+    def ready(self) -> None:
+        from evidence import views
+        from facecase.extensions import register_page_context
+
+        register_page_context("case_detail", views.case_exports_context)
+        register_page_context("alert_detail", views.alert_exports_context)

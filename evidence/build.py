@@ -11,7 +11,9 @@ the package's SHA-256; ``evidence_download_record`` records each hand-over of it
   ``enhancement.json`` (step records: steps, parameters, weights and their SHA-256, versions, input/output
   digests) and ``sighting.json`` (track, quality, scores, top candidates);
 - ``alerts/alert-<id>/alert.json``: the match (raw and enhanced scores and distances, threshold and its basis,
-  registry version and gallery SHA-256, embedder) and the review decisions;
+  registry version and gallery SHA-256, embedder) and the review decisions; for a camera alert also the camera
+  (name, location, source with credentials masked) and ``clip.webm``, the evidence clip (its SHA-256 recorded at
+  capture re-checked while copying) with the wall-clock times it spans;
 - ``suspects/suspect-<id>/``: the enrolled photos (re-verified) and ``suspect.json``;
 - ``audit/audit_trail.jsonl``: every audit event about any object in the package;
 - ``report.html`` / ``report.pdf`` (``report-2.pdf``... beyond 100 alerts: ``evidence.report``);
@@ -65,6 +67,14 @@ HASH_DEFINITIONS = {
     "registry gallery_sha256": "SHA-256 of the registry's gallery.npz file bytes.",
     "weights_sha256": "SHA-256 of the weights file bytes (weights/manifest.json).",
 }
+CLIP_CONTENT = ("WebM (VP8): the frames the camera runner analysed, 480 px wide, from about 3 s before the first "
+                "match to about 3 s after it; made from the live stream at the time (the stream itself is not kept)")
+PROBE_EMBEDDERS = {
+    "student": "degradation-robust student: dlib's ResNet fine-tuned so that a blurred, small, dark or compressed face "
+               "lands where dlib places the clean face (weights/embedder_student.weights.h5, model card beside it); "
+               "it decided this match",
+    "teacher": "dlib ResNet face descriptor on the enhanced crop; it decided this match",
+}
 EMBEDDERS = {
     "tf": "dlib ResNet face descriptor (128-d, dlib_face_recognition_resnet_model_v1) run in TensorFlow "
           "(enhancement.embed_tf; descriptors within 1e-6 of dlib's)",
@@ -103,8 +113,16 @@ def alert_get_for_export(user: Any, alert_id: int) -> Alert | None:
         return None
     alerts = Alert.objects.all()
     if not is_admin(user):
-        alerts = alerts.filter(footage__case__in=case_list_for_user(user))
-    return alerts.filter(pk=alert_id).select_related("footage__case").first()
+        cases = case_list_for_user(user)
+        alerts = alerts.filter(Q(footage__case__in=cases) | Q(footage__isnull=True, camera__case__in=cases))
+    return alerts.filter(pk=alert_id).select_related("footage__case", "camera__case").first()
+
+
+def alert_case(alert: Alert) -> Case | None:
+    """The case an alert belongs to: its footage's, or for a camera alert the case its camera is attached to."""
+    if alert.footage is not None:
+        return alert.footage.case
+    return alert.camera.case if alert.camera is not None else None
 
 
 # --- small helpers -----------------------------------------------------------------------------------------------
@@ -154,7 +172,7 @@ def _analysis(footage: Footage | None) -> dict[str, Any]:
 def score_in_words(alert: Alert, match: dict[str, Any]) -> list[str]:
     """The scores of an alert as sentences a court can follow."""
     name, threshold, basis = alert.suspect.name, match.get("threshold"), match.get("threshold_basis")
-    distance, raw_distance = match.get("enhanced_distance"), match.get("raw_distance")
+    distance, raw_distance = match.get("distance"), match.get("raw_distance")
     lines = []
     if distance is not None and threshold is not None:
         lines.append(f"The face found in the footage is at distance {distance:.3f} from {name}'s enrolled photos "
@@ -162,6 +180,11 @@ def score_in_words(alert: Alert, match: dict[str, Any]) -> list[str]:
                      f"{': ' + basis if basis else ''}.")
     lines.append(f"On the reviewers' display scale, where 50 % is exactly the alert threshold and higher is closer, "
                  f"the match scored {alert.score * 100:.0f} %. This is a display aid, not a probability.")
+    if alert.embedder == "student":
+        teacher = f"{alert.teacher_score * 100:.0f} %" if alert.teacher_score is not None else "not ranked"
+        lines.append("That score is the degradation-robust embedder's, which reads the raw crop and was trained to "
+                     "recognise blurred, small, dark and compressed faces. The standard embedder scored the enhanced "
+                     f"crop {teacher}.")
     if alert.raw_score is not None:
         raw = f"{alert.raw_score * 100:.0f} %" + (f" (distance {raw_distance:.3f})" if raw_distance is not None else "")
         if alert.holds_on_raw:
@@ -187,6 +210,26 @@ def _box_css(sighting: Sighting | None, footage: Footage | None) -> str:
             f"height: {100 * h / height:.2f}%")
 
 
+def _camera(alert: Alert) -> dict[str, Any] | None:
+    """The camera that raised an alert, its source with any credentials masked (never the stored URL)."""
+    if alert.footage_id is not None:
+        return None
+    camera = alert.camera
+    if camera is None:
+        return {"id": None, "name": alert.camera_name, "note": "the camera has been removed from FaceCase since"}
+    return {"id": camera.pk, "name": alert.camera_name or camera.name, "location": camera.location,
+            "source": camera.masked_url, "source_kind": camera.source_kind}
+
+
+def _clip_note(alert: Alert, clip: dict[str, Any] | None) -> str:
+    if alert.footage_id is not None:
+        return "the source is uploaded footage: the original file is in originals/"
+    if clip is not None:
+        return (f"{clip['path']}: the frames the camera runner analysed around the first match, as stored at the "
+                "time with the SHA-256 in sha256_at_capture (re-checked by this export)")
+    return "no evidence clip was stored for this camera alert (the runner stopped before the clip was complete)"
+
+
 def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -204,7 +247,8 @@ class _Build:
         self.images: dict[str, Path] = {}  # package path -> file on disk, for the PDF renderer
         self.ids: dict[str, set[int]] = {k: set() for k in
                                          ("facecase.case", "footage.footage", "footage.sighting", "footage.alert",
-                                          "suspects.suspect", "suspects.suspectphoto", "suspects.registryversion")}
+                                          "suspects.suspect", "suspects.suspectphoto", "suspects.registryversion",
+                                          "cameras.camera")}
         self.exported_at = timezone.now()
         self.key = signing.public_key_info()
 
@@ -298,6 +342,7 @@ class _Build:
             "enhanced_crop": paths.get("enhanced"), "enhanced_crop_sha256": sighting.enhanced_crop_sha256,
             "ai_enhanced": sighting.ai_enhanced, "enhancement": paths["enhancement"],
             "raw_scores": sighting.raw_scores, "enhanced_scores": sighting.enhanced_scores,
+            "student_scores": sighting.student_scores, "probe_embedder": sighting.probe_embedder,
             "top_candidates": sighting.top_candidates,
             "registry_version": version.number if version else None,
             "gallery_sha256": version.gallery_sha256 if version else None, "track_frames": track,
@@ -341,8 +386,11 @@ class _Build:
         if version is not None:
             self.ids["suspects.registryversion"].add(version.pk)
         match = {
-            "enhanced_score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
-            "enhanced_distance": candidate.get("distance"), "raw_distance": candidate.get("raw_distance"),
+            "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+            "enhanced_score": alert.teacher_score if alert.embedder == "student" else alert.score,
+            "probe_embedder": alert.embedder,
+            "probe_embedder_description": PROBE_EMBEDDERS.get(alert.embedder, alert.embedder),
+            "distance": candidate.get("distance"), "raw_distance": candidate.get("raw_distance"),
             "threshold": analysis["threshold"], "threshold_basis": analysis["threshold_basis"],
             "score_definition": "score = 1 / (1 + exp((distance - threshold) / scale)): 0.5 at the threshold; "
                                 "a display aid, not a probability (enhancement/match.py)",
@@ -350,12 +398,14 @@ class _Build:
             "gallery_sha256": version.gallery_sha256 if version else None,
             "registry_suspects": version.suspect_count if version else None,
             "embedder": EMBEDDERS.get(analysis["embed_backend"] or "", analysis["embed_backend"]),
+            "gallery_embedder": "dlib ResNet face descriptor of the enrolled photos (the teacher)",
         }
         history = [{"at": _iso(e.created_at), "by": e.actor_username, "from": e.details.get("from"),
                     "to": e.details.get("to"), "note": e.details.get("note", ""), "override": e.verb != "review"}
                    for e in AuditEvent.objects.filter(object_type="footage.alert", object_id=str(alert.pk),
                                                       verb__in=("review", "review_override"))
                    .order_by("created_at", "id")]
+        clip = self.clip(alert)
         record = f"alerts/alert-{alert.pk}/alert.json"
         words = score_in_words(alert, match)
         box_css = _box_css(alert.sighting, alert.footage)
@@ -366,15 +416,32 @@ class _Build:
             "footage": alert.footage_id, "camera_name": alert.camera_name, "sighting": alert.sighting_id,
             "files": {"original": footage["original"] if footage else None,
                       "sighting": sighting["record"] if sighting else None},
-            "evidence_clip": None,
-            "evidence_clip_note": ("the source is uploaded footage: the original file is in originals/"
-                                   if alert.footage else "FaceCase keeps no clip for this camera alert"),
+            "camera": _camera(alert),
+            "captured_at": _iso(alert.captured_at),
+            "evidence_clip": clip,
+            "evidence_clip_note": _clip_note(alert, clip),
             "match": match, "words": words,
             "review": {"decision": alert.status, "by": alert.reviewed_by.get_username() if alert.reviewed_by else None,
                        "at": _iso(alert.reviewed_at), "note": alert.review_note, "history": history},
         }, kind="record")
         return {"record": record, "footage": footage, "sighting": sighting, "suspect": suspect, "match": match,
-                "history": history, "alert_words": words, "box_css": box_css}
+                "history": history, "alert_words": words, "box_css": box_css, "clip": clip}
+
+    def clip(self, alert: Alert) -> dict[str, Any] | None:
+        """A camera alert's evidence clip, streamed into the package; its recorded SHA-256 is checked while copying
+        (a mismatch refuses the export, as for originals)."""
+        if not alert.clip:
+            return None
+        if alert.camera_id is not None:
+            self.ids["cameras.camera"].add(alert.camera_id)
+        arcname = f"alerts/alert-{alert.pk}/clip{Path(alert.clip.name).suffix.lower() or '.webm'}"
+        entry = self.pkg.add_file(arcname, Path(alert.clip.path), kind="evidence_clip",
+                                  expected_sha256=alert.clip_sha256 or None)
+        return {"path": arcname, "size": entry.size, "sha256": entry.sha256,
+                "sha256_at_capture": alert.clip_sha256 or None,
+                "started_at": _iso(alert.clip_started_at), "ended_at": _iso(alert.clip_ended_at),
+                "clock": "the camera runner's wall clock (UTC) when each frame was received",
+                "content": CLIP_CONTENT}
 
     # report
     @staticmethod
@@ -438,7 +505,7 @@ def _export(*, actor: Any, via: str, covers: dict[str, Any], obj: Any, folder: s
             "volumes": build.report.volumes}))
         count = 0
         rows = alerts.select_related("suspect", "footage__uploaded_by", "sighting__registry_version", "reviewed_by",
-                                     "registry_version").order_by("created_at", "id")
+                                     "registry_version", "camera").order_by("created_at", "id")
         for alert in rows.iterator(chunk_size=200):
             count += 1
             parts = build.alert(alert)
@@ -488,7 +555,7 @@ def evidence_export_case(*, actor: Any, case: Case, alerts: str = "confirmed", v
     """The case's original footage, and its confirmed (or all) alerts with their sightings, as one signed zip."""
     if alerts not in ALERT_SCOPES:
         raise ValueError(f"alerts must be one of {ALERT_SCOPES}, not {alerts!r}")
-    chosen = Alert.objects.filter(footage__case=case)
+    chosen = Alert.objects.filter(Q(footage__case=case) | Q(footage__isnull=True, camera__case=case))
     if alerts == "confirmed":
         chosen = chosen.filter(status=Alert.Status.CONFIRMED)
     ids = list(chosen.order_by("created_at", "id").values_list("pk", flat=True))
@@ -502,7 +569,7 @@ def evidence_export_case(*, actor: Any, case: Case, alerts: str = "confirmed", v
 
 def evidence_export_alert(*, actor: Any, alert: Alert, via: str = "web") -> ExportResult:
     """One alert: its footage's original, sighting, suspect, match, review and audit trail."""
-    case = alert.footage.case if alert.footage else None
+    case = alert_case(alert)
     covers = {"kind": "alert", "alert": alert.pk, "alert_count": 1, "alert_ids": [alert.pk],
               "case": {"id": case.pk, "reference": case.reference, "title": case.title} if case else None,
               "footage_ids": [alert.footage_id] if alert.footage_id else []}

@@ -1,8 +1,8 @@
 """Re-hash every stored evidence file against the SHA-256 the database (or its JSON record) holds.
 
-Originals (footage, suspect photos) and derived files (sighting crops and track crops, registry galleries,
-explanation heat-maps) are each checked: a file that is missing, or whose content no longer
-hashes to the recorded value, is reported. Files with no recorded hash (full frames, suspect face crops) are
+Originals (footage, suspect photos, camera alerts' evidence clips) and derived files (sighting crops and track crops,
+registry galleries, explanation heat-maps) are each checked: a file that is missing, or whose content no longer hashes
+to the recorded value, is reported. Files with no recorded hash (full frames, suspect face crops) are
 checked for presence only.
 """
 
@@ -83,8 +83,17 @@ def _explanation_files() -> Iterator[EvidenceFile]:
             yield EvidenceFile(f"alert {alert.pk} explanation", paths[0], state.get("sha256") or None)
 
 
+def _clip_files() -> Iterator[EvidenceFile]:
+    from footage.models import Alert
+
+    for alert in Alert.objects.exclude(clip="").only("pk", "camera_name", "clip", "clip_sha256").iterator():
+        yield EvidenceFile(f"alert {alert.pk} evidence clip (camera {alert.camera_name})", Path(alert.clip.path),
+                           alert.clip_sha256 or None)
+
+
 def evidence_files() -> Iterator[EvidenceFile]:
     yield from _footage_files()
+    yield from _clip_files()
     yield from _registry_files()
     yield from _explanation_files()
 

@@ -7,8 +7,9 @@ Where a core page shows their objects, each app registers from its ``AppConfig.r
 - ``register_media(kind, MediaKind(...))``: how ``/media/<kind>/<pk>/<field>/`` finds an object the user may see,
   which file fields it serves and which field holds each file's SHA-256;
 - ``register_page_context(page, provider)``: extra template context for a core page, ``provider(request, **page
-  arguments) -> dict``. Pages: ``home`` (no arguments), ``case_detail`` (``case``), ``header`` (no arguments; the
-  base template's counters).
+  arguments) -> dict``. Pages: ``home`` (no arguments), ``case_detail`` (``case``), ``alert_detail`` (``alert``; the
+  page lives in ``footage``, which also sits below ``evidence``), ``header`` (no arguments; the base template's
+  counters).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from django.db.models import Model
 from django.http import HttpRequest
 
-PAGES = ("home", "case_detail", "header")
+PAGES = ("home", "case_detail", "alert_detail", "header")
 
 
 @dataclass(frozen=True)

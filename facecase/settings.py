@@ -263,6 +263,9 @@ SPECTACULAR_SETTINGS = {
         "FootageStatusEnum": "footage.models.Footage.Status",
         "AlertStatusEnum": "footage.models.Alert.Status",
         "ProfileStatusEnum": "facesearch.models.Profile.Status",
+        # two fields named source_kind: a camera's address kind, a sighting's source (footage or camera)
+        "SourceKindEnum": ["rtsp", "http", "device", "file"],
+        "SightingSourceKindEnum": ["footage", "camera"],
     },
 }
 

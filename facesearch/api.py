@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -23,11 +25,13 @@ from facesearch.selectors import (
     profile_appearances,
     profile_get_for_user,
     profile_list_for_user,
+    sighting_case_id,
     sighting_for_user,
 )
 from facesearch.services import (
     face_search_run,
     profile_merge,
+    profile_promote,
     profile_split,
     sighting_attach_to_case,
     suspect_from_sightings,
@@ -54,20 +58,39 @@ class IdListField(serializers.ListField):
 
 
 class SightingBrief(serializers.Serializer):
-    """A sighting as search results and profile timelines show it (links lead to permission-checked pages)."""
+    """A sighting as search results and profile timelines show it (links lead to permission-checked pages). Its
+    source is a footage file or a live camera (named; its address, which may hold credentials, never appears)."""
 
     id = serializers.IntegerField()
-    case = serializers.IntegerField(source="footage.case_id")
-    case_reference = serializers.CharField(source="footage.case.reference")
-    footage = serializers.IntegerField(source="footage_id")
-    source = serializers.CharField(source="footage.original_name")
+    case = serializers.SerializerMethodField(help_text="the footage's or the camera's case (null: a camera in no case)")
+    case_reference = serializers.SerializerMethodField()
+    source_kind = serializers.SerializerMethodField()
+    footage = serializers.IntegerField(source="footage_id", allow_null=True)
+    camera = serializers.IntegerField(source="camera_id", allow_null=True)
+    source = serializers.CharField(source="source_name", help_text="the footage file name or the camera name")
     track_id = serializers.IntegerField()
     first_ts = serializers.FloatField()
     last_ts = serializers.FloatField()
+    captured_at = serializers.DateTimeField(allow_null=True, help_text="cameras: wall-clock time of the first frame")
+    seen_at = serializers.SerializerMethodField(help_text="capture time for cameras, else when it was stored")
     created_at = serializers.DateTimeField()
     raw_crop_url = serializers.SerializerMethodField()
     enhanced_crop_url = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+
+    def get_case(self, sighting: Sighting) -> int | None:
+        return sighting_case_id(sighting)
+
+    def get_case_reference(self, sighting: Sighting) -> str | None:
+        case = sighting.footage.case if sighting.footage_id else sighting.camera.case
+        return case.reference if case is not None else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=["footage", "camera"]))
+    def get_source_kind(self, sighting: Sighting) -> str:
+        return "camera" if sighting.camera_id else "footage"
+
+    def get_seen_at(self, sighting: Sighting) -> datetime:
+        return serializers.DateTimeField().to_representation(sighting.captured_at or sighting.created_at)
 
     def get_raw_crop_url(self, sighting: Sighting) -> str | None:
         return reverse("media", args=["sighting", sighting.pk, "raw_crop"]) if sighting.raw_crop else None
@@ -193,16 +216,6 @@ class EnrolOutput(serializers.Serializer):
     checks = CropCheckOutput(many=True)
 
 
-def _enrol(request: Request, sightings: list[Sighting], values: dict[str, Any], profile: Profile | None) -> Response:
-    try:
-        suspect, checks = suspect_from_sightings(actor=request.user, sightings=sightings, name=values["name"],
-                                                 external_id=values["external_id"], status=values.get("status"),
-                                                 profile=profile)
-    except DjangoValidationError as exc:
-        raise as_drf_error(exc) from exc
-    return Response(EnrolOutput({"suspect": suspect, "checks": checks}).data, status=status.HTTP_201_CREATED)
-
-
 class SuspectFromSightingsApi(APIView):
     """Admins: start a suspect from chosen sightings' crops (each crop goes through the registry's face check)."""
 
@@ -218,7 +231,13 @@ class SuspectFromSightingsApi(APIView):
         sightings = list(filtered_sightings(request.user, {}).filter(pk__in=ids))
         if len(sightings) != len(set(ids)):
             raise serializers.ValidationError({"sightings": ["no such sighting among them: check the ids"]})
-        return _enrol(request, sightings, data.validated_data, None)
+        values = data.validated_data
+        try:
+            suspect, checks = suspect_from_sightings(actor=request.user, sightings=sightings, name=values["name"],
+                                                     external_id=values["external_id"], status=values.get("status"))
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(EnrolOutput({"suspect": suspect, "checks": checks}).data, status=status.HTTP_201_CREATED)
 
 
 class ProfileOutput(serializers.Serializer):
@@ -278,47 +297,55 @@ class MergeInput(serializers.Serializer):
     profiles = IdListField(min_length=1, max_length=50, help_text="profiles to fold into this one")
 
 
-class ProfileMergeApi(APIView):
+class _ProfileChangeApi(APIView):
+    """A POST that changes one profile the user may see: merge, split, promote."""
+
     parser_classes = [JSONParser]
     permission_classes = [MethodPermission]
     required_perms = {"POST": "facesearch.change_profile"}
 
-    @extend_schema(request=MergeInput, responses={200: ProfileDetailOutput})
-    def post(self, request: Request, pk: int) -> Response:
-        target = _profile_or_404(request, pk)
-        data = MergeInput(data=request.data)
+    def change(self, request: Request, pk: int, input_class: type[serializers.Serializer],
+               act: Callable[[Profile, dict[str, Any]], Any]) -> Any:
+        """The profile (404 when invisible), the input checked, then ``act(profile, values)`` with a service's
+        ``ValidationError`` answered as a 400/409."""
+        profile = _profile_or_404(request, pk)
+        data = input_class(data=request.data)
         data.is_valid(raise_exception=True)
-        others = [_profile_or_404(request, other) for other in set(data.validated_data["profiles"])]
         try:
-            target = profile_merge(actor=request.user, target=target, others=others)
+            return act(profile, data.validated_data)
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from exc
-        return _detail(request, target)
+
+
+class ProfileMergeApi(_ProfileChangeApi):
+    """Fold other profiles you may see into this one (an analyst's merge: audited, never undone by consolidation)."""
+
+    @extend_schema(request=MergeInput, responses={200: ProfileDetailOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        def merge(target: Profile, values: dict[str, Any]) -> Profile:
+            others = [_profile_or_404(request, other) for other in set(values["profiles"])]
+            return profile_merge(actor=request.user, target=target, others=others)
+
+        return _detail(request, self.change(request, pk, MergeInput, merge))
 
 
 class SplitInput(serializers.Serializer):
     sightings = IdListField(min_length=1, max_length=500, help_text="sightings of this profile that are someone else")
 
 
-class ProfileSplitApi(APIView):
-    parser_classes = [JSONParser]
-    permission_classes = [MethodPermission]
-    required_perms = {"POST": "facesearch.change_profile"}
+class ProfileSplitApi(_ProfileChangeApi):
+    """Move chosen sightings of this profile to a new profile (they are someone else): audited."""
 
     @extend_schema(request=SplitInput, responses={201: ProfileDetailOutput})
     def post(self, request: Request, pk: int) -> Response:
-        profile = _profile_or_404(request, pk)
-        data = SplitInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        ids = data.validated_data["sightings"]
-        sightings = list(profile_appearances(request.user, profile).filter(pk__in=ids))
-        if len(sightings) != len(set(ids)):
-            raise as_drf_error(DjangoValidationError({"sightings": ["choose sightings of this profile"]}))
-        try:
-            new = profile_split(actor=request.user, profile=profile, sightings=sightings)
-        except DjangoValidationError as exc:
-            raise as_drf_error(exc) from exc
-        return _detail(request, new, status.HTTP_201_CREATED)
+        def split(profile: Profile, values: dict[str, Any]) -> Profile:
+            ids = values["sightings"]
+            sightings = list(profile_appearances(request.user, profile).filter(pk__in=ids))
+            if len(sightings) != len(set(ids)):
+                raise DjangoValidationError({"sightings": ["choose sightings of this profile"]})
+            return profile_split(actor=request.user, profile=profile, sightings=sightings)
+
+        return _detail(request, self.change(request, pk, SplitInput, split), status.HTTP_201_CREATED)
 
 
 class PromoteInput(serializers.Serializer):
@@ -327,19 +354,18 @@ class PromoteInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=Suspect.Status.choices, required=False)
 
 
-class ProfilePromoteApi(APIView):
-    """Promote a profile to a suspect: its visible sightings' crops (at most 10, each face-checked) become photos."""
-
-    parser_classes = [JSONParser]
-    permission_classes = [MethodPermission]
-    required_perms = {"POST": "facesearch.change_profile"}
+class ProfilePromoteApi(_ProfileChangeApi):
+    """Promote a profile to a suspect: its visible sightings' crops (at most 10, each face-checked) become photos and
+    the registry is rebuilt. Analysts may promote (issue 20); only admins choose a status other than person of
+    interest (docs/ARCHITECTURE.md, face search)."""
 
     @extend_schema(request=PromoteInput, responses={201: EnrolOutput})
     def post(self, request: Request, pk: int) -> Response:
-        profile = _profile_or_404(request, pk)
-        data = PromoteInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        if profile.status != Profile.Status.ACTIVE:
-            raise as_drf_error(DjangoValidationError({"detail": ["only an active profile can be promoted"]}))
-        sightings = list(profile_appearances(request.user, profile)[:10])
-        return _enrol(request, sightings, data.validated_data, profile)
+        def promote(profile: Profile, values: dict[str, Any]) -> tuple[Any, list[Any]]:
+            return profile_promote(actor=request.user, profile=profile,
+                                   sightings=list(profile_appearances(request.user, profile)[:10]),
+                                   name=values["name"], external_id=values["external_id"],
+                                   status=values.get("status"))
+
+        suspect, checks = self.change(request, pk, PromoteInput, promote)
+        return Response(EnrolOutput({"suspect": suspect, "checks": checks}).data, status=status.HTTP_201_CREATED)

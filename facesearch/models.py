@@ -101,3 +101,19 @@ class ProfileMember(models.Model):
 
     def __str__(self) -> str:
         return f"sighting {self.sighting_id} in profile {self.profile_id}"
+
+
+class DescriptorChange(models.Model):
+    """A stored sighting's descriptor was replaced (a live camera track whose later crops were better). Written in the
+    transaction that changed it; every process's index replays the changes it has not seen (``facesearch.index``), so
+    the vector is replaced there too, never added twice. Rows older than a day are pruned by the consolidation job
+    (the snapshot it writes holds them)."""
+
+    sighting = models.ForeignKey(Sighting, on_delete=models.CASCADE, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"descriptor of sighting {self.sighting_id} changed"

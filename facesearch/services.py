@@ -8,6 +8,7 @@ one), so 0.5 is the distance at which an alert would be raised for one enrolled 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from enhancement.match import SCORE_SCALE
 from enhancement.match import score as match_score
@@ -27,8 +29,8 @@ from enhancement.profiles import JOIN_DISTANCE, MERGE, NEIGHBOURS, assign
 from facecase.models import Case
 from facecase.services import audit_record
 from facesearch import index as sighting_index
-from facesearch.models import CaseSighting, FaceSearch, Profile, ProfileMember
-from facesearch.selectors import SEARCH_FILTERS, visible_ids
+from facesearch.models import CaseSighting, DescriptorChange, FaceSearch, Profile, ProfileMember
+from facesearch.selectors import SEARCH_FILTERS, sighting_case_id, visible_ids
 from footage.models import Sighting
 
 MAX_RESULTS = 100
@@ -126,7 +128,7 @@ def face_search_run(*, actor: Any, probe: bytes | None = None, probe_name: str =
         return visible_ids(actor, filters, ids) - {exclude}
 
     neighbours = sighting_index.sighting_index().search(vector, limit, accept=accept, max_distance=max_distance)
-    rows = Sighting.objects.select_related("footage__case", "best_suspect").defer(
+    rows = Sighting.objects.select_related("footage__case", "camera__case", "best_suspect").defer(
         "enhancement_records", "raw_scores", "enhanced_scores", "top_candidates", "track_frames",
     ).in_bulk([n.id for n in neighbours])
     ranked = []
@@ -162,14 +164,15 @@ def face_search_run(*, actor: Any, probe: bytes | None = None, probe_name: str =
 @transaction.atomic
 def sighting_attach_to_case(*, actor: Any, sighting: Sighting, case: Case, search: FaceSearch | None = None
                             ) -> tuple[CaseSighting, bool]:
-    """Attach a sighting (and so its footage reference) to a case; the caller has checked the actor may see both.
-    Attaching twice changes nothing. Returns (attachment, created)."""
+    """Attach a sighting to a case (a footage sighting brings its footage reference along; a camera sighting has no
+    footage: the sighting itself, with its camera named, is what is attached); the caller has checked the actor may
+    see both. Attaching twice changes nothing. Returns (attachment, created)."""
     attachment, created = CaseSighting.objects.get_or_create(
         case=case, sighting=sighting, defaults={"added_by": actor, "search": search})
     if created:
         audit_record(actor=actor, verb="attach_sighting", obj=case, details={
-            "sighting": sighting.pk, "footage": sighting.footage_id, "from_case": sighting.footage.case_id,
-            "search": search.pk if search else None})
+            "sighting": sighting.pk, "footage": sighting.footage_id, "camera": sighting.camera_id,
+            "from_case": sighting_case_id(sighting), "search": search.pk if search else None})
     return attachment, created
 
 
@@ -207,7 +210,7 @@ def suspect_from_sightings(*, actor: Any, sightings: list[Sighting], name: str, 
                                  status=status or Suspect.Status.PERSON_OF_INTEREST,
                                  notes=f"started from sightings {', '.join(str(s.pk) for s, _ in passed)}")
         for sighting, data in passed:
-            suspect_photo_add(actor=actor, suspect=suspect,
+            suspect_photo_add(actor=actor, suspect=suspect, check_face=True,  # the registry's own rule, again
                               upload=SimpleUploadedFile(f"sighting-{sighting.pk}.png", data, "image/png"))
         audit_record(actor=actor, verb="enrol_from_sightings", obj=suspect, details={
             "sightings": [c.sighting for c in checks], "used": [c.sighting for c in checks if c.used],
@@ -217,6 +220,25 @@ def suspect_from_sightings(*, actor: Any, sightings: list[Sighting], name: str, 
             audit_record(actor=actor, verb="promote", obj=profile, details={"suspect": suspect.pk, "name": name})
             profile.refresh_from_db()
     return suspect, checks
+
+
+def profile_promote(*, actor: Any, profile: Profile, sightings: list[Sighting], name: str, external_id: str,
+                    status: str | None = None) -> tuple[Any, list[CropCheck]]:
+    """Promote an active profile to a suspect from its sightings' crops (``suspect_from_sightings``: the face check,
+    the audit events ``create``, ``add_photo``, ``enrol_from_sightings`` and ``promote``, and the registry rebuild that
+    every new photo queues). Issue 20 lets analysts promote, although admins manage the registry otherwise: an
+    analyst's promotion starts a person of interest only; an admin chooses the status (here or on the registry
+    page), as for any suspect."""
+    from facecase.roles import is_admin
+    from suspects.models import Suspect
+
+    if profile.status != Profile.Status.ACTIVE:
+        raise ValidationError("only an active profile can be promoted", code="not_active")
+    if status not in (None, "", Suspect.Status.PERSON_OF_INTEREST) and not is_admin(actor):
+        raise ValidationError({"status": ["an analyst's promotion starts a person of interest; an admin sets another "
+                                          "status on the registry page"]})
+    return suspect_from_sightings(actor=actor, sightings=sightings, name=name, external_id=external_id,
+                                  status=status or None, profile=profile)
 
 
 # --- profiles ----------------------------------------------------------------------------------------------------
@@ -229,6 +251,22 @@ def sighting_stored(sighting_id: int) -> None:
     sighting = Sighting.objects.filter(pk=sighting_id).only("pk", "embedding", "best_suspect_id").first()
     if sighting is not None and sighting.embedding and sighting.best_suspect_id is None:
         profile_assign(sighting, index=index)
+
+
+def sighting_changed(sighting_id: int) -> None:
+    """Called inside the transaction that replaced a stored sighting's descriptor (a live camera track's better
+    crops): the change is recorded with it (every process's index replays it), and after the commit this process's
+    index takes the new vector and the sighting's profile is decided again (``profile_reassess``)."""
+    with transaction.atomic():
+        DescriptorChange.objects.create(sighting_id=sighting_id)
+    transaction.on_commit(lambda: sighting_descriptor_changed(sighting_id), robust=True)
+
+
+def sighting_descriptor_changed(sighting_id: int) -> Profile | None:
+    index = sighting_index.sighting_index()  # replays the change: the vector is replaced, not added twice
+    sighting = (Sighting.objects.filter(pk=sighting_id).only("pk", "embedding", "best_suspect_id", "created_at")
+                .first())
+    return profile_reassess(sighting, index=index) if sighting is not None else None
 
 
 def _neighbours(vector: np.ndarray, index: Any, exclude: int) -> list[tuple[int | None, float, int]]:
@@ -274,6 +312,42 @@ def profile_assign(sighting: Sighting, *, index: Any = None) -> Profile | None:
     ProfileMember.objects.create(profile=profile, sighting=sighting, distance=decision.distance)
     Profile.objects.filter(pk=profile.pk).update(updated_at=sighting.created_at or profile.updated_at)
     return profile
+
+
+@transaction.atomic
+def profile_reassess(sighting: Sighting, *, index: Any = None) -> Profile | None:
+    """A stored sighting's descriptor changed: decide its profile again as if it arrived now. What an analyst shaped
+    stands (a curated or promoted profile, a sighting split off by hand). A sighting that now matches a suspect leaves
+    its profile; an unmatched one stays when its new neighbours agree, else moves to the profile they say (or a new
+    one). Leaving is audited (``profile_leave``); a profile left empty is marked merged into the sighting's new one
+    (it is never listed: every read goes through its members)."""
+    member = ProfileMember.objects.select_related("profile").filter(sighting=sighting).first()
+    if member is not None and (member.added_by_id or member.profile.curated
+                               or member.profile.status != Profile.Status.ACTIVE):
+        return member.profile
+    unknown = sighting.best_suspect_id is None and bool(sighting.embedding)
+    if member is None:
+        return profile_assign(sighting, index=index) if unknown else None
+    old = member.profile
+    if unknown:
+        index = index or sighting_index.sighting_index()
+        near = _neighbours(_vector(sighting.embedding), index, sighting.pk)
+        decision = assign([(p, d) for p, d, _ in near], join=JOIN_DISTANCE, merge=MERGE,
+                          sizes=_sizes({p for p, _, _ in near if p}))
+        alone = not ProfileMember.objects.filter(profile=old).exclude(pk=member.pk).exists()
+        if decision.profile == old.pk or (decision.profile is None and alone):
+            ProfileMember.objects.filter(pk=member.pk).update(distance=decision.distance)
+            return _merge_linked(old, decision.merge, f"linked by sighting {sighting.pk}")
+    member.delete()
+    new = profile_assign(sighting, index=index) if unknown else None
+    audit_record(actor=None, verb="profile_leave", obj=old, details={
+        "sighting": sighting.pk, "profile": new.pk if new else None,
+        "reason": "descriptor changed" if unknown else "now matches a suspect"})
+    if not ProfileMember.objects.filter(profile=old).exists():
+        Profile.objects.filter(pk=old.pk).update(status=Profile.Status.MERGED, merged_into=new)
+        audit_record(actor=None, verb="profile_merge", obj=new or old, details={
+            "merged": [old.pk], "sightings_moved": 1 if new else 0, "reason": f"emptied by sighting {sighting.pk}"})
+    return new
 
 
 def _merge(*, actor: Any, target: Profile, others: list[Profile], reason: str) -> None:
@@ -323,6 +397,8 @@ def profiles_consolidate() -> dict[str, int]:
     is set (``enhancement.profiles.MERGE``), apply it to every stored track as if it arrived again (never to a
     curated profile)."""
     index = sighting_index.rebuild()
+    # the snapshot just written holds every descriptor change: a day's margin for processes that loaded an older one
+    DescriptorChange.objects.filter(changed_at__lt=timezone.now() - dt.timedelta(days=1)).delete()
     assigned = merged = 0
     missing = (Sighting.objects.filter(best_suspect=None, profile_member=None).exclude(embedding=None)
                .only("pk", "embedding", "best_suspect_id", "created_at").order_by("pk"))

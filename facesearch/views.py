@@ -23,6 +23,7 @@ from facesearch.selectors import (
 from facesearch.services import (
     face_search_run,
     profile_merge,
+    profile_promote,
     profile_split,
     sighting_attach_to_case,
     suspect_from_sightings,
@@ -142,12 +143,10 @@ def profile_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"{len(ids)} sighting(s) split off into {new}.")
                 return redirect("profile-detail", pk=new.pk)
             elif action == "promote":
-                if profile.status != Profile.Status.ACTIVE:
-                    raise ValidationError("only an active profile can be promoted")
-                suspect, _ = suspect_from_sightings(
-                    actor=request.user, sightings=list(profile_appearances(request.user, profile)[:10]),
-                    name=request.POST.get("name", ""), external_id=request.POST.get("external_id", ""),
-                    profile=profile)
+                suspect, _ = profile_promote(
+                    actor=request.user, profile=profile,
+                    sightings=list(profile_appearances(request.user, profile)[:10]),
+                    name=request.POST.get("name", ""), external_id=request.POST.get("external_id", ""))
                 messages.success(request, f"{profile} promoted to suspect {suspect.name}.")
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))

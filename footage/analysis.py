@@ -53,10 +53,12 @@ def analysis_config(footage: Footage, enrolled: int | None = None) -> Any:
         overrides = saved
     fields = AnalysisConfig.__dataclass_fields__
     config = AnalysisConfig(**{k: v for k, v in overrides.items() if k in fields})
-    if config.threshold is None:
-        from footage.calibration import alert_threshold
+    from footage.calibration import alert_threshold
 
+    if config.threshold is None:
         config.threshold = alert_threshold(enrolled)
+    if config.probe_embedder == "student" and config.student_threshold is None:
+        config.student_threshold = alert_threshold(enrolled, embedder="student")
     return config
 
 
@@ -81,8 +83,14 @@ def _candidates(summary: Any, suspects: dict[str, Suspect], other: Any = None) -
 
 
 def _mean_vector(result: Any) -> np.ndarray | None:
-    vectors = [(c.enhanced_vector if c.enhanced_vector is not None else c.raw_vector, c.weight)
-               for c in result.crops if c.raw_vector is not None]
+    """The track's descriptor for face search and "not this person" memory: the weighted mean of the student's
+    descriptors when the student ran (they sit where dlib puts the clean face), else of dlib's enhanced ones."""
+    def best(c: Any) -> np.ndarray:
+        if c.student_vector is not None:
+            return c.student_vector
+        return c.enhanced_vector if c.enhanced_vector is not None else c.raw_vector
+
+    vectors = [(best(c), c.weight) for c in result.crops if c.raw_vector is not None]
     if not vectors:
         return None
     total = sum(w for _, w in vectors) or 1.0
@@ -115,7 +123,8 @@ class _Store:
         self.skipped_noted: set[tuple[str, str]] = set()
 
     def track(self, result: Any) -> None:
-        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates}
+        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates
+                  + (result.student.candidates if result.student is not None else [])}
         suspects = label_suspects(labels)
         existing = Sighting.objects.filter(footage=self.footage, track_id=result.track_id).first()
         with transaction.atomic():
@@ -126,6 +135,7 @@ class _Store:
         for alert in created_alerts:
             payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
                        "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+                       "embedder": alert.embedder, "teacher_score": alert.teacher_score,
                        "footage_id": self.footage.pk, "case_id": self.footage.case_id, "sighting_id": sighting.pk,
                        "first_ts": sighting.first_ts, "created_at": alert.created_at.isoformat()}
             transaction.on_commit(lambda p=payload: publish(OPERATORS_GROUP, "alert.created", p))
@@ -175,7 +185,7 @@ def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, S
     A live track calls this again when later frames improved its best crops."""
     best = result.crops[0]
     decision = suspects.get(str(result.decision)) if result.decision else None
-    summary = result.enhanced if result.enhanced.label else result.raw
+    summary = result.primary if result.primary.label else result.raw
     vector = _mean_vector(result)
     records = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in best.records]
     sighting.first_frame, sighting.last_frame = result.first_frame, result.last_frame
@@ -183,7 +193,9 @@ def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, S
     sighting.enhancement_records, sighting.ai_enhanced = records, best.ai_enhanced
     sighting.raw_scores = _candidates(result.raw, suspects)
     sighting.enhanced_scores = _candidates(result.enhanced, suspects)
-    sighting.top_candidates = _candidates(result.enhanced, suspects, other=result.raw)
+    sighting.top_candidates = _candidates(result.primary, suspects, other=result.raw)
+    sighting.student_scores = _candidates(result.student, suspects) if result.student is not None else []
+    sighting.probe_embedder = result.embedder
     sighting.best_suspect, sighting.best_score = decision, summary.score if decision else None
     sighting.embedding = vector.tobytes() if vector is not None else None
     sighting.raw_crop.save("raw.png", ContentFile(encode_png(best.crop)), save=False)
@@ -225,13 +237,12 @@ def alert_for_track(sighting: Sighting, result: Any, suspects: dict[str, Suspect
         say(f"track {sighting.track_id} matches {suspect.name}, but an operator said 'not this person' for this "
             "face before: no alert")
         return None
-    enhanced = result.enhanced if result.enhanced.label == label else None
-    raw = result.raw if result.raw.label == label else None
     raw_row = next((c for c in result.raw.candidates if str(c["label"]) == str(label)), None)
-    score = (enhanced or raw).score
+    teacher_row = next((c for c in result.enhanced.candidates if str(c["label"]) == str(label)), None)
     return Alert.objects.create(
-        sighting=sighting, suspect=suspect, score=float(score),
+        sighting=sighting, suspect=suspect, score=float(result.primary.score),
         raw_score=float(raw_row["score"]) if raw_row else None, holds_on_raw=result.matched_raw,
+        embedder=result.embedder, teacher_score=float(teacher_row["score"]) if teacher_row else None,
         registry_version=version, **source,
     )
 
@@ -286,7 +297,7 @@ def analyze_footage(footage: Footage, reporter: JobReporter) -> dict[str, Any]:
     if resume is None or "threshold_basis" not in state:
         from footage.calibration import threshold_basis
 
-        state["threshold_basis"] = threshold_basis(enrolled)
+        state["threshold_basis"] = threshold_basis(enrolled, embedder=config.probe_embedder)
     state.update({"registry_version": version.number if version else None, "config": config.to_dict()})
     Footage.objects.filter(pk=footage.pk).update(analysis_state=state)
     store = _Store(footage, reporter, version)

@@ -158,7 +158,8 @@ class AlertOutput(serializers.ModelSerializer):
         model = Alert
         fields = [
             "id", "footage", "camera", "camera_name", "captured_at", "sighting", "suspect", "suspect_name", "score",
-            "raw_score", "holds_on_raw", "status", "reviewed_by", "reviewed_at", "review_note", "created_at",
+            "raw_score", "holds_on_raw", "embedder", "teacher_score", "status", "reviewed_by", "reviewed_at",
+            "review_note", "created_at",
             "registry_version", "clip_sha256", "clip_started_at", "clip_ended_at",
         ]
 

@@ -30,7 +30,7 @@ def threshold_file() -> Path:
     return Path(settings.VAR_DIR) / "matcher_threshold.json"
 
 
-def alert_threshold(enrolled: int | None = None) -> float:
+def alert_threshold(enrolled: int | None = None, embedder: str = "teacher") -> float:
     """The distance under which a track alerts: the operators' recalibration when there is one, else the LFW
     operating point at a 1 % false-accept rate from ``weights/matcher_calibration.json``, else the library default;
     with ``enrolled`` (the number of suspects in the registry's gallery) it is tightened so that a stranger
@@ -43,19 +43,37 @@ def alert_threshold(enrolled: int | None = None) -> float:
     Caveat: the file reports that 1 % point on pairsDevTest; ``manage.py calibrate`` recomputes it (``--max-far``)
     on pairsDevTrain plus operators' verdicts when the LFW embeddings are cached locally.
     """
-    return _threshold_and_basis(enrolled)[0]
+    return _threshold_and_basis(enrolled, embedder)[0]
 
 
-def threshold_basis(enrolled: int | None = None) -> str:
+def threshold_basis(enrolled: int | None = None, embedder: str = "teacher") -> str:
     """How ``alert_threshold(enrolled)`` was set, in words for the reviewer's "why" panel."""
-    return _threshold_and_basis(enrolled)[1]
+    return _threshold_and_basis(enrolled, embedder)[1]
+
+
+def _student_threshold_and_basis(enrolled: int | None) -> tuple[float, str]:
+    """Student probes against the teacher's gallery: the student's own LFW pairsDevTrain operating point (the
+    strictest 1 %-false-accept threshold over clean and degraded probes), tightened for the registry's size with the
+    student's open-set table. Operators' recalibration is made of teacher distances and does not apply here."""
+    from enhancement.match import calibration, open_set_table_for, open_set_threshold
+
+    data = calibration("student")
+    if data is None:
+        raise CalibrationFileError("weights/matcher_calibration_student.json is missing or unreadable")
+    base = float(data["dev_train"]["threshold_at_far_1pct"])
+    if not enrolled:
+        return base, "the student embedder's LFW operating point with 1 % false accepts per comparison"
+    rate = float(settings.FACECASE_FALSE_ALERT_RATE)
+    threshold = open_set_threshold(enrolled, rate, ceiling=base, table=open_set_table_for("student"))
+    return threshold, (f"student embedder; set for a registry of {enrolled} suspect{'s' if enrolled != 1 else ''} "
+                       f"so that about {rate * 100:g} % of people who are not in it would alert")
 
 
 class CalibrationFileError(RuntimeError):
     """The operators' recalibration file exists but cannot be used (unreadable, corrupt, out of range)."""
 
 
-def _threshold_and_basis(enrolled: int | None) -> tuple[float, str]:
+def _threshold_and_basis(enrolled: int | None, embedder: str = "teacher") -> tuple[float, str]:
     """The one place that decides the alert threshold, and says which rule decided it.
 
     Order: the LFW operating point shipped in ``weights/`` is the base; with a registry it is tightened to the
@@ -63,6 +81,8 @@ def _threshold_and_basis(enrolled: int | None) -> tuple[float, str]:
     above that ceiling unless an admin allowed it explicitly (``manage.py calibrate --allow-above-open-set``,
     audited). An unreadable recalibration file is logged as an error and named in the basis, never ignored silently.
     """
+    if embedder == "student":
+        return _student_threshold_and_basis(enrolled)
     try:
         from enhancement.match import CALIBRATION_FILE
 

@@ -118,6 +118,10 @@ class Sighting(models.Model):
     ai_enhanced = models.BooleanField(default=False)
     raw_scores = models.JSONField(default=list, blank=True)
     enhanced_scores = models.JSONField(default=list, blank=True)
+    # The degradation-robust student embedder's candidates, and which probe embedder decided ("student" or
+    # "teacher", dlib's network); the gallery is always dlib's embeddings of the enrolled photos.
+    student_scores = models.JSONField(default=list, blank=True)
+    probe_embedder = models.CharField(max_length=16, default="teacher", blank=True)
     top_candidates = models.JSONField(default=list, blank=True)
     best_suspect = models.ForeignKey(
         "suspects.Suspect", on_delete=models.SET_NULL, null=True, blank=True, related_name="sightings"
@@ -180,6 +184,9 @@ class Alert(models.Model):
     score = models.FloatField()
     raw_score = models.FloatField(null=True, blank=True)
     holds_on_raw = models.BooleanField(default=False)
+    # Which probe embedder matched ("student" or "teacher") and dlib's own score on the enhanced crops.
+    embedder = models.CharField(max_length=16, default="teacher")
+    teacher_score = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

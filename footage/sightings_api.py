@@ -112,12 +112,15 @@ class SightingDetailOutput(SightingOutput):
     enhancement_records = StepRecordOutput(many=True, read_only=True, help_text="steps applied to the best crop")
     raw_scores = CandidateOutput(many=True, read_only=True, help_text="candidates for the raw crop")
     enhanced_scores = CandidateOutput(many=True, read_only=True, help_text="candidates for the enhanced crop")
+    student_scores = CandidateOutput(many=True, read_only=True,
+                                     help_text="candidates by the degradation-robust student embedder (empty: not run)")
     top_candidates = CandidateOutput(many=True, read_only=True)
     track_frames = serializers.SerializerMethodField()
 
     class Meta(SightingOutput.Meta):
         fields = [*SightingOutput.Meta.fields, "raw_crop_sha256", "enhanced_crop_sha256", "enhancement_records",
-                  "raw_scores", "enhanced_scores", "top_candidates", "track_frames"]
+                  "raw_scores", "enhanced_scores", "student_scores", "probe_embedder", "top_candidates",
+                  "track_frames"]
 
     @extend_schema_field(TrackFrameOutput(many=True))
     def get_track_frames(self, sighting: Sighting) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from facecase.extensions import page_context
 from facecase.media import media_shown, private_file_response
 from facecase.models import Case
 from facecase.roles import CASE_ROLES, ROLE_ADMIN, ROLE_ANALYST, ROLE_OPERATOR, has_role, is_operator
@@ -340,6 +341,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "explanation": explanations.explanation_state(alert),
         "case": alert.footage.case if alert.footage else (alert.camera.case if alert.camera else None),
         "alert_threshold": _alert_threshold(alert),
+        **page_context("alert_detail", request, alert=alert),
     })
 
 

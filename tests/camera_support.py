@@ -157,8 +157,10 @@ async def operator_socket(user: Any) -> WebsocketCommunicator:
     return socket_
 
 
-async def alerts_from(socket_: WebsocketCommunicator, camera_ids: set[int], timeout_s: float) -> dict[int, dict]:
-    """The first ``alert.created`` event of each camera, waiting at most ``timeout_s`` in all (a hang bound)."""
+async def alerts_from(socket_: WebsocketCommunicator, camera_ids: set[int], timeout_s: float,
+                      also: list[dict] | None = None) -> dict[int, dict]:
+    """The first ``alert.created`` event of each camera, waiting at most ``timeout_s`` in all (a hang bound);
+    ``camera.health`` events seen meanwhile are appended to ``also``."""
     found: dict[int, dict] = {}
     deadline = time.monotonic() + timeout_s
     while set(found) != camera_ids:
@@ -170,6 +172,8 @@ async def alerts_from(socket_: WebsocketCommunicator, camera_ids: set[int], time
         except TimeoutError as exc:
             raise AssertionError(f"no alert over the WebSocket from cameras {camera_ids - set(found)}") from exc
         camera_id = event.get("payload", {}).get("camera_id")
+        if event["type"] == "camera.health" and also is not None:
+            also.append(event)
         if event["type"] == "alert.created" and camera_id in camera_ids:
             found.setdefault(camera_id, event)
     return found

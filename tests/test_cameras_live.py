@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,17 @@ async def test_it_alerts_from_http_mjpeg_and_a_looping_file_while_a_dead_url_fai
         http_camera = await sync_to_async(add_camera)(alice, "Lobby MJPEG", f"{mjpeg.url}?token={SECRET}")
         file_camera = await sync_to_async(add_camera)(alice, "Demo loop", str(frames_dir / "clip.mp4"))
         dead = await sync_to_async(add_camera)(alice, "Roof", f"rtsp://admin:{SECRET}@127.0.0.1:{free_port()}/x")
-        events = await alerts_from(socket_, {http_camera.pk, file_camera.pk}, STARTUP_S)
+        health_events: list[dict] = []
+        events = await alerts_from(socket_, {http_camera.pk, file_camera.pk}, STARTUP_S, also=health_events)
+        deadline = time.monotonic() + 60
+        while not any(e["payload"]["camera_id"] == dead.pk and e["payload"]["health"] == "failed"
+                      for e in health_events) and time.monotonic() < deadline:
+            try:
+                event = await socket_.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            if event["type"] == "camera.health":
+                health_events.append(event)
     finally:
         await socket_.disconnect()
     for camera in (http_camera, file_camera):
@@ -194,6 +205,10 @@ async def test_it_alerts_from_http_mjpeg_and_a_looping_file_while_a_dead_url_fai
 
     row = await sync_to_async(wait_for)(failed, 60, "the dead camera marked failed", runner.process)
     assert SECRET not in row.health_reason
+    # ... and the operator's wall was told over the WebSocket, without waiting for its next poll
+    pushed = [e for e in health_events if e["payload"]["camera_id"] == dead.pk and e["payload"]["health"] == "failed"]
+    assert pushed and "could not connect" in pushed[0]["payload"]["reason"]
+    assert all(SECRET not in json.dumps(e) for e in health_events)
 
     # The MJPEG camera changes resolution mid-stream (OpenCV scales such frames back to the size it opened with,
     # so analysis goes on), then reboots: the new connection's smaller frames restart the tracks at the new size.

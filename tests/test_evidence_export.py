@@ -25,6 +25,8 @@ from django.core.management import call_command
 
 from enhancement.synthetic import astronaut_bgr, make_cctv_clip
 from evidence.build import evidence_export_case
+from evidence.models import EvidenceExport
+from evidence.services import evidence_export_run
 from facecase.models import AuditEvent
 from facecase_verify import verify_package
 from footage.models import Alert, Footage
@@ -75,6 +77,17 @@ def rewrite(package: Path, target: Path, *, change: dict[str, bytes] | None = No
         if add:
             out.writestr(*add)
     return target
+
+
+def run_queued_export(response: Any) -> EvidenceExport:
+    """What the queue worker does with the export a page or the API just queued (the service it runs, in this
+    process: these tests' rows live in a transaction no worker process can see; ``test_evidence_queue`` runs the
+    real worker)."""
+    assert response.status_code in (202, 302), response.status_code
+    export_id = int(response["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert EvidenceExport.objects.get(pk=export_id).status == EvidenceExport.Status.QUEUED
+    evidence_export_run(export_id)
+    return EvidenceExport.objects.get(pk=export_id)
 
 
 def flipped(data: bytes, at: int | None = None) -> bytes:
@@ -178,7 +191,17 @@ def test_it_exports_from_the_case_page_audits_the_download_and_renders_a_readabl
     client.force_login(charlie)
     page = client.get(f"/cases/{charlies_case.pk}/")
     assert b'id="case-export-form"' in page.content
-    response = client.post(f"/cases/{charlies_case.pk}/export/", {"alerts": "all"})
+    queued = client.post(f"/cases/{charlies_case.pk}/export/", {"alerts": "all"})
+    assert queued.status_code == 302 and queued["Location"].startswith("/exports/")
+    assert b'data-export-status="queued"' in client.get(queued["Location"]).content
+    export = run_queued_export(queued)
+    assert export.status == EvidenceExport.Status.DONE, export.error
+    page = client.get(queued["Location"])
+    assert b'data-export-status="done"' in page.content and export.sha256.encode() in page.content
+    case_page = client.get(f"/cases/{charlies_case.pk}/").content.decode()
+    assert f'data-export-id="{export.pk}" data-export-status="done"' in case_page
+    assert f"/exports/{export.pk}/download/" in case_page
+    response = client.get(f"/exports/{export.pk}/download/")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     body = b"".join(response.streaming_content)
     digest = hashlib.sha256(body).hexdigest()
@@ -228,11 +251,11 @@ def alert_on_charlies_case(alice: Any, bob: Any, charlie: Any, dave: Any, mallor
 
 
 EXPORT_MATRIX = [
-    ("/cases/{case}/export/", dict(anonymous="login", alice=200, bob=403, charlie=200, dave=404, mallory=403)),
-    ("/alerts/{alert}/export/", dict(anonymous="login", alice=200, bob=403, charlie=200, dave=404, mallory=403)),
-    ("/api/cases/{case}/export/", dict(anonymous=403, alice=200, bob=403, charlie=200, dave=404, mallory=403)),
+    ("/cases/{case}/export/", dict(anonymous="login", alice=302, bob=403, charlie=302, dave=404, mallory=403)),
+    ("/alerts/{alert}/export/", dict(anonymous="login", alice=302, bob=403, charlie=302, dave=404, mallory=403)),
+    ("/api/cases/{case}/export/", dict(anonymous=403, alice=202, bob=403, charlie=202, dave=404, mallory=403)),
     # bob reviews every alert but is not on the case: the package would hand him its original footage
-    ("/api/alerts/{alert}/export/", dict(anonymous=403, alice=200, bob=404, charlie=200, dave=404, mallory=403)),
+    ("/api/alerts/{alert}/export/", dict(anonymous=403, alice=202, bob=404, charlie=202, dave=404, mallory=403)),
 ]
 
 
@@ -254,12 +277,23 @@ def test_it_lets_only_those_who_may_see_the_case_export_and_audits_every_package
             assert response.status_code == 302 and response["Location"].startswith("/login/")
         else:
             assert response.status_code == status, (person, response.status_code)
-        if status != 200:
+        if status not in (202, 302):
             assert AuditEvent.objects.filter(verb__in=("export", "download")).count() == before, person
             continue
+        export = run_queued_export(response)
+        assert export.status == EvidenceExport.Status.DONE and export.requested_by.get_username() == person
+        download = f"/api/exports/{export.pk}/download/" if path.startswith("/api/") else \
+            f"/exports/{export.pk}/download/"
+        # the download is checked against the export's case or alert: others who may not export it get a 404
+        for other in ("bob", "dave", "mallory"):
+            outsider = Client()
+            outsider.force_login(request.getfixturevalue(other))
+            assert outsider.get(download).status_code in (403, 404), (other, download)
+        response = client.get(download)
+        assert response.status_code == 200
         body = b"".join(response.streaming_content)
         digest = hashlib.sha256(body).hexdigest()
-        assert response["X-Package-SHA256"] == digest
+        assert response["X-Package-SHA256"] == digest == export.sha256
         events = AuditEvent.objects.filter(verb__in=("export", "download")).order_by("-id")[:2]
         assert {(e.verb, e.actor_username, e.details["sha256"]) for e in events} == {
             ("export", person, digest), ("download", person, digest)}
@@ -279,9 +313,12 @@ def test_it_refuses_to_export_evidence_that_changed_or_vanished_since_it_was_sto
         expected = "a stored evidence file is missing"
     client = Client()
     client.force_login(charlie)
-    response = client.post(f"/api/alerts/{alert_on_charlies_case.pk}/export/")
-    assert response.status_code == 409
-    assert expected in response.json()["detail"]
+    export = run_queued_export(client.post(f"/api/alerts/{alert_on_charlies_case.pk}/export/"))
+    state = client.get(f"/api/exports/{export.pk}/").json()
+    assert state["status"] == "failed" and expected in state["error"] and state["download_url"] is None
+    refused = client.get(f"/api/exports/{export.pk}/download/")
+    assert refused.status_code == 409 and expected in refused.json()["detail"]
+    assert expected in client.get(f"/exports/{export.pk}/").content.decode()
     failure = AuditEvent.objects.get(verb="integrity_failure")
     assert failure.actor == charlie and failure.details["during"] == "export"
     assert not AuditEvent.objects.filter(verb="export").exists()
@@ -363,10 +400,15 @@ def test_it_declares_every_status_of_the_export_endpoints_in_the_schema(alice: A
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     for path in ("/api/cases/{id}/export/", "/api/alerts/{id}/export/"):
         responses = schema["paths"][path]["post"]["responses"]
-        assert "application/zip" in responses["200"]["content"]
-        for status in ("401", "403", "404", "409"):
+        assert "application/json" in responses["202"]["content"]
+        for status in ("401", "403", "404"):
             assert "application/json" in responses[status]["content"], (path, status)
     assert "400" in schema["paths"]["/api/cases/{id}/export/"]["post"]["responses"]
+    download = schema["paths"]["/api/exports/{id}/download/"]["get"]["responses"]
+    assert "application/zip" in download["200"]["content"]
+    for status in ("401", "403", "404", "409"):
+        assert "application/json" in download[status]["content"], status
+    assert "200" in schema["paths"]["/api/exports/{id}/"]["get"]["responses"]
 
 
 def test_it_splits_the_pdf_into_volumes_that_each_read_on_their_own(alice: Any, charlie: Any, charlies_case: Any,
@@ -427,8 +469,8 @@ def test_it_lets_an_admin_export_a_camera_alert_that_has_no_footage(alice: Any, 
 
     alert = Alert.objects.create(suspect=make_suspect(alice), score=0.7, camera_name="Gate 4")
     client.force_login(alice)
-    response = client.post(f"/api/alerts/{alert.pk}/export/", HTTP_ACCEPT="application/zip")
-    assert response.status_code == 200
+    export = run_queued_export(client.post(f"/api/alerts/{alert.pk}/export/", HTTP_ACCEPT="application/json"))
+    assert export.status == EvidenceExport.Status.DONE, export.error
     package = Path(AuditEvent.objects.get(verb="export").details["package"])
     from django.conf import settings
 
@@ -436,8 +478,9 @@ def test_it_lets_an_admin_export_a_camera_alert_that_has_no_footage(alice: Any, 
     assert verification.ok and verification.manifest["covers"]["case"] is None
     assert not any(f["kind"] == "original" for f in verification.manifest["files"])
     client.force_login(charlie)  # no case to be a member of: only admins export it, others get the usual 404 as JSON
-    refused = client.post(f"/api/alerts/{alert.pk}/export/", HTTP_ACCEPT="application/zip")
+    refused = client.post(f"/api/alerts/{alert.pk}/export/", HTTP_ACCEPT="application/json")
     assert refused.status_code == 404 and refused.json()["detail"]
+    assert client.get(f"/api/exports/{export.pk}/").status_code == 404
 
 
 def test_it_keeps_the_verifier_to_the_standard_library_and_cryptography():
@@ -459,3 +502,23 @@ def test_it_keeps_the_verifier_to_the_standard_library_and_cryptography():
                         assert path.name == "replay.py" and id(node) not in top_level, f"{path.name}: {name}"
                     else:
                         assert root in allowed, f"{path.name} imports {name}"
+
+
+def test_it_reports_an_export_whose_worker_died_as_failed_and_builds_a_queued_one_only_once(
+        alert_on_charlies_case: Alert, charlie: Any, client: Any, settings: Any):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client.force_login(charlie)
+    first = client.post(f"/api/alerts/{alert_on_charlies_case.pk}/export/")
+    second = run_queued_export(client.post(f"/api/alerts/{alert_on_charlies_case.pk}/export/"))
+    assert second.status == EvidenceExport.Status.DONE
+    assert evidence_export_run(second.pk) == "not queued (already run)"  # a second delivery builds nothing
+    assert AuditEvent.objects.filter(verb="export").count() == 1
+    # the first one's worker claimed it and was killed: nothing finishes it, the queue's timeout has passed
+    started = timezone.now() - dt.timedelta(seconds=settings.TASK_TIMEOUT_S + 120)
+    EvidenceExport.objects.filter(pk=first.json()["id"]).update(status="running", started_at=started)
+    state = client.get(first.json()["url"]).json()
+    assert state["status"] == "failed" and "worker stopped" in state["error"]
+    assert client.get(f"/api/exports/{state['id']}/download/").status_code == 409

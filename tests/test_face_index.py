@@ -51,3 +51,24 @@ def test_it_finds_the_same_neighbours_as_exact_search(descriptors: np.ndarray, k
     assert loaded.add(ids[:3], descriptors[:3]) == 0  # already held
     assert loaded.add([5000], descriptors[:1]) == 1 and 5000 in loaded
     assert np.allclose(loaded.vectors_of([5000])[5000], descriptors[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "ivf"])
+def test_it_replaces_a_held_vector_on_update_instead_of_adding_a_duplicate(descriptors: np.ndarray, kind: str,
+                                                                            tmp_path: Path):
+    ids = np.arange(1, 1 + len(descriptors))
+    index = FaceIndex.build(ids, descriptors, kind=kind, **({"nlist": 4, "nprobe": 4} if kind == "ivf" else {}))
+    before = len(index)
+    # sighting 3's descriptor improves: it becomes (nearly) the descriptor of row 20
+    assert index.update([3, 10_000], np.stack([descriptors[20] + 0.001, descriptors[21]])) == 2
+    assert len(index) == before + 1 and 3 in index and 10_000 in index
+    near_20 = [n.id for n in index.search(descriptors[20], 3)]
+    assert near_20[:2] in ([21, 3], [3, 21])  # 3 now sits beside row 20 (id 21), once
+    assert all(n.id != 3 for n in index.search(descriptors[2], 5))  # its old vector is gone
+    hits = [n.id for n in index.search(descriptors[20], len(descriptors) + 5)]
+    assert hits.count(3) == 1 and len(hits) == len(set(hits))
+    assert np.allclose(index.vectors_of([3])[3], descriptors[20] + 0.001, atol=1e-6)
+
+    index.save(tmp_path / kind)
+    loaded, _ = FaceIndex.load(tmp_path / kind)
+    assert len(loaded) == len(index) and [n.id for n in loaded.search(descriptors[20], 3)] == near_20

@@ -57,6 +57,11 @@ class AnalysisConfig:
     # The same dlib network run in TensorFlow (enhancement.embed_tf): descriptors within 1e-6 of dlib's, ~20x faster
     # per face here, and the analysis worker has TensorFlow loaded for the learned steps anyway.
     embed_backend: str = "tf"
+    # "student": each embedded crop is also described by the degradation-robust student (enhancement.student) and
+    # the student's match decides (dlib's raw and enhanced matches are kept beside it); "teacher": dlib's only.
+    probe_embedder: str = "teacher"
+    student_input: str = "raw"  # which crop the student sees: "raw" or "enhanced"
+    student_threshold: float | None = None  # None: the student's calibrated threshold (weights/...student.json)
 
     @property
     def fusion_rule(self) -> FusionRule:

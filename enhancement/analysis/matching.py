@@ -13,7 +13,7 @@ import numpy as np
 from ..embed import embed_face
 from ..frames import Candidate
 from ..fusion import identity_distance, pooled_descriptor
-from ..match import DEFAULT_THRESHOLD
+from ..match import DEFAULT_THRESHOLD, calibration
 from ..match import score as match_score
 from ..track import Track
 from ..video import Box
@@ -21,6 +21,15 @@ from .config import AnalysisConfig
 from .results import CropResult, MatchSummary, TrackResult
 from .steps import enhance_crop
 from .timing import StageClock
+
+
+def student_default_threshold() -> float:
+    """The student's per-comparison LFW operating point (``weights/matcher_calibration_student.json``)."""
+    data = calibration("student")
+    if data is None:
+        raise RuntimeError("the student embedder has no calibration (weights/matcher_calibration_student.json): "
+                           "run python -m research.calibrate_student, or set probe_embedder='teacher'")
+    return float(data["dev_train"]["threshold_at_far_1pct"])
 
 
 def embedding_view(image: np.ndarray, box: Box, face_px: int) -> tuple[np.ndarray, Box]:
@@ -41,24 +50,32 @@ class TrackMatcher:
         self.clock = clock
         self.threshold = float(DEFAULT_THRESHOLD if config.threshold is None else config.threshold)
         self.rule = config.fusion_rule
+        if config.probe_embedder not in ("student", "teacher"):
+            raise ValueError(f"unknown probe embedder {config.probe_embedder!r}; use 'student' or 'teacher'")
+        self.use_student = config.probe_embedder == "student"
+        self.student_threshold = self.threshold
+        if self.use_student:
+            self.student_threshold = float(config.student_threshold if config.student_threshold is not None
+                                           else student_default_threshold())
 
-    def embed(self, image: np.ndarray, box: Box) -> np.ndarray:
+    def embed(self, image: np.ndarray, box: Box, backend: str | None = None) -> np.ndarray:
         image, box = embedding_view(image, box, self.config.embed_face_px)
-        return np.asarray(embed_face(image, box=box, backend=self.config.embed_backend), dtype=np.float32)
+        return np.asarray(embed_face(image, box=box, backend=backend or self.config.embed_backend), dtype=np.float32)
 
-    def aggregate(self, vectors: list[np.ndarray], weights: list[float]) -> MatchSummary:
-        """One match for the track from its crops' descriptors and quality weights, by ``config.fusion_rule``."""
+    def aggregate(self, vectors: list[np.ndarray], weights: list[float],
+                  threshold: float | None = None) -> MatchSummary:
         if not vectors or self.gallery is None or len(self.gallery) == 0:
             return MatchSummary(None, None, None, [])
+        threshold = self.threshold if threshold is None else threshold
         k = self.config.top_k
         stacked = np.stack(vectors)
         w = np.asarray(weights, dtype=np.float64)
-        per_crop = [self.gallery.search(v, k, threshold=self.threshold) for v in vectors]
+        per_crop = [self.gallery.search(v, k, threshold=threshold) for v in vectors]
         labels = {str(c.label) for cands in per_crop for c in cands}
         if self.rule.name in ("pooled", "mean"):  # identities near the pooled descriptor, too
             pooled = stacked.mean(axis=0) if self.rule.name == "mean" else pooled_descriptor(
                 stacked, w, self.rule.keep, self.rule.power)
-            labels |= {str(c.label) for c in self.gallery.search(pooled, k, threshold=self.threshold)}
+            labels |= {str(c.label) for c in self.gallery.search(pooled, k, threshold=threshold)}
         gallery_labels = np.asarray(self.gallery.labels).astype(str)
         total = float(w.sum()) or 1.0
         rows: list[dict[str, Any]] = []
@@ -70,27 +87,29 @@ class TrackMatcher:
             # The score of the fused distance (the matcher's curve: 0.5 exactly at the threshold), so that
             # "score >= 0.5" and "matched" always agree.
             rows.append({"label": label, "distance": round(distance, 4),
-                         "score": round(match_score(distance, self.threshold), 4), "votes": round(votes / total, 3)})
+                         "score": round(match_score(distance, threshold), 4), "votes": round(votes / total, 3)})
         rows.sort(key=lambda r: (r["distance"], str(r["label"])))
         rows = rows[:k]
         best = rows[0]
-        decided = best["label"] if best["distance"] < self.threshold else None
+        decided = best["label"] if best["distance"] < threshold else None
         return MatchSummary(decided, best["distance"], best["score"], rows)
 
-    def raw_vector(self, cand: Candidate) -> np.ndarray | None:
-        """The descriptor of a crop that is fused but not kept as evidence (not enhanced); None when too small."""
+    def fusion_vectors(self, cand: Candidate) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """(teacher, student or None) descriptors of a crop that is fused but not kept as evidence (not enhanced);
+        None when the face is too small to embed."""
         if min(cand.box[2], cand.box[3]) < self.config.min_face_px:
             return None
         t0 = time.perf_counter()
-        vector = self.embed(cand.crop, cand.box_in_crop)
+        raw = self.embed(cand.crop, cand.box_in_crop)
+        student = self.embed(cand.crop, cand.box_in_crop, backend="student") if self.use_student else None
         self.clock.add("embed", t0)
-        return vector
+        return raw, student
 
     def crop_result(self, cand: Candidate) -> CropResult:
         t0 = time.perf_counter()
         enhanced, records, skipped = enhance_crop(cand.crop, self.config)
         t0 = self.clock.add("enhance", t0)
-        raw_vec = enh_vec = None
+        raw_vec = enh_vec = student_vec = None
         if min(cand.box[2], cand.box[3]) >= self.config.min_face_px:
             raw_vec = self.embed(cand.crop, cand.box_in_crop)
             if enhanced is not None:
@@ -100,13 +119,19 @@ class TrackMatcher:
                 enh_vec = self.embed(enhanced, (round(bx * sx), round(by * sy), round(bw * sx), round(bh * sy)))
             else:
                 enh_vec = raw_vec
+            if self.use_student:
+                if self.config.student_input == "enhanced" and enhanced is not None:
+                    student_vec = self.embed(enhanced, (round(bx * sx), round(by * sy), round(bw * sx), round(bh * sy)),
+                                             backend="student")
+                else:
+                    student_vec = self.embed(cand.crop, cand.box_in_crop, backend="student")
         self.clock.add("embed", t0)
         q = cand.quality
         quality = {"score": round(q.score, 4), "face_px": q.face_px, "sharpness": round(q.sharpness, 4),
                    "brightness": round(q.brightness, 4), "frontal": round(q.frontal, 4),
                    "laplacian_var": round(q.laplacian_var, 2), "mean_luma": round(q.mean_luma, 2)}
         return CropResult(cand.frame_index, cand.timestamp, cand.box, cand.crop, cand.box_in_crop, enhanced, records,
-                          quality, round(cand.weight, 4), raw_vec, enh_vec, skipped)
+                          quality, round(cand.weight, 4), raw_vec, enh_vec, skipped, student_vec)
 
     def track_result(self, track: Track, best: list[Candidate]) -> TrackResult:
         """``best``: the track's kept crops, best first. The first ``keep_best`` are enhanced and kept as evidence;
@@ -114,22 +139,27 @@ class TrackMatcher:
         fuses the evidence crops' enhanced descriptors with the other crops' raw ones)."""
         evidence = best[:self.config.keep_best]
         crops = [self.crop_result(cand) for cand in evidence]
-        raw_vecs, enh_vecs, weights = [], [], []
+        raw_vecs, enh_vecs, student_vecs, weights = [], [], [], []
         for crop, cand in zip(crops, evidence, strict=True):
             if crop.raw_vector is not None and crop.enhanced_vector is not None:  # embedded (large enough)
                 raw_vecs.append(crop.raw_vector)
                 enh_vecs.append(crop.enhanced_vector)
+                if crop.student_vector is not None:
+                    student_vecs.append(crop.student_vector)
                 weights.append(cand.weight)
         for cand in best[self.config.keep_best:self.config.crops_kept]:
-            vector = self.raw_vector(cand)
-            if vector is not None:
-                raw_vecs.append(vector)
-                enh_vecs.append(vector)
+            vectors = self.fusion_vectors(cand)
+            if vectors is not None:
+                raw_vecs.append(vectors[0])
+                enh_vecs.append(vectors[0])
+                if vectors[1] is not None:
+                    student_vecs.append(vectors[1])
                 weights.append(cand.weight)
         t0 = time.perf_counter()
         raw = self.aggregate(raw_vecs, weights)
         enh = self.aggregate(enh_vecs, weights)
+        student = self.aggregate(student_vecs, weights, self.student_threshold) if self.use_student else None
         self.clock.add("match", t0)
         return TrackResult(track.key, track.stable_id, [p.frame_index for p in track.points],
                            [round(p.timestamp, 3) for p in track.points], [p.box for p in track.points], crops, raw,
-                           enh, self.threshold)
+                           enh, self.threshold, student, self.student_threshold if self.use_student else None)

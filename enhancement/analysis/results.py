@@ -42,6 +42,7 @@ class CropResult:
     raw_vector: np.ndarray | None = None
     enhanced_vector: np.ndarray | None = None
     skipped: list[dict[str, str]] = field(default_factory=list)  # steps asked for that could not run, and why
+    student_vector: np.ndarray | None = None  # the degradation-robust student's descriptor (config.probe_embedder)
 
     @property
     def ai_enhanced(self) -> bool:
@@ -59,6 +60,9 @@ class TrackResult:
     raw: MatchSummary
     enhanced: MatchSummary
     threshold: float
+    # The student embedder's match (config.probe_embedder == "student") and its own calibrated threshold.
+    student: MatchSummary | None = None
+    student_threshold: float | None = None
 
     @property
     def first_frame(self) -> int:
@@ -73,8 +77,22 @@ class TrackResult:
         """The label this track is matched to: the answer on the enhanced crops (the raw crops where the policy
         changed nothing). A match on the raw crops alone that enhancement does not confirm is not a decision: on
         the looped Hamilton clip it was the one false match (an audience member to an enrolled LFW person, raw 0.624
-        vs enhanced 0.662); ``matched_raw`` says whether the decision also holds without enhancement."""
-        return self.enhanced.label
+        vs enhanced 0.662); ``matched_raw`` says whether the decision also holds without enhancement.
+
+        With the student embedder on (``AnalysisConfig.probe_embedder``), the student's answer decides: it was
+        trained to place a degraded face where dlib places the clean one (docs/evaluation); dlib's raw and
+        enhanced answers stay beside it for the reviewer."""
+        return self.primary.label
+
+    @property
+    def primary(self) -> MatchSummary:
+        """The summary behind the decision: the student's when it ran, else the enhanced crops' (dlib)."""
+        return self.student if self.student is not None else self.enhanced
+
+    @property
+    def embedder(self) -> str:
+        """Which probe embedder decided: "student" or "teacher" (dlib's own network)."""
+        return "student" if self.student is not None else "teacher"
 
     @property
     def matched_raw(self) -> bool:

@@ -41,7 +41,7 @@ class CachingMatcher(TrackMatcher):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache: dict[tuple[int, int, tuple[int, ...]], CropResult] = {}
-        self.vectors: dict[tuple[int, int, tuple[int, ...]], np.ndarray | None] = {}
+        self.vectors: dict[tuple[int, int, tuple[int, ...]], tuple[np.ndarray, np.ndarray | None] | None] = {}
 
     @staticmethod
     def key(cand: Candidate) -> tuple[int, int, tuple[int, ...]]:
@@ -53,12 +53,15 @@ class CachingMatcher(TrackMatcher):
             self.cache[key] = super().crop_result(cand)
         return self.cache[key]
 
-    def raw_vector(self, cand: Candidate) -> np.ndarray | None:
+    def fusion_vectors(self, cand: Candidate) -> tuple[np.ndarray, np.ndarray | None] | None:
         key = self.key(cand)
-        if key in self.cache:  # was an evidence crop earlier: its raw descriptor is the same
-            return self.cache[key].raw_vector
+        if key in self.cache:  # was an evidence crop earlier: its raw descriptors are the same
+            crop = self.cache[key]
+            if crop.raw_vector is not None and (crop.student_vector is not None or not self.use_student) and (
+                    self.config.student_input == "raw" or crop.enhanced is None):
+                return crop.raw_vector, crop.student_vector
         if key not in self.vectors:
-            self.vectors[key] = super().raw_vector(cand)
+            self.vectors[key] = super().fusion_vectors(cand)
         return self.vectors[key]
 
     def forget(self, keep: list[Candidate]) -> None:

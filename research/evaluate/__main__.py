@@ -16,7 +16,9 @@ from enhancement.datasets import REPO_ROOT
 # --pairs 500 / 1000, --detection-frames and --probes-per-identity scale it up on a quiet machine.
 FULL = {"pairs": 300, "degradations": ["clean", "x4", "x6", "low_light", "blur", "jpeg", "combined"],
         "detection_frames": 60, "gallery": 100, "probes_per_identity": 1,
-        "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt")]}
+        "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt"),
+                           ("clean", "student"), ("combined", "student"), ("x6", "raw"), ("x6", "student"),
+                           ("blur", "raw"), ("blur", "student")]}
 QUICK = {"pairs": 60, "degradations": ["clean", "combined"], "detection_frames": 12, "gallery": 20,
          "probes_per_identity": 1,
          "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt")]}
@@ -29,7 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "evaluation")
     ap.add_argument("--pairs", type=int, help="pairsDevTest pairs (balanced nested sample); default 300, quick 60")
     ap.add_argument("--degradations", nargs="+", help="subset of research.degrade.DEGRADATIONS")
-    ap.add_argument("--variants", nargs="+", default=["raw", "bicubic", "lime", "deblur", "srcnn", "auto"])
+    ap.add_argument("--variants", nargs="+",
+                    default=["raw", "bicubic", "lime", "deblur", "srcnn", "auto", "student", "student_auto"])
     ap.add_argument("--detection-frames", type=int)
     ap.add_argument("--detectors", nargs="+", default=["haar", "mtcnn"])
     ap.add_argument("--gallery", type=int, help="identities enrolled for identification (0 skips it)")
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from .cache import EmbeddingCache
     from .detection import run_detection
     from .identification import build_set, run_identification
+    from .probes import probe_embedder
     from .report import write_all
     from .verification import select_pairs
 
@@ -113,7 +117,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     tag = code_tag("enhancement.embed", "enhancement.embed_tf")
     cache_path = None if str(args.cache) == "none" else args.cache / f"embeddings-{tag}.npz"
-    cache = EmbeddingCache(cache_path, lambda image, box: embed_face(image, box=box, backend=backend))
+    others, tags = {}, {}
+    if any(probe_embedder(v) for v in args.variants):
+        from enhancement.student import STUDENT_WEIGHTS
+        from enhancement.weights import WeightsError, verified_path
+
+        try:
+            digest = _manifest()[STUDENT_WEIGHTS][:12]
+            verified_path(STUDENT_WEIGHTS)
+        except (KeyError, WeightsError) as exc:
+            print(f"student variants skipped: {exc}", file=sys.stderr)
+            args.variants = [v for v in args.variants if not probe_embedder(v)]
+        else:
+            others["student"] = lambda image, box: embed_face(image, box=box, backend="student")
+            tags["student"] = f"student-{digest}"
+    cache = EmbeddingCache(cache_path, lambda image, box: embed_face(image, box=box, backend=backend),
+                           others=others, tags=tags)
     det_frames = min(plan["detection_frames"], len(pairs))
     conditions = [c for c in plan["identification"] if c[0] in degradations and c[1] in args.variants]
     conditions = conditions if ident_set and "identification" in args.sections else []

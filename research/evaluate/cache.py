@@ -30,9 +30,16 @@ def code_tag(*modules: str) -> str:
 
 
 class EmbeddingCache:
-    def __init__(self, path: Path | None, embed: Callable[[np.ndarray, Box], np.ndarray], save_every: int = 400):
+    """``embed`` is the teacher (dlib's network); ``others`` maps more embedder names (e.g. ``student``) to their
+    functions, and ``tags`` each name to the prefix of its keys (the name plus its weights' digest)."""
+
+    def __init__(self, path: Path | None, embed: Callable[[np.ndarray, Box], np.ndarray], save_every: int = 400,
+                 others: dict[str, Callable[[np.ndarray, Box], np.ndarray]] | None = None,
+                 tags: dict[str, str] | None = None):
         self.path = path
         self.embed_fn = embed
+        self.others = dict(others or {})
+        self.tags = dict(tags or {})  # embedder name -> key prefix (the name plus its weights' digest)
         self.save_every = save_every
         self.vectors: dict[str, np.ndarray] = {}
         self.hits = 0
@@ -42,14 +49,18 @@ class EmbeddingCache:
             with np.load(path) as data:
                 self.vectors = {k: data[k] for k in data.files}
 
-    def embed(self, image: np.ndarray, box: Box) -> np.ndarray:
+    def embed(self, image: np.ndarray, box: Box, embedder: str | None = None) -> np.ndarray:
         key = f"{image_sha256(image)}_{'_'.join(str(int(v)) for v in box)}"
+        fn = self.embed_fn
+        if embedder is not None:
+            fn = self.others[embedder]
+            key = f"{self.tags.get(embedder, embedder)}/{key}"
         vec = self.vectors.get(key)
         if vec is not None:
             self.hits += 1
             return vec
         self.misses += 1
-        vec = np.asarray(self.embed_fn(image, box), dtype=np.float32).reshape(-1)
+        vec = np.asarray(fn(image, box), dtype=np.float32).reshape(-1)
         self.vectors[key] = vec
         self._unsaved += 1
         if self._unsaved >= self.save_every:

@@ -21,7 +21,7 @@ from enhancement.datasets import lfw_images, split_identities
 from .. import degrade
 from .cache import EmbeddingCache
 from .metrics import rank_of_truth, threshold_at_far
-from .probes import LFW_SIZE, face_crop, make_variant
+from .probes import LFW_SIZE, face_crop, make_variant, probe_embedder
 from .verification import load, probe_seed
 
 
@@ -84,7 +84,7 @@ def _embed_probe(path: Path, index: int, degradation: str, variant: str, cache: 
     degraded = degrade.degrade(load(path), degradation, probe_seed(seed, 10_000 + index, degradation))
     crop, box = face_crop(degraded.image, degraded.image.shape[1] / LFW_SIZE)
     out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, policy=alt_policy)
-    return cache.embed(out.image, out.box)
+    return cache.embed(out.image, out.box, probe_embedder(variant))
 
 
 def _nn_scores(gallery: Any, vec: np.ndarray) -> dict[str, float]:
@@ -121,7 +121,20 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
     # What the product alerts with: the per-pair threshold tightened for this gallery's size (calibrated on LFW
     # pairsDevTrain, not on these probes) so that about 1 % of strangers alert.
     open_set = open_set_threshold(len(ident.enrol), 0.01)
+    student_open_set = student_threshold = None
+    if any(probe_embedder(v) for _, v in conditions):
+        from enhancement.match import calibration, open_set_table_for
+
+        data = calibration("student")
+        if data is not None:  # the student's own calibration (pairsDevTrain), as the product uses it
+            student_threshold = float(data["threshold"])  # best pairsDevTrain accuracy, as DEFAULT_THRESHOLD
+            student_open_set = open_set_threshold(len(ident.enrol), 0.01, ceiling=student_threshold,
+                                                  table=open_set_table_for("student"))
+    teacher_threshold, teacher_open_set = threshold, open_set
     for degradation, variant in conditions:
+        threshold, open_set = teacher_threshold, teacher_open_set
+        if probe_embedder(variant) and student_threshold is not None and student_open_set is not None:
+            threshold, open_set = student_threshold, student_open_set
         known_vecs = [_embed_probe(p, i, degradation, variant, cache, seed, alt_policy)
                       for i, p in enumerate(ident.known)]
         if progress is not None:

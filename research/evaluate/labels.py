@@ -7,7 +7,8 @@ from typing import Any
 
 VARIANT_LABELS = {"raw": "raw probe", "bicubic": "bicubic only", "lime": "LIME only", "deblur": "deblur only",
                   "srcnn": "SRCNN only", "auto": "auto pipeline", "auto_alt": "auto, alternative policy",
-                  "lime_denoise": "LIME + denoise", "auto_lime_denoise": "auto, LIME denoise on"}
+                  "lime_denoise": "LIME + denoise", "auto_lime_denoise": "auto, LIME denoise on",
+                  "student": "student embedder, raw probe", "student_auto": "student embedder, auto pipeline"}
 
 
 def pct(x: Any) -> str:

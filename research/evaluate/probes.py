@@ -27,6 +27,21 @@ LFW_SIZE = 250
 LFW_FACE_BOX: Box = (67, 67, 115, 115)
 CROP_MARGIN = 0.3
 VARIANTS = ("raw", "bicubic", "lime", "deblur", "srcnn", "auto", "auto_alt", "lime_denoise", "auto_lime_denoise")
+# Variants embedded by the degradation-robust student (enhancement.student) instead of dlib's network: "student" is
+# the raw crop, "student_<v>" the crop treated as variant <v>. The reference (gallery) side is always dlib's.
+STUDENT_PREFIX = "student"
+
+
+def probe_embedder(variant: str) -> str | None:
+    """``"student"`` for the student's variants, None for the teacher's."""
+    return "student" if variant.split("_")[0] == STUDENT_PREFIX else None
+
+
+def treatment(variant: str) -> str:
+    """The image treatment behind a variant name ("student_auto" -> "auto", "student" -> "raw")."""
+    if probe_embedder(variant) is None:
+        return variant
+    return variant[len(STUDENT_PREFIX) + 1:] or "raw"
 LIME_DENOISE = {"denoise": True}  # LIME's own noise suppression (off in the step's defaults)
 
 
@@ -76,6 +91,7 @@ def make_variant(variant: str, crop: np.ndarray, box: Box, downscaled: bool,
 
     from enhancement.quality import QualityPolicy, measure_quality
 
+    variant = treatment(variant)
     if variant == "raw":
         return VariantImage(crop, box, same_as_raw=True)
     if variant == "bicubic":

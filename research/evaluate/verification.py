@@ -21,7 +21,7 @@ from enhancement.bicubic import luma
 
 from .. import degrade
 from .cache import EmbeddingCache, ProbeCache
-from .probes import LFW_SIZE, VariantImage, face_crop, make_variant
+from .probes import LFW_SIZE, VariantImage, face_crop, make_variant, probe_embedder, treatment
 
 
 def probe_seed(seed: int, index: int, degradation: str) -> int:
@@ -127,10 +127,13 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
                     _record(result, key, hit, i)
                     continue
                 try:
-                    if variant == "auto_lime_denoise" and auto is None:  # auto itself came from the cache
+                    if variant in ("auto_lime_denoise", "student_auto") and auto is None:  # auto came from cache
                         auto = make_variant("auto", crop, box, downscaled=degraded.scale < 1)
-                    out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, auto=auto,
-                                       policy=alt_policy)
+                    if variant == "student_auto":
+                        out = auto
+                    else:
+                        out = make_variant(variant, crop, box, downscaled=degraded.scale < 1, auto=auto,
+                                           policy=alt_policy)
                 except Exception as exc:  # a step whose weights are absent: report it, keep the rest of the run
                     from enhancement.pipeline import StepUnavailable
                     from enhancement.weights import WeightsError
@@ -145,7 +148,8 @@ def run_verification(pairs: list[tuple[Path, Path, bool]], degradations: list[st
                 if variant == "auto":
                     auto = out
                 mse, ssim = _fidelity(clean_crop, out)
-                entry = {"vector": cache.embed(out.image, out.box), "mse": mse, "ssim": ssim, "ms": out.elapsed_ms,
+                vector = cache.embed(out.image, out.box, probe_embedder(variant))
+                entry = {"vector": vector, "mse": mse, "ssim": ssim, "ms": out.elapsed_ms,
                          "steps": list(out.steps), "skipped": list(out.skipped), "same_as_raw": out.same_as_raw}
                 if probe_cache is not None:
                     probe_cache.put(pkey, entry)
@@ -171,6 +175,9 @@ def _weights_digest(variant: str) -> str:
     from enhancement.weights import read_manifest
 
     manifest = read_manifest()
+    if probe_embedder(variant) is not None:  # the student's weights, and what the treatment itself loads
+        student = "|".join(f"{k}={v}" for k, v in sorted(manifest.items()) if k.startswith("embedder_student"))
+        return f"{student}|{_weights_digest(treatment(variant))}"
     prefix = {"raw": None, "bicubic": None, "lime": None, "lime_denoise": None, "deblur": "deblur", "srcnn": "srcnn"}
     if variant in prefix and prefix[variant] is None:
         return ""

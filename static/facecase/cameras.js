@@ -1,5 +1,7 @@
 // Live wall and single-camera view: every second, reload each camera's snapshot and its health from the
 // permission-checked status endpoint (no reload of the page; the alert banner comes through events.js).
+// A change of health ("camera.health": live, stalled, failed with its reason) is also pushed over the WebSocket
+// (events.js re-dispatches it as a "facecase:camera.health" DOM event) and shown at once, between two polls.
 (function () {
   "use strict";
   var wall = document.getElementById("camera-wall");
@@ -34,5 +36,13 @@
       })
       .catch(function () {});
   }
+  document.addEventListener("facecase:camera.health", function (event) {
+    var p = event.detail || {};
+    var tile = wall.querySelector('[data-camera-id="' + p.camera_id + '"]');
+    if (!tile) return;
+    var badge = tile.querySelector('[data-field="health"]');
+    if (badge) { badge.textContent = p.health; badge.className = "pill camera-health health-" + p.health; }
+    text(tile, "reason", p.reason || "");
+  });
   setInterval(refresh, 1000);
 })();

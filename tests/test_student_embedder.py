@@ -1,0 +1,104 @@
+"""The degradation-robust student embedder: its loading and shape contracts, and that every match records which
+probe embedder decided, with dlib's own scores beside it (issue 16)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from enhancement.embed import aligned_chips, describe_chips
+from enhancement.embed_tf import describe_chips_tf
+from enhancement.student import STUDENT_WEIGHTS, build_student, describe_chips_student, load_student
+from enhancement.synthetic import astronaut_bgr
+from enhancement.weights import WEIGHTS_DIR, WeightsError, verified_path
+
+ASTRONAUT_FACE = (170, 30, 110, 130)
+
+
+@pytest.fixture(scope="module")
+def chips() -> list[np.ndarray]:
+    image = astronaut_bgr()
+    found, _ = aligned_chips(image, [ASTRONAUT_FACE])
+    flipped, _ = aligned_chips(np.ascontiguousarray(image[:, ::-1]), [(512 - 170 - 110, 30, 110, 130)])
+    return [found[0], flipped[0]]
+
+
+def test_the_untrained_student_is_dlibs_network(chips: list[np.ndarray]):
+    """Built from dlib's file, before any training, the Keras model computes dlib's descriptors."""
+    student = describe_chips_student(chips, model=build_student())
+    assert np.abs(student - describe_chips_tf(chips)).max() < 1e-4
+    assert np.abs(student - describe_chips(chips, "dlib")).max() < 1e-4
+
+
+def test_the_shipped_student_loads_and_keeps_dlibs_descriptor_space(chips: list[np.ndarray]):
+    out = describe_chips(chips, "student")
+    assert out.shape == (2, 128) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert describe_chips([], "student").shape == (0, 128)
+    teacher = describe_chips_tf(chips)
+    # the student was trained away from dlib (it is not the same network any more) ...
+    assert not np.allclose(out, teacher, atol=1e-4)
+    # ... but a clean face stays where dlib puts it: far inside dlib's same-person distance (0.6)
+    assert np.linalg.norm(out - teacher, axis=1).max() < 0.2
+    with pytest.raises(ValueError, match="unknown embedder backend"):
+        describe_chips(chips, "nope")
+
+
+def test_a_student_weights_file_that_does_not_match_its_manifest_is_refused(tmp_path: Path):
+    shutil.copy(WEIGHTS_DIR / "manifest.json", tmp_path / "manifest.json")
+    data = bytearray((WEIGHTS_DIR / STUDENT_WEIGHTS).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / STUDENT_WEIGHTS).write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match=STUDENT_WEIGHTS):
+        verified_path(STUDENT_WEIGHTS, weights_dir=tmp_path)
+    assert load_student() is load_student()  # the shipped file itself verifies and loads once
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("embedder", ["student", "teacher"])
+def test_each_alert_records_which_probe_embedder_matched_and_dlibs_scores(
+        embedder: str, alice: Any, charlie: Any, charlies_case: Any, bob: Any, client: Any, settings: Any,
+        tmp_path: Path):
+    import cv2
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from enhancement.synthetic import make_cctv_clip
+    from footage.models import Alert, Footage
+    from footage.services import footage_ingest
+    from footage.tasks import process_footage
+    from suspects.gallery import registry_rebuild
+    from suspects.models import Suspect
+    from suspects.services import suspect_create, suspect_photo_add
+
+    settings.VAR_DIR = tmp_path / "var"
+    settings.FACECASE_ANALYSIS = {"probe_embedder": embedder}
+    suspect = suspect_create(actor=alice, name="Eileen Collins", external_id="E-1", status=Suspect.Status.WANTED)
+    photo = SimpleUploadedFile("p.png", cv2.imencode(".png", astronaut_bgr())[1].tobytes(), content_type="image/png")
+    suspect_photo_add(actor=alice, suspect=suspect, upload=photo)
+    registry_rebuild(reason="test")
+    clip = make_cctv_clip(tmp_path / "cctv.mp4").path
+    footage = footage_ingest(actor=charlie, case=charlies_case, upload=SimpleUploadedFile(clip.name, clip.read_bytes()))
+    assert process_footage(footage.pk) == "done", Footage.objects.get(pk=footage.pk).error
+    alert = Alert.objects.select_related("sighting").get(footage=footage)
+    sighting = alert.sighting
+    assert alert.embedder == embedder and sighting.probe_embedder == embedder
+    assert alert.teacher_score is not None and alert.raw_score is not None
+    if embedder == "student":
+        assert sighting.student_scores and sighting.student_scores[0]["suspect_id"] == suspect.pk
+        assert alert.score == pytest.approx(sighting.student_scores[0]["score"])
+        assert alert.score == pytest.approx(sighting.top_candidates[0]["score"])
+    else:
+        assert sighting.student_scores == [] and alert.score == pytest.approx(alert.teacher_score)
+    state = Footage.objects.get(pk=footage.pk).analysis_state
+    assert state["config"]["probe_embedder"] == embedder
+    assert ("student embedder" in state["threshold_basis"]) == (embedder == "student")
+    client.force_login(bob)
+    page = client.get(reverse("alert-detail", args=[alert.pk])).content.decode()
+    wanted = "degradation-robust embedder" if embedder == "student" else "standard embedder"
+    assert f"Matched by the {wanted}" in page
+    api = client.get(f"/api/alerts/{alert.pk}/").json()
+    assert api["embedder"] == embedder and api["teacher_score"] == pytest.approx(alert.teacher_score)
