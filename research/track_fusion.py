@@ -362,7 +362,8 @@ def write(args: argparse.Namespace, rows: list[dict[str, Any]], chosen: FusionRu
     names = list(dict.fromkeys(r["rule"] for r in rows))
     pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
     cmd = "python -m research.track_fusion" + (f" --pairs {args.pairs}" if args.pairs != 300 else "") + (
-        f" --embedder {args.embedder}" if args.embedder != "tf" else "")
+        f" --embedder {args.embedder}" if args.embedder != "tf" else "") + (
+        f" --student-weights {args.student_weights}" if args.student_weights else "")
     lines = [
         "# Track-level fusion: many poor frames, one decision",
         "",

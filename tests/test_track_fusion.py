@@ -178,3 +178,25 @@ def test_it_refuses_to_resume_a_checkpoint_written_with_another_fusion_setting()
     assert load(blob, AnalysisConfig())[1] == 5
     with pytest.raises(CheckpointError):
         load(blob, AnalysisConfig(fusion_keep=AnalysisConfig().fusion_keep + 1))
+
+
+def test_the_live_matcher_embeds_each_fused_crop_once_and_forgets_crops_that_left_the_track(track_frames) -> None:
+    from enhancement.analysis.stream import CachingMatcher
+
+    clean, frames = track_frames
+    config = AnalysisConfig(enhance=False, embed_backend="dlib", keep_best=2, fusion="pooled", fusion_keep=5)
+    store = BestCrops(keep=config.crops_kept)
+    for i, frame in enumerate(frames):
+        store.offer(frame, i, i / 10, ASTRONAUT_FACE)
+    best = store.best()
+    gallery = Gallery(embed_face(clean, ASTRONAUT_FACE)[None, :], ["astronaut"])
+    matcher = CachingMatcher(gallery, config, StageClock())
+    track = Track(1, [TrackPoint(i, i / 10, ASTRONAUT_FACE, 1.0) for i in range(len(frames))])
+    first = matcher.track_result(track, best)
+    assert len(matcher.cache) == 2 and len(matcher.vectors) == 3  # evidence crops, and the other fused ones
+    cached = {k: v[0] for k, v in matcher.vectors.items() if v is not None}
+    again = matcher.track_result(track, best)
+    assert again.raw.candidates == first.raw.candidates
+    assert all(matcher.vectors[k][0] is v for k, v in cached.items())  # the same arrays: not embedded again
+    matcher.forget(best[:2])
+    assert len(matcher.cache) == 2 and not matcher.vectors
