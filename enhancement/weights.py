@@ -46,7 +46,9 @@ def record_in_manifest(path: str | os.PathLike, weights_dir: Path = WEIGHTS_DIR)
     digest = sha256_file(path)
     manifest = read_manifest(weights_dir)
     manifest[path.name] = digest
-    (weights_dir / MANIFEST).write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+    tmp = weights_dir / f".{MANIFEST}.tmp"  # readers never see a half-written manifest
+    tmp.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+    tmp.replace(weights_dir / MANIFEST)
     return digest
 
 

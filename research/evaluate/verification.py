@@ -182,7 +182,9 @@ def _weights_digest(variant: str) -> str:
     if variant in prefix and prefix[variant] is None:
         return ""
     wanted = prefix.get(variant)
-    return "|".join(f"{k}={v}" for k, v in sorted(manifest.items()) if wanted is None or k.startswith(wanted))
+    # the pipeline never loads the probe embedder's weights: they key only the student's variants (above)
+    return "|".join(f"{k}={v}" for k, v in sorted(manifest.items())
+                    if (wanted is None and not k.startswith("embedder_student")) or (wanted and k.startswith(wanted)))
 
 
 def _record(result: VerificationResult, key: tuple[str, str], entry: dict[str, Any], index: int) -> None:
