@@ -240,12 +240,16 @@ class CameraWorker(threading.Thread):
         self.tracks.pop(result.track_id, None)
 
     def _store(self, result: Any, final: bool) -> None:
-        from footage.analysis import alert_for_track, build_sighting, label_suspects, sighting_apply_result
+        from footage.analysis import (
+            alert_for_track,
+            alert_payload,
+            build_sighting,
+            label_suspects,
+            sighting_apply_result,
+        )
 
         camera = self.camera
-        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates
-                  + (result.student.candidates if result.student is not None else [])}
-        suspects = label_suspects(labels)
+        suspects = label_suspects(result.candidate_labels)
         entry = self.tracks.get(result.track_id)
         score = result.primary.score or 0.0
         first_ts, last_ts = result.timestamps[0], result.timestamps[-1]
@@ -278,15 +282,10 @@ class CameraWorker(threading.Thread):
             alert = alert_for_track(sighting, result, suspects, self.version, self._say_info, camera=camera,
                                     camera_name=camera.name, captured_at=wall(last_ts))
             if alert is not None:
-                payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
-                           "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
-                           "embedder": alert.embedder, "teacher_score": alert.teacher_score,
-                           "footage_id": None, "case_id": camera.case_id, "sighting_id": sighting.pk,
-                           "camera_id": camera.pk, "camera_name": camera.name,
-                           "captured_at": alert.captured_at.isoformat(), "captured_ts": last_ts,
-                           "first_ts": sighting.first_ts, "created_at": alert.created_at.isoformat()}
-                groups = [OPERATORS_GROUP] + ([case_group(camera.case_id)] if camera.case_id else [])
-                for group in groups:
+                payload = alert_payload(alert, sighting, footage_id=None, case_id=camera.case_id,
+                                        camera_id=camera.pk, camera_name=camera.name,
+                                        captured_at=alert.captured_at.isoformat(), captured_ts=last_ts)
+                for group in self._groups():
                     transaction.on_commit(lambda g=group, p=payload: publish(g, "alert.created", p))
             if stored is not None:  # after the alert's push: face-search index and unknown-person profiles take it in
                 transaction.on_commit(lambda pk=stored: sighting_stored.send_robust(Sighting, sighting_id=pk))
@@ -384,8 +383,12 @@ class CameraWorker(threading.Thread):
             self.pushed_health = (state, masked)
             payload = {"camera_id": self.camera.pk, "camera_name": self.camera.name, "health": state,
                        "reason": masked, "at": timezone.now().isoformat()}
-            for group in [OPERATORS_GROUP] + ([case_group(self.camera.case_id)] if self.camera.case_id else []):
+            for group in self._groups():
                 publish(group, "camera.health", payload)
+
+    def _groups(self) -> list[str]:
+        """Who hears about this camera: operators, and its case's members when it is attached to one."""
+        return [OPERATORS_GROUP] + ([case_group(self.camera.case_id)] if self.camera.case_id else [])
 
 
 def warm_up() -> None:

@@ -12,6 +12,7 @@ load lazily, once.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -132,6 +133,13 @@ def embed_faces(image: np.ndarray, boxes: list[Box], backend: str | None = None)
     vectors = describe_chips(chips, backend)
     return [FaceEmbedding(v, (int(b[0]), int(b[1]), int(b[2]), int(b[3])), m)
             for v, b, m in zip(vectors, boxes, marks, strict=True)]
+
+
+def embed_face_by(image: np.ndarray, box: Box, backends: Sequence[str | None]) -> list[np.ndarray]:
+    """The descriptor of the face in ``box`` by each of ``backends``, from one landmark fit and one aligned chip."""
+    as_image(image, grey_ok=True)
+    chips, _ = aligned_chips(image, [as_box(box, image, name="face box")])
+    return [describe_chips(chips, backend)[0] for backend in backends]
 
 
 def embed_face(image: np.ndarray, box: Box | None = None, backend: str | None = None) -> np.ndarray:

@@ -35,17 +35,6 @@ def _calibrated_threshold() -> float:
 DEFAULT_THRESHOLD: float = _calibrated_threshold()
 
 
-def _open_set_table() -> list[tuple[float, float]]:
-    """(per-comparison false-accept rate, distance threshold) rows from the calibration file, FAR ascending."""
-    try:
-        rows = json.loads(CALIBRATION_FILE.read_text())["open_set"]["table"]
-        return sorted((float(r["far"]), float(r["threshold"])) for r in rows)
-    except (OSError, KeyError, ValueError, TypeError):
-        return []
-
-
-OPEN_SET_TABLE: list[tuple[float, float]] = _open_set_table()
-
 # Probes embedded by the degradation-robust student (enhancement.student) are compared with the teacher's gallery;
 # their thresholds come from their own calibration (``python -m research.calibrate_student``, LFW pairsDevTrain).
 STUDENT_CALIBRATION_FILE = WEIGHTS_DIR / "matcher_calibration_student.json"
@@ -64,11 +53,23 @@ def calibration(embedder: str = "teacher") -> dict | None:
 
 
 def open_set_table_for(embedder: str = "teacher") -> list[tuple[float, float]]:
+    """(per-comparison false-accept rate, distance threshold) rows from the embedder's calibration file, FAR
+    ascending; empty when the file or its table is missing."""
     data = calibration(embedder) or {}
     try:
         return sorted((float(r["far"]), float(r["threshold"])) for r in data["open_set"]["table"])
     except (KeyError, ValueError, TypeError):
         return []
+
+
+def student_operating_point() -> float | None:
+    """The student's per-comparison LFW pairsDevTrain operating point: the strictest 1 %-false-accept threshold over
+    clean and degraded probes (``dev_train.threshold_at_far_1pct``); None without its calibration file."""
+    data = calibration("student")
+    return None if data is None else float(data["dev_train"]["threshold_at_far_1pct"])
+
+
+OPEN_SET_TABLE: list[tuple[float, float]] = open_set_table_for("teacher")
 
 
 def threshold_for_far(far: float, table: Sequence[tuple[float, float]] | None = None) -> float:

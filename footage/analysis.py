@@ -123,9 +123,7 @@ class _Store:
         self.skipped_noted: set[tuple[str, str]] = set()
 
     def track(self, result: Any) -> None:
-        labels = {str(c["label"]) for c in result.enhanced.candidates + result.raw.candidates
-                  + (result.student.candidates if result.student is not None else [])}
-        suspects = label_suspects(labels)
+        suspects = label_suspects(result.candidate_labels)
         existing = Sighting.objects.filter(footage=self.footage, track_id=result.track_id).first()
         with transaction.atomic():
             sighting = existing or self._sighting(result, suspects)
@@ -133,11 +131,7 @@ class _Store:
             if existing is None:  # face-search index and unknown-person profiles take it in (robust: the job goes on)
                 transaction.on_commit(lambda pk=sighting.pk: sighting_stored.send_robust(Sighting, sighting_id=pk))
         for alert in created_alerts:
-            payload = {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
-                       "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
-                       "embedder": alert.embedder, "teacher_score": alert.teacher_score,
-                       "footage_id": self.footage.pk, "case_id": self.footage.case_id, "sighting_id": sighting.pk,
-                       "first_ts": sighting.first_ts, "created_at": alert.created_at.isoformat()}
+            payload = alert_payload(alert, sighting, footage_id=self.footage.pk, case_id=self.footage.case_id)
             transaction.on_commit(lambda p=payload: publish(OPERATORS_GROUP, "alert.created", p))
             self.reporter.log(f"ALERT {alert.suspect.name} ({alert.suspect.get_status_display()}) at "
                               f"{sighting.first_ts:.1f}-{sighting.last_ts:.1f} s, score {alert.score:.2f}"
@@ -166,6 +160,14 @@ class _Store:
             return []
         self.alerts += 1
         return [alert]
+
+
+def alert_payload(alert: Alert, sighting: Sighting, **source: Any) -> dict[str, Any]:
+    """The ``alert.created`` event of a new alert; ``source``: the fields of its footage or camera."""
+    return {"id": alert.pk, "suspect_id": alert.suspect_id, "suspect_name": alert.suspect.name,
+            "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
+            "embedder": alert.embedder, "teacher_score": alert.teacher_score, "sighting_id": sighting.pk,
+            "first_ts": sighting.first_ts, "created_at": alert.created_at.isoformat(), **source}
 
 
 def build_sighting(result: Any, suspects: dict[str, Suspect], version: RegistryVersion | None,

@@ -56,12 +56,11 @@ def _student_threshold_and_basis(enrolled: int | None) -> tuple[float, str]:
     """Student probes against the teacher's gallery: the student's own LFW pairsDevTrain operating point (the
     strictest 1 %-false-accept threshold over clean and degraded probes), tightened for the registry's size with the
     student's open-set table. Operators' recalibration is made of teacher distances and does not apply here."""
-    from enhancement.match import calibration, open_set_table_for, open_set_threshold
+    from enhancement.match import open_set_table_for, open_set_threshold, student_operating_point
 
-    data = calibration("student")
-    if data is None:
+    base = student_operating_point()
+    if base is None:
         raise CalibrationFileError("weights/matcher_calibration_student.json is missing or unreadable")
-    base = float(data["dev_train"]["threshold_at_far_1pct"])
     if not enrolled:
         return base, "the student embedder's LFW operating point with 1 % false accepts per comparison"
     rate = float(settings.FACECASE_FALSE_ALERT_RATE)

@@ -10,10 +10,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..embed import embed_face
+from ..embed import embed_face_by
 from ..frames import Candidate
 from ..fusion import identity_distance, pooled_descriptor
-from ..match import DEFAULT_THRESHOLD, calibration
+from ..match import DEFAULT_THRESHOLD, student_operating_point
 from ..match import score as match_score
 from ..track import Track
 from ..video import Box
@@ -25,11 +25,11 @@ from .timing import StageClock
 
 def student_default_threshold() -> float:
     """The student's per-comparison LFW operating point (``weights/matcher_calibration_student.json``)."""
-    data = calibration("student")
-    if data is None:
+    threshold = student_operating_point()
+    if threshold is None:
         raise RuntimeError("the student embedder has no calibration (weights/matcher_calibration_student.json): "
                            "run python -m research.calibrate_student, or set probe_embedder='teacher'")
-    return float(data["dev_train"]["threshold_at_far_1pct"])
+    return threshold
 
 
 def embedding_view(image: np.ndarray, box: Box, face_px: int) -> tuple[np.ndarray, Box]:
@@ -58,9 +58,12 @@ class TrackMatcher:
             self.student_threshold = float(config.student_threshold if config.student_threshold is not None
                                            else student_default_threshold())
 
-    def embed(self, image: np.ndarray, box: Box, backend: str | None = None) -> np.ndarray:
+    def embed(self, image: np.ndarray, box: Box, student: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """dlib's descriptor of the face, and the student's when ``student``, from one landmark fit."""
         image, box = embedding_view(image, box, self.config.embed_face_px)
-        return np.asarray(embed_face(image, box=box, backend=backend or self.config.embed_backend), dtype=np.float32)
+        backends = [self.config.embed_backend, "student"] if student else [self.config.embed_backend]
+        vectors = [np.asarray(v, dtype=np.float32) for v in embed_face_by(image, box, backends)]
+        return vectors[0], (vectors[1] if student else None)
 
     def aggregate(self, vectors: list[np.ndarray], weights: list[float],
                   threshold: float | None = None) -> MatchSummary:
@@ -100,10 +103,9 @@ class TrackMatcher:
         if min(cand.box[2], cand.box[3]) < self.config.min_face_px:
             return None
         t0 = time.perf_counter()
-        raw = self.embed(cand.crop, cand.box_in_crop)
-        student = self.embed(cand.crop, cand.box_in_crop, backend="student") if self.use_student else None
+        vectors = self.embed(cand.crop, cand.box_in_crop, student=self.use_student)
         self.clock.add("embed", t0)
-        return raw, student
+        return vectors
 
     def crop_result(self, cand: Candidate) -> CropResult:
         t0 = time.perf_counter()
@@ -111,20 +113,20 @@ class TrackMatcher:
         t0 = self.clock.add("enhance", t0)
         raw_vec = enh_vec = student_vec = None
         if min(cand.box[2], cand.box[3]) >= self.config.min_face_px:
-            raw_vec = self.embed(cand.crop, cand.box_in_crop)
+            student_on_enhanced = self.use_student and self.config.student_input == "enhanced" and enhanced is not None
+            raw_vec, student_vec = self.embed(cand.crop, cand.box_in_crop,
+                                              student=self.use_student and not student_on_enhanced)
             if enhanced is not None:
                 sy = enhanced.shape[0] / cand.crop.shape[0]
                 sx = enhanced.shape[1] / cand.crop.shape[1]
                 bx, by, bw, bh = cand.box_in_crop
-                enh_vec = self.embed(enhanced, (round(bx * sx), round(by * sy), round(bw * sx), round(bh * sy)))
+                enh_vec, enh_student = self.embed(
+                    enhanced, (round(bx * sx), round(by * sy), round(bw * sx), round(bh * sy)),
+                    student=student_on_enhanced)
+                if student_on_enhanced:
+                    student_vec = enh_student
             else:
                 enh_vec = raw_vec
-            if self.use_student:
-                if self.config.student_input == "enhanced" and enhanced is not None:
-                    student_vec = self.embed(enhanced, (round(bx * sx), round(by * sy), round(bw * sx), round(bh * sy)),
-                                             backend="student")
-                else:
-                    student_vec = self.embed(cand.crop, cand.box_in_crop, backend="student")
         self.clock.add("embed", t0)
         q = cand.quality
         quality = {"score": round(q.score, 4), "face_px": q.face_px, "sharpness": round(q.sharpness, 4),

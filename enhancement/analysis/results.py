@@ -85,6 +85,12 @@ class TrackResult:
         return self.primary.label
 
     @property
+    def candidate_labels(self) -> set[str]:
+        """Every gallery label among the track's candidates: raw, enhanced and (when it ran) the student's."""
+        summaries = [self.raw, self.enhanced] + ([self.student] if self.student is not None else [])
+        return {str(c["label"]) for summary in summaries for c in summary.candidates}
+
+    @property
     def primary(self) -> MatchSummary:
         """The summary behind the decision: the student's when it ran, else the enhanced crops' (dlib)."""
         return self.student if self.student is not None else self.enhanced
