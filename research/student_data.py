@@ -131,11 +131,6 @@ def low_light(image: np.ndarray, rng: np.random.Generator, gain: float, photons:
     return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
-def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
-
-
 def random_chain(rng: np.random.Generator, kernels: list[np.ndarray]) -> dict[str, Any]:
     """One random draw of the CCTV chain: which parts, and their parameters (at least one part)."""
     parts = {"blur": rng.random() < 0.5, "down": rng.random() < 0.6, "dark": rng.random() < 0.45,
@@ -159,6 +154,7 @@ def random_chain(rng: np.random.Generator, kernels: list[np.ndarray]) -> dict[st
 def apply_chain(image: np.ndarray, chain: dict[str, Any], rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """Degrade ``image``; returns the degraded image and the factor its sides shrank by."""
     from .blur_kernels import apply_kernel
+    from .degrade import jpeg
 
     out, factor = image, 1.0
     if "kernel" in chain:
@@ -169,7 +165,7 @@ def apply_chain(image: np.ndarray, chain: dict[str, Any], rng: np.random.Generat
     if "dark" in chain:
         out = low_light(out, rng, *chain["dark"])
     if "jpeg" in chain:
-        out = jpeg(out, chain["jpeg"])
+        out = jpeg(out, chain["jpeg"])  # the evaluation's own encoder (research.degrade)
     return out, factor
 
 

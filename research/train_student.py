@@ -7,11 +7,12 @@ from dlib's weights, shown the same face through a random CCTV chain (``research
 mean squared distance student(degraded) -> teacher(clean) over the degraded faces, plus ``clean_weight`` times the
 same for clean copies (so clean matching does not move). Adam, linear warm-up then cosine decay.
 
-Writes to ``runs/student/NAME/``: ``progress.log`` (loss, seconds per step, validation), ``last.*`` checkpoints
-every ``--checkpoint`` steps and on SIGTERM (weights, optimiser variables, step, RNG state), ``best.weights.h5``
-(the lowest validation score so far: mean over the validation degradations of the student's distance to the
-teacher's clean descriptor, plus 4x the clean distance) and ``curve.json``. ``--export`` copies best to
-``weights/embedder_student.weights.h5`` and records its sha256 in ``weights/manifest.json``.
+Writes to ``runs/student/NAME/``: ``progress.log`` (loss, seconds per step, validation), ``last.*`` checkpoints every
+``--checkpoint`` steps and on SIGTERM (weights, optimiser variables, step: batch n depends only on the seed and n, so
+a resumed run sees the same data), ``best.weights.h5`` and ``best.json`` (the lowest validation score so far: mean
+over the validation degradations of the student's distance to the teacher's clean descriptor, plus 4x the clean
+distance) and ``curve.json``. ``--export`` copies best to ``weights/embedder_student.weights.h5`` and records its
+sha256 in ``weights/manifest.json``.
 
 The face set's alignment maps and teacher descriptors are cached in ``runs/student/cache_<split>.npz``.
 A short CPU run (``--steps 200``) finishes in a few minutes and exercises every part.
@@ -23,7 +24,6 @@ import argparse
 import json
 import os
 import queue
-import shutil
 import signal
 import sys
 import threading
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .training import REPO
+from .training import REPO, export_best
 from .training import log_line as _log
 
 RUNS = REPO / "runs" / "student"
@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             if state["best"] is None or score < state["best"]["score"]:
                 state["best"] = {"step": state["step"], "score": round(score, 4), **d}
                 model.save_weights(str(run / "best.weights.h5"))
+                (run / "best.json").write_text(json.dumps(state["best"]))
             log(f"validation at step {state['step']}: {d} score {score:.4f} (best at {state['best']['step']})")
         if state["step"] % args.checkpoint == 0:
             checkpoint()
@@ -248,19 +249,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def export(run: Path) -> int:
     from enhancement.student import STUDENT_WEIGHTS
-    from enhancement.weights import WEIGHTS_DIR, record_in_manifest
 
-    best = run / "best.weights.h5"
-    if not best.exists():
-        print(f"no best checkpoint in {run}", file=sys.stderr)
-        return 1
-    target = WEIGHTS_DIR / STUDENT_WEIGHTS
-    shutil.copyfile(best, target)
-    digest = record_in_manifest(target)
-    state = json.loads((run / "last.json").read_text())
-    print(json.dumps({"exported": str(target), "sha256": digest, "best": state["best"],
-                      "config": json.loads((run / "config.json").read_text())}, indent=2))
-    return 0
+    return export_best(run, STUDENT_WEIGHTS.removesuffix(".weights.h5"),
+                       lambda best: f"step {best['step']}, validation {best}")
 
 
 if __name__ == "__main__":
