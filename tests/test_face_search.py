@@ -15,10 +15,11 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from conftest import HAMILTON_CLIP, SHARED_DATA, shared_file
+from conftest import HAMILTON_CLIP, shared_file
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from search_support import BBT, HDTF_CLIP, fresh_index, still_from  # noqa: F401 (fixture)
 
 from facecase.models import AuditEvent
 from facecase.services import case_create
@@ -32,16 +33,6 @@ from research.profiles import split_clip
 
 pytestmark = pytest.mark.django_db
 
-HDTF_CLIP = SHARED_DATA / "hdtf_clip_sadtalker" / "ref_video" / "WDA_AlexandriaOcasioCortez_000.mp4"
-BBT = SHARED_DATA / "faceapi_bbt" / "images"
-
-
-@pytest.fixture(autouse=True)
-def fresh_index(settings: Any, tmp_path: Path) -> Any:
-    settings.VAR_DIR = tmp_path / "var"
-    sighting_index.forget()
-    yield
-    sighting_index.forget()
 
 
 def analyse(actor: Any, case: Any, path: Path, commit_hooks: Any) -> Footage:
@@ -49,15 +40,6 @@ def analyse(actor: Any, case: Any, path: Path, commit_hooks: Any) -> Footage:
     with commit_hooks(execute=True):  # the post-commit hook that indexes sightings and groups unknown faces
         assert process_footage(footage.pk) == "done", Footage.objects.get(pk=footage.pk).error
     return footage
-
-
-def still_from(path: Path, frame_index: int) -> bytes:
-    capture = cv2.VideoCapture(str(path))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
-    ok, frame = capture.read()
-    capture.release()
-    assert ok
-    return cv2.imencode(".jpg", frame)[1].tobytes()
 
 
 @pytest.fixture

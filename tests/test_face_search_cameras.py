@@ -18,6 +18,7 @@ from conftest import SHARED_DATA, shared_file
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
+from search_support import BBT, HDTF_CLIP, fresh_index, still_from  # noqa: F401 (fixture)
 
 from cameras.models import Camera
 from cameras.runner import CameraWorker
@@ -35,18 +36,8 @@ from research.profiles import split_clip
 
 pytestmark = pytest.mark.django_db
 
-HDTF_CLIP = SHARED_DATA / "hdtf_clip_sadtalker" / "ref_video" / "WDA_AlexandriaOcasioCortez_000.mp4"
-BBT = SHARED_DATA / "faceapi_bbt" / "images"
 SECRET = "camPW-77x"
 CAPTURED = 1_800_000_000.0  # the camera's wall clock: 2027-01-15 UTC
-
-
-@pytest.fixture(autouse=True)
-def fresh_index(settings: Any, tmp_path: Path) -> Any:
-    settings.VAR_DIR = tmp_path / "var"
-    sighting_index.forget()
-    yield
-    sighting_index.forget()
 
 
 def run_camera(camera: Camera, clip: Path, gallery: Any = None, version: Any = None, stride: int = 5) -> CameraWorker:
@@ -75,15 +66,6 @@ def run_camera(camera: Camera, clip: Path, gallery: Any = None, version: Any = N
     capture.release()
     loop.close_all()
     return worker
-
-
-def still_from(path: Path, frame_index: int) -> bytes:
-    capture = cv2.VideoCapture(str(path))
-    capture.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
-    ok, frame = capture.read()
-    capture.release()
-    assert ok
-    return cv2.imencode(".jpg", frame)[1].tobytes()
 
 
 def test_it_finds_a_camera_sighting_of_a_person_seen_in_an_uploaded_clip_and_hides_it_from_another_case(
