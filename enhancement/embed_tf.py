@@ -101,13 +101,26 @@ def parse_layers(data: bytes) -> list[dict[str, Any]]:
     return layers
 
 
+def dlib_layers() -> list[dict[str, Any]]:
+    """The layers of the shipped dlib model file, checked to be the network described above."""
+    layers = parse_layers(model_path("resnet").read_bytes())
+    if [layer["type"] for layer in layers][:2] != ["input", "conv"] or layers[-1]["type"] != "fc":
+        raise RuntimeError("unexpected layer sequence in the dlib face recognition model")
+    return layers
+
+
+def block_starts(body: list[dict[str, Any]]) -> set[int]:
+    """Indices (in the layers after the input) of the convs that open a residual block: right after the stem's max
+    pool, or after a block's closing add + relu."""
+    return {i for i, layer in enumerate(body) if layer["type"] == "conv" and i >= 2
+            and (body[i - 1]["type"] == "max_pool" or body[i - 2]["type"] == "add_prev")}
+
+
 @cache
 def _network() -> tuple[Any, np.ndarray]:
     import tensorflow as tf
 
-    layers = parse_layers(model_path("resnet").read_bytes())
-    if [layer["type"] for layer in layers][:2] != ["input", "conv"] or layers[-1]["type"] != "fc":
-        raise RuntimeError("unexpected layer sequence in the dlib face recognition model")
+    layers = dlib_layers()
     mean = layers[0]["mean"]
     body = layers[1:]
     consts = [{k: tf.constant(v) if isinstance(v, np.ndarray) else v for k, v in layer.items()} for layer in body]
@@ -132,9 +145,7 @@ def _network() -> tuple[Any, np.ndarray]:
 
         return grow(a) + grow(b)
 
-    # a residual block starts at the conv right after the stem's max pool or after a block's closing add + relu
-    block_starts = {i for i, layer in enumerate(body) if layer["type"] == "conv" and i >= 2
-                    and (body[i - 1]["type"] == "max_pool" or body[i - 2]["type"] == "add_prev")}
+    starts = block_starts(body)
 
     @tf.function(reduce_retracing=True)
     def forward(chips: Any) -> Any:
@@ -143,7 +154,7 @@ def _network() -> tuple[Any, np.ndarray]:
         for i, layer in enumerate(consts):
             kind = layer["type"]
             if kind == "conv":
-                if i in block_starts:
+                if i in starts:
                     block_input, pooled_shortcut = x, None
                 x = conv(x, layer)
             elif kind == "affine":

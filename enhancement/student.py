@@ -18,19 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from .embed_tf import parse_layers
+from .embed_tf import block_starts, dlib_layers
 
 STUDENT_WEIGHTS = "embedder_student.weights.h5"
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-
-def dlib_layers() -> list[dict[str, Any]]:
-    from .dlib_models import model_path
-
-    layers = parse_layers(model_path("resnet").read_bytes())
-    if [layer["type"] for layer in layers][:2] != ["input", "conv"] or layers[-1]["type"] != "fc":
-        raise RuntimeError("unexpected layer sequence in the dlib face recognition model")
-    return layers
 
 
 def build_student(layers: list[dict[str, Any]] | None = None) -> Any:
@@ -41,11 +32,6 @@ def build_student(layers: list[dict[str, Any]] | None = None) -> Any:
     inputs = keras.Input((150, 150, 3), dtype="float32")
     outputs = DlibResNet(layers)(inputs)
     return keras.Model(inputs, outputs, name="embedder_student")
-
-
-def _block_starts(body: list[dict[str, Any]]) -> set[int]:
-    return {i for i, layer in enumerate(body) if layer["type"] == "conv" and i >= 2
-            and (body[i - 1]["type"] == "max_pool" or body[i - 2]["type"] == "add_prev")}
 
 
 def _make_layer_class() -> type:
@@ -60,7 +46,7 @@ def _make_layer_class() -> type:
             super().__init__(**kwargs)
             self.mean = np.asarray(layers[0]["mean"], np.float32)
             self.body = [{k: v for k, v in layer.items() if not isinstance(v, np.ndarray)} for layer in layers[1:]]
-            self.starts = _block_starts(layers[1:])
+            self.starts = block_starts(layers[1:])
             self.params: list[dict[str, Any]] = []
             for i, layer in enumerate(layers[1:]):
                 entry: dict[str, Any] = {}
