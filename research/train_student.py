@@ -125,6 +125,21 @@ def relational_loss(tf: Any, student: Any, teacher: Any) -> Any:
     return tf.reduce_mean((pairwise(student) - pairwise(teacher)) ** 2)
 
 
+def margin_loss(tf: Any, student: Any, teacher: Any) -> Any:
+    """Probe-to-gallery geometry, as matching sees it: for a degraded face i and another face j of the batch, the
+    student's descriptor of i should be no closer to j's clean teacher descriptor than i's clean descriptor is
+    (squared hinge on ``d(s_i, t_j) < d(t_i, t_j)``; pairs of the same image are left out). Distillation alone
+    pulls a face that carries little identity towards everyone; this term pushes back only where it does."""
+    def cross(a: Any, b: Any) -> Any:
+        sa, sb = tf.reduce_sum(a * a, axis=1), tf.reduce_sum(b * b, axis=1)
+        return tf.sqrt(tf.maximum(sa[:, None] + sb[None, :] - 2.0 * tf.matmul(a, b, transpose_b=True), 1e-12))
+
+    d_student, d_teacher = cross(student, teacher), cross(teacher, teacher)
+    other = tf.cast(d_teacher > 1e-3, student.dtype)
+    gap = tf.nn.relu(d_teacher - d_student) * other
+    return tf.reduce_sum(gap ** 2) / tf.maximum(tf.reduce_sum(other), 1.0)
+
+
 def val_score(d: dict[str, float]) -> float:
     return float(np.mean([v for k, v in d.items() if k != "clean" and not k.endswith("_other")]) + 4 * d["clean"])
 
@@ -140,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--relational-weight", type=float, default=0.0,
                         help="weight of the term that keeps the student's pairwise distances between the batch's "
                              "degraded faces equal to the teacher's between the same clean faces (0: off, as in s3)")
+    parser.add_argument("--margin-weight", type=float, default=0.0,
+                        help="weight of the hinge that stops a degraded face's student descriptor from coming closer "
+                             "to another face's clean teacher descriptor than its own clean descriptor is (0: off)")
     parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--checkpoint", type=int, default=200)
     parser.add_argument("--validate", type=int, default=500)
@@ -207,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                 # cloud, i.e. towards everyone (s3: the open-set threshold had to tighten). Keep the degraded faces
                 # as far apart from each other as their clean descriptors are.
                 loss += args.relational_weight * relational_loss(tf, out[n_clean:], y[n_clean:])
+            if args.margin_weight:
+                loss += args.margin_weight * margin_loss(tf, out[n_clean:], y[n_clean:])
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss, tf.reduce_mean(tf.sqrt(d2[n_clean:] + 1e-12)), tf.reduce_mean(tf.sqrt(d2[:n_clean] + 1e-12))

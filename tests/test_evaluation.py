@@ -31,14 +31,17 @@ def rows(path):
 def test_it_writes_the_readme_csvs_and_plots(report):
     out, _ = report
     for name in ("README.md", "verification.csv", "roc.csv", "auto_policy_steps.csv", "detection.csv",
-                 "identification.csv", "summary.json", "roc.png", "tar_far_1pct.png", "examples.png", "detection.png"):
+                 "identification.csv", "tracks.csv", "summary.json", "roc.png", "tar_far_1pct.png", "examples.png",
+                 "detection.png", "tracks.png"):
         assert (out / name).exists(), name
     for png in out.glob("*.png"):
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 400_000, png.name
     readme = (out / "README.md").read_text()
     for heading in ("## Headline: TAR at FAR = 1 %", "### Targets", "## Restoration quality",
-                    "## Face detection on degraded frames", "## Open-set identification", "## Decision"):
+                    "## Face detection on degraded frames", "## Open-set identification",
+                    "### Targets of the degradation-robust embedder", "## Tracks: many poor frames, one decision",
+                    "## Decision"):
         assert heading in readme
     assert "Training/evaluation disjointness: passed" in readme
 
@@ -92,3 +95,20 @@ def test_it_records_its_configuration_for_reproduction(report):
     assert saved["config"]["seed"] == summary["config"]["seed"] == 20261127
     assert saved["config"]["quick"] is True
     assert saved["config"]["degradations"] == ["clean", "combined"]
+
+
+def test_it_measures_tracks_for_each_embedder_rule_and_length(report):
+    out, summary = report
+    tracks = rows(out / "tracks.csv")
+    embedders = {"teacher"} | ({"student"} if "student" in summary["config"]["variants"] else set())
+    assert {r["embedder"] for r in tracks} == embedders
+    assert {r["degradation"] for r in tracks} == {"combined"} and {int(r["frames"]) for r in tracks} == {1, 4}
+    assert len({r["rule"] for r in tracks}) == 3 and any(r["rule"].startswith("any frame") for r in tracks)
+    for r in tracks:
+        assert 0.0 <= float(r["tar_far_1pct"]) <= 1.0 and 0.0 <= float(r["far_reached"]) <= 1.0
+        if r["embedder"] == "teacher":
+            assert int(r["id_known"]) + int(r["id_strangers"]) > 0
+    # one frame is one frame whatever the rule: the three rules agree at N = 1
+    for emb in embedders:
+        single = {r["tar_far_1pct"] for r in tracks if r["embedder"] == emb and r["frames"] == "1"}
+        assert len(single) == 1, single

@@ -102,3 +102,21 @@ def test_each_alert_records_which_probe_embedder_matched_and_dlibs_scores(
     assert f"Matched by the {wanted}" in page
     api = client.get(f"/api/alerts/{alert.pk}/").json()
     assert api["embedder"] == embedder and api["teacher_score"] == pytest.approx(alert.teacher_score)
+
+
+def test_the_trainers_margin_term_pushes_only_where_a_degraded_face_came_closer_to_someone_else():
+    import tensorflow as tf
+
+    from research.train_student import margin_loss
+
+    rng = np.random.default_rng(3)
+    teacher = rng.normal(size=(6, 128)).astype(np.float32)
+    teacher /= np.linalg.norm(teacher, axis=1, keepdims=True) * 2
+    assert float(margin_loss(tf, tf.constant(teacher), tf.constant(teacher))) == pytest.approx(0.0, abs=1e-6)
+    # a degraded face pushed away from everyone costs nothing; one pulled halfway onto another face costs
+    away = teacher.copy()
+    away[0] *= 3.0
+    assert float(margin_loss(tf, tf.constant(away), tf.constant(teacher))) == pytest.approx(0.0, abs=1e-6)
+    pulled = teacher.copy()
+    pulled[0] = 0.5 * (teacher[0] + teacher[1])
+    assert float(margin_loss(tf, tf.constant(pulled), tf.constant(teacher))) > 1e-3

@@ -18,10 +18,13 @@ FULL = {"pairs": 300, "degradations": ["clean", "x4", "x6", "low_light", "blur",
         "detection_frames": 60, "gallery": 100, "probes_per_identity": 1,
         "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt"),
                            ("clean", "student"), ("combined", "student"), ("x6", "raw"), ("x6", "student"),
-                           ("blur", "raw"), ("blur", "student")]}
+                           ("blur", "raw"), ("blur", "student")],
+        "track_pairs": 500, "track_train_pairs": 300, "track_degradations": ["combined", "blur", "low_light"],
+        "track_lengths": (1, 4, 8)}
 QUICK = {"pairs": 60, "degradations": ["clean", "combined"], "detection_frames": 12, "gallery": 20,
          "probes_per_identity": 1,
-         "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt")]}
+         "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt")],
+         "track_pairs": 20, "track_train_pairs": 40, "track_degradations": ["combined"], "track_lengths": (1, 4)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,7 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="embedding cache folder (git-ignored); 'none' disables it")
     ap.add_argument("--alt-policy", type=json.loads, default=None,
                     help='JSON of QualityPolicy fields, e.g. \'{"dark_luminance": 50}\': adds the variant auto_alt')
-    ap.add_argument("--sections", nargs="+", default=["verification", "detection", "identification"],
+    ap.add_argument("--track-pairs", type=int, help="pairsDevTest pairs of the track section (the first of the "
+                    "report's nested sample; default 500, quick 20)")
+    ap.add_argument("--sections", nargs="+", default=["verification", "detection", "identification", "tracks"],
                     help="which parts to run (a partial run is for warming the caches)")
     ap.add_argument("--threads", type=int, default=2, help="TensorFlow threads (the machine is shared)")
     return ap.parse_args(argv)
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from .verification import select_pairs
 
     plan = dict(QUICK if args.quick else FULL)
-    for name in ("pairs", "degradations", "detection_frames", "gallery", "probes_per_identity"):
+    for name in ("pairs", "degradations", "detection_frames", "gallery", "probes_per_identity", "track_pairs"):
         if getattr(args, name) is not None:
             plan[name] = getattr(args, name)
     degradations = [d for d in plan["degradations"] if d in degrade.DEGRADATIONS]
@@ -118,7 +123,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     tag = code_tag("enhancement.embed", "enhancement.embed_tf")
     cache_path = None if str(args.cache) == "none" else args.cache / f"embeddings-{tag}.npz"
     others, tags = {}, {}
-    if any(probe_embedder(v) for v in args.variants):
+    student_model = None
+    if any(probe_embedder(v) for v in args.variants) or "tracks" in args.sections:
         from enhancement.student import STUDENT_WEIGHTS
         from enhancement.weights import WeightsError, verified_path
 
@@ -129,6 +135,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"student variants skipped: {exc}", file=sys.stderr)
             args.variants = [v for v in args.variants if not probe_embedder(v)]
         else:
+            from enhancement.student import load_student
+
+            student_model = load_student()
             others["student"] = lambda image, box: embed_face(image, box=box, backend="student")
             tags["student"] = f"student-{digest}"
     cache = EmbeddingCache(cache_path, lambda image, box: embed_face(image, box=box, backend=backend),
@@ -139,6 +148,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     det_frames = det_frames if "detection" in args.sections else 0
     total = len(pairs) * len(degradations) * ("verification" in args.sections) + det_frames * len(degradations)
     total += (len(ident_set.known) + len(ident_set.unknown)) * len(conditions) if ident_set else 0
+    from .tracks import frames_needed, run_tracks
+
+    track_degradations = [d for d in plan["track_degradations"] if d in degradations] if "tracks" in args.sections \
+        else []
+    track_pairs = pairs[:min(plan["track_pairs"], len(pairs))]
+    total += frames_needed(len(track_pairs), plan["track_train_pairs"], track_degradations, plan["track_lengths"])
     bar = tqdm(total=total, desc="evaluate", unit="probe", file=sys.stderr, dynamic_ncols=True, mininterval=2.0)
 
     from .verification import run_verification
@@ -164,6 +179,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bar.set_description("identification")
         usable = [c for c in conditions if c[1] not in unavailable]
         ident = run_identification(ident_set, usable, cache, args.seed, bar, alt_policy)
+    tracks = None
+    if track_degradations:
+        bar.set_description("tracks")
+        from enhancement.embed import describe_chips
+
+        describers = {"teacher": lambda chips: describe_chips(chips, backend)}
+        if student_model is not None:
+            from enhancement.student import describe_chips_student
+
+            describers["student"] = lambda chips: describe_chips_student(chips, model=student_model)
+        track_cache = None if cache_path is None else args.cache / (
+            "tracks-" + code_tag("enhancement.embed", "enhancement.embed_tf", "enhancement.student",
+                                 "enhancement.frames", "research.degrade", "research.track_fusion")
+            + (f"-{tags['student']}" if "student" in tags else ""))
+        tracks = run_tracks(track_pairs, track_degradations, describers, args.seed, track_cache, bar,
+                            lengths=tuple(plan["track_lengths"]), train_pairs=plan["track_train_pairs"])
     bar.close()
     threshold_file = REPO_ROOT / "weights" / "matcher_calibration.json"
     summary: dict[str, Any] = {
@@ -171,6 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "command": "python -m research.evaluate" + (" --quick" if args.quick else "") + (
                 f" --seed {args.seed}" if args.seed != 20261127 else "") + (
                 f" --pairs {plan['pairs']}" if args.pairs else "") + (
+                f" --track-pairs {plan['track_pairs']}" if args.track_pairs else "") + (
                 f" --alt-policy '{json.dumps(args.alt_policy)}'" if args.alt_policy else ""),
             "seed": args.seed, "quick": args.quick, "pairs": len(pairs), "genuine": sum(s for *_, s in pairs),
             "impostor_comparisons": sum(1 for a, _, _ in pairs for _, b, _ in pairs if a.parent.name != b.parent.name),
@@ -192,7 +224,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cache": {"hits": cache.hits, "misses": cache.misses},
     }
     summary["elapsed_s"] = round(time.perf_counter() - t0, 1)
-    write_all(args.out, summary, ver, det or [], ident, degradations, args.variants, float(DEFAULT_THRESHOLD))
+    write_all(args.out, summary, ver, det or [], ident, degradations, args.variants, float(DEFAULT_THRESHOLD),
+              tracks)
     print(f"evaluation written to {args.out} in {summary['elapsed_s'] / 60:.1f} min "
           f"(embeddings: {cache.misses} computed, {cache.hits} from cache)")
     return summary

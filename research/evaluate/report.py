@@ -16,6 +16,7 @@ from .detection import DetectionRow
 from .identification import IdentificationResult
 from .labels import VARIANT_LABELS
 from .readme import write_readme
+from .tracks import TrackSection
 from .verification import VerificationResult
 
 
@@ -123,7 +124,8 @@ def plot_bars(table: dict[str, dict[str, float]], groups: list[str], series: lis
     ax.set_ylim(0, 1.05)
     ax.set_ylabel(ylabel, fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=min(len(series), 6), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    ax.legend(fontsize=7, ncol=min(len(series), 6 if len(series) <= 6 else 3), loc="upper center",
+              bbox_to_anchor=(0.5, -0.12))
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -158,7 +160,7 @@ def plot_examples(res: VerificationResult, degradations: list[str], variants: li
 
 def write_all(out: Path, summary: dict[str, Any], ver: VerificationResult | None, det: list[DetectionRow],
               ident: IdentificationResult | None, degradations: list[str], variants: list[str],
-              threshold: float) -> dict[str, Any]:
+              threshold: float, tracks: TrackSection | None = None) -> dict[str, Any]:
     """Write CSVs, plots and README.md; returns the summary dict (also written as summary.json)."""
     out.mkdir(parents=True, exist_ok=True)
     vrows: list[dict[str, Any]] = []
@@ -194,6 +196,17 @@ def write_all(out: Path, summary: dict[str, Any], ver: VerificationResult | None
         summary["identification"] = {"rows": irows, "enrolled": ident.enrolled,
                                      "enrolment_photos": ident.enrolment_photos, "elapsed_s": round(ident.elapsed_s, 1),
                                      "classifier_note": ident.classifier_note}
+    if tracks is not None and tracks.rows:
+        write_csv(out / "tracks.csv", tracks.rows)
+        summary["tracks"] = {"rows": tracks.rows, "test_pairs": tracks.test_pairs, "train_pairs": tracks.train_pairs,
+                             "enrolled": tracks.enrolled, "elapsed_s": round(tracks.elapsed_s, 1),
+                             "frames_built": tracks.frames_built}
+        table: dict[str, dict[str, float]] = {}
+        for r in tracks.rows:
+            table.setdefault(f"{r['degradation']} N={r['frames']}", {})[f"{r['embedder']}: {r['rule']}"] = \
+                r["tar_far_1pct"]
+        series = list(dict.fromkeys(k for t in table.values() for k in t))
+        plot_bars(table, list(table), series, "TAR at FAR = 1 %", out / "tracks.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
     write_readme(out, summary, vrows, drows, degradations, variants)
     return summary
