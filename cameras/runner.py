@@ -8,8 +8,9 @@ A dead runner stops renewing; ``LEASE_S`` later another runner takes its cameras
 Per camera (``CameraWorker``): ``enhancement.live.LatestFrameReader`` keeps the newest frame; at the camera's
 analysis rate the worker takes it (older ones are dropped, never queued), feeds the streaming frame loop
 (``enhancement.analysis.stream``), stores each matched track as a Sighting at once and raises its Alert then (one per
-track and suspect; later frames improve the sighting), keeps an evidence clip around the first match, writes the
-latest frame as the wall's snapshot about once a second and its health (state, reason, fps, lag) with it.
+track and suspect; later frames improve the sighting), keeps an evidence clip around the first match (encoded by
+the runner's ``ClipEncoder`` thread), writes the latest frame as the wall's snapshot about once a second and its
+health (state, reason, fps, lag) with it.
 Everything runs in this process: an alert's enhancement and embedding take tens of milliseconds per face here,
 where a queue round-trip would add more than that to the alert's latency (docs/ARCHITECTURE.md).
 """
@@ -20,6 +21,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import queue
 import socket
 import tempfile
 import threading
@@ -105,12 +107,60 @@ def encode_clip(frames: list[tuple[float, np.ndarray]], fps: float) -> bytes:
         return path.read_bytes()
 
 
-class CameraWorker(threading.Thread):
-    """Reads and analyses one camera until stopped. All its database writes are conditional on the lease."""
+def store_clip(camera_id: int, fps: float, alert_id: int, frames: list[tuple[float, np.ndarray]]) -> None:
+    """Encode an alert's evidence clip, store it privately and record its sha256 and wall-clock span on the alert."""
+    if not frames:
+        return
+    data = encode_clip(frames, fps)
+    name = _storage().save(f"cameras/camera-{camera_id}/alerts/alert-{alert_id}.webm", ContentFile(data))
+    Alert.objects.filter(pk=alert_id).update(
+        clip=name, clip_sha256=hashlib.sha256(data).hexdigest(), clip_started_at=wall(frames[0][0]),
+        clip_ended_at=wall(frames[-1][0]))
 
-    def __init__(self, camera: Camera, runner: str) -> None:
+
+class ClipEncoder(threading.Thread):
+    """Encodes the runner's evidence clips one after another, off the camera threads and at a lower CPU priority.
+
+    VP8 encoding is the most expensive thing an alert causes (about half a core while alerts come every few seconds,
+    measured with py-spy in ``benchmarks.live``); done in the camera's own thread it stopped that camera's analysis
+    for the length of the encoding. Here a clip is finished a few seconds later instead; the alert itself was pushed
+    when it matched. ``close`` finishes every queued clip before the runner exits."""
+
+    def __init__(self) -> None:
+        super().__init__(name="clip encoder", daemon=True)
+        self.jobs: queue.Queue[tuple[int, float, int, list[tuple[float, np.ndarray]]] | None] = queue.Queue()
+
+    def submit(self, camera_id: int, fps: float, alert_id: int, frames: list[tuple[float, np.ndarray]]) -> None:
+        self.jobs.put((camera_id, fps, alert_id, frames))
+
+    def run(self) -> None:
+        try:  # Linux: a thread has its own nice value; analysis threads come first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
+        try:
+            while (job := self.jobs.get()) is not None:
+                try:
+                    store_clip(*job)
+                except Exception:
+                    log.exception("could not save the evidence clip of alert %s", job[2])
+        finally:
+            connection.close()
+
+    def close(self, timeout: float = 60.0) -> None:
+        self.jobs.put(None)
+        self.join(timeout=timeout)
+
+
+class CameraWorker(threading.Thread):
+    """Reads and analyses one camera until stopped. All its database writes are conditional on the lease.
+
+    Clips go to ``encoder`` (the runner's ``ClipEncoder``); without one (a worker driven in a test's transaction)
+    they are encoded in the calling thread."""
+
+    def __init__(self, camera: Camera, runner: str, encoder: ClipEncoder | None = None) -> None:
         super().__init__(name=f"camera {camera.pk}", daemon=True)
-        self.camera, self.runner = camera, runner
+        self.camera, self.runner, self.encoder = camera, runner, encoder
         self.config = config_of(camera)
         self.display = f"{camera.name} ({mask_url(camera.source_url)})"
         self.stopping = threading.Event()
@@ -330,15 +380,11 @@ class CameraWorker(threading.Thread):
         self.pending_clips = []
 
     def _save_clip(self, clip: dict[str, Any]) -> None:
-        frames = clip["frames"]
-        if not frames:
-            return
-        data = encode_clip(frames, self.camera.analysis_fps)
-        name = _storage().save(f"cameras/camera-{self.camera.pk}/alerts/alert-{clip['alert']}.webm",
-                               ContentFile(data))
-        Alert.objects.filter(pk=clip["alert"]).update(
-            clip=name, clip_sha256=hashlib.sha256(data).hexdigest(), clip_started_at=wall(frames[0][0]),
-            clip_ended_at=wall(frames[-1][0]))
+        job = (self.camera.pk, self.camera.analysis_fps, clip["alert"], clip["frames"])
+        if self.encoder is not None:
+            self.encoder.submit(*job)
+        else:
+            store_clip(*job)
 
     # --- wall ----------------------------------------------------------------------------------------------
 
@@ -411,10 +457,12 @@ class Runner:
         self.max_cameras = max_cameras
         self.lease_s = lease_s
         self.workers: dict[int, CameraWorker] = {}
+        self.encoder = ClipEncoder()
 
     def run(self, stop: threading.Event) -> None:
         log.info("camera runner %s started", self.name)
         threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+        self.encoder.start()
         try:
             while not stop.is_set():
                 try:
@@ -425,6 +473,7 @@ class Runner:
                 stop.wait(HEARTBEAT_S)
         finally:
             self.release_all()
+            self.encoder.close()
 
     def tick(self) -> None:
         now = timezone.now()
@@ -463,7 +512,7 @@ class Runner:
                 break
 
     def _start(self, camera: Camera) -> None:
-        worker = CameraWorker(camera, self.name)
+        worker = CameraWorker(camera, self.name, self.encoder)
         self.workers[camera.pk] = worker
         log.info("camera %s: starting (%s, %.1f fps analysed)", worker.display, camera.source_kind,
                  camera.analysis_fps)

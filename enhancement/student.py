@@ -123,11 +123,29 @@ def load_student() -> Any:
     return model
 
 
+@cache
+def _inference(model: Any) -> Any:
+    """The model's forward pass as one TensorFlow graph (any batch size, traced once): ~3x faster per face than
+    calling the Keras model eagerly op by op (15 vs 44 ms for one chip on these CPUs). Other Keras backends (JAX,
+    for training on a GPU) call the model as it is."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return lambda x: model(x, training=False)
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 150, 150, 3], tf.float32)])
+    def forward(x: Any) -> Any:
+        return model(x, training=False)
+
+    return forward
+
+
 def describe_chips_student(chips: list[np.ndarray], batch: int = 32, model: Any = None) -> np.ndarray:
     """128-d descriptors of aligned RGB 150x150 chips by the student, in dlib's descriptor space."""
     if not chips:
         return np.zeros((0, 128), np.float32)
-    model = model if model is not None else load_student()
+    forward = _inference(model if model is not None else load_student())
     stacked = np.stack(chips).astype(np.float32)
-    out = [np.asarray(model(stacked[i:i + batch], training=False)) for i in range(0, len(stacked), batch)]
+    out = [np.asarray(forward(stacked[i:i + batch])) for i in range(0, len(stacked), batch)]
     return np.concatenate(out).astype(np.float32)
