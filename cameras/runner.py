@@ -124,14 +124,25 @@ class ClipEncoder(threading.Thread):
     VP8 encoding is the most expensive thing an alert causes (about half a core while alerts come every few seconds,
     measured with py-spy in ``benchmarks.live``); done in the camera's own thread it stopped that camera's analysis
     for the length of the encoding. Here a clip is finished a few seconds later instead; the alert itself was pushed
-    when it matched. ``close`` finishes every queued clip before the runner exits."""
+    when it matched. ``close`` finishes every queued clip before the runner exits.
+
+    At most ``MAX_WAITING`` clips wait (~12 MB of frames each): beyond that a camera thread waits for the encoder
+    rather than memory growing without bound or a clip being dropped (evidence is never thrown away)."""
+
+    MAX_WAITING = 8
 
     def __init__(self) -> None:
         super().__init__(name="clip encoder", daemon=True)
-        self.jobs: queue.Queue[tuple[int, float, int, list[tuple[float, np.ndarray]]] | None] = queue.Queue()
+        self.jobs: queue.Queue[tuple[int, float, int, list[tuple[float, np.ndarray]]] | None] = queue.Queue(
+            maxsize=self.MAX_WAITING)
 
     def submit(self, camera_id: int, fps: float, alert_id: int, frames: list[tuple[float, np.ndarray]]) -> None:
-        self.jobs.put((camera_id, fps, alert_id, frames))
+        job = (camera_id, fps, alert_id, frames)
+        try:
+            self.jobs.put_nowait(job)
+        except queue.Full:
+            log.warning("%d evidence clips wait for the encoder: camera %s waits for it", self.MAX_WAITING, camera_id)
+            self.jobs.put(job)
 
     def run(self) -> None:
         try:  # Linux: a thread has its own nice value; analysis threads come first

@@ -59,10 +59,10 @@ class AnalysisConfig:
     embed_backend: str = "tf"
     # "student": each embedded crop is also described by the degradation-robust student (enhancement.student) and
     # the student's match decides (dlib's raw and enhanced matches are kept beside it); "teacher": dlib's only.
-    # Default "teacher", from the measurement (docs/evaluation/student/, python -m research.evaluate --pairs 500):
-    # the shipped student (3,000 CPU steps) lifts verification only within the half-widths (combined 11.2 -> 14.8,
-    # x6 72.4 -> 74.8 TAR at FAR 1 %) but pulls strangers closer too, so open-set identification at a 1 % stranger
-    # rate falls (x6 32 -> 11 %, blur 63 -> 54 %). Enable it per deployment with FACECASE_ANALYSIS.
+    # Default "teacher", from the measurement (docs/evaluation/, python -m research.evaluate --pairs 1000): the
+    # shipped student (3,000 CPU steps) lifts verification a little (combined 9.6 -> 13.6, low light 94.2 -> 95.6 TAR
+    # at FAR 1 %) but pulls strangers closer too, so open-set identification at the registry-sized threshold falls
+    # (clean 80 -> 56 %, blur 51 -> 29 %). Enable it per deployment with FACECASE_ANALYSIS.
     probe_embedder: str = "teacher"
     student_input: str = "raw"  # which crop the student sees: "raw" or "enhanced"
     student_threshold: float | None = None  # None: the student's calibrated threshold (weights/...student.json)

@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             student_model = load_student()
             others["student"] = lambda image, box: embed_face(image, box=box, backend="student")
             tags["student"] = f"student-{digest}"
+    cache_empty_at_start = cache_path is None or not any(args.cache.glob("*"))
     cache = EmbeddingCache(cache_path, lambda image, box: embed_face(image, box=box, backend=backend),
                            others=others, tags=tags)
     det_frames = min(plan["detection_frames"], len(pairs))
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "threshold_source": "weights/matcher_calibration.json" if threshold_file.exists() else "match.py default",
             "disjoint_check": disjoint, "detection_frames": det_frames, "cpus": os.cpu_count(),
             "unavailable": unavailable, "alt_policy": args.alt_policy, "sections": args.sections,
-            "weights": _manifest(), "embed_backend": backend,
+            "weights": _manifest(), "embed_backend": backend, "cache_empty_at_start": cache_empty_at_start,
             "degradation_notes": {
                 "clean": "no change", "x4": "MATLAB bicubic x1/4 (250 -> 63 px)", "x6": "x1/6 (250 -> 42 px)",
                 "low_light": f"gain {degrade.LOW_LIGHT_GAIN_RANGE[0]}-{degrade.LOW_LIGHT_GAIN_RANGE[1]}, Poisson shot "

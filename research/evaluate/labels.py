@@ -10,6 +10,8 @@ VARIANT_LABELS = {"raw": "raw probe", "bicubic": "bicubic only", "lime": "LIME o
                   "lime_denoise": "LIME + denoise", "auto_lime_denoise": "auto, LIME denoise on",
                   "student": "student embedder, raw probe", "student_auto": "student embedder, auto pipeline"}
 
+EMBEDDER_LABELS = {"teacher": "dlib", "student": "student"}
+
 
 def pct(x: Any) -> str:
     """A rate in [0, 1] as a percentage with one decimal; empty for a missing value."""

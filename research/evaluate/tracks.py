@@ -41,7 +41,6 @@ TRAIN_PAIRS = 300  # pairsDevTrain tracks: thresholds only (300 x 300 comparison
 FAR = 0.01
 BEFORE = FusionRule("best_k_distance", keep=3, power=1.0)
 ANY = FusionRule("any_frame")
-EMBEDDER_LABELS = {"teacher": "dlib", "student": "student"}
 
 Describe = Callable[[list[np.ndarray]], np.ndarray]
 Pairs = list[tuple[Path, Path, bool]]
