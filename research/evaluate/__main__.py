@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     det_frames = det_frames if "detection" in args.sections else 0
     total = len(pairs) * len(degradations) * ("verification" in args.sections) + det_frames * len(degradations)
     total += (len(ident_set.known) + len(ident_set.unknown)) * len(conditions) if ident_set else 0
-    from .tracks import frames_needed, run_tracks
+    from .tracks import frames_needed, run_tracks, tracks_cache_dir
 
     track_degradations = [d for d in plan["track_degradations"] if d in degradations] if "tracks" in args.sections \
         else []
@@ -190,10 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             from enhancement.student import describe_chips_student
 
             describers["student"] = lambda chips: describe_chips_student(chips, model=student_model)
-        track_cache = None if cache_path is None else args.cache / (
-            "tracks-" + code_tag("enhancement.embed", "enhancement.embed_tf", "enhancement.student",
-                                 "enhancement.frames", "research.degrade", "research.track_fusion")
-            + (f"-{tags['student']}" if "student" in tags else ""))
+        track_cache = None if cache_path is None else tracks_cache_dir(args.cache, tags.get("student"))
         tracks = run_tracks(track_pairs, track_degradations, describers, args.seed, track_cache, bar,
                             lengths=tuple(plan["track_lengths"]), train_pairs=plan["track_train_pairs"])
     bar.close()

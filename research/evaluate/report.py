@@ -14,7 +14,7 @@ import numpy as np
 from . import metrics
 from .detection import DetectionRow
 from .identification import IdentificationResult
-from .labels import VARIANT_LABELS
+from .labels import EMBEDDER_LABELS, VARIANT_LABELS
 from .readme import write_readme
 from .tracks import TrackSection
 from .verification import VerificationResult
@@ -131,6 +131,31 @@ def plot_bars(table: dict[str, dict[str, float]], groups: list[str], series: lis
     plt.close(fig)
 
 
+def plot_tracks(rows: list[dict[str, Any]], path: Path) -> None:
+    """TAR at FAR = 1 % against the track's length: one panel per degradation, one line per embedder and rule."""
+    plt = _plt()
+    degradations = list(dict.fromkeys(r["degradation"] for r in rows))
+    fig, axes = plt.subplots(1, len(degradations), figsize=(3.6 * len(degradations) + 0.6, 3.4), squeeze=False)
+    styles = {"teacher": "-", "student": "--"}
+    for ax, deg in zip(axes[0], degradations, strict=True):
+        for emb, rule in dict.fromkeys((r["embedder"], r["rule"]) for r in rows if r["degradation"] == deg):
+            pts = sorted((r["frames"], r["tar_far_1pct"]) for r in rows
+                         if (r["degradation"], r["embedder"], r["rule"]) == (deg, emb, rule))
+            ax.plot([n for n, _ in pts], [t for _, t in pts], styles.get(emb, ":"), marker="o", markersize=3,
+                    label=f"{EMBEDDER_LABELS.get(emb, emb)}: {rule}")
+        ax.set_title(deg, fontsize=9)
+        ax.set_xlabel("frames in the track (N)", fontsize=8)
+        ax.set_xticks(sorted({r["frames"] for r in rows}))
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("TAR at FAR = 1 %", fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncol=2, loc="lower center")
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def plot_examples(res: VerificationResult, degradations: list[str], variants: list[str], path: Path,
                   cell: int = 96) -> None:
     import cv2
@@ -201,12 +226,7 @@ def write_all(out: Path, summary: dict[str, Any], ver: VerificationResult | None
         summary["tracks"] = {"rows": tracks.rows, "test_pairs": tracks.test_pairs, "train_pairs": tracks.train_pairs,
                              "enrolled": tracks.enrolled, "elapsed_s": round(tracks.elapsed_s, 1),
                              "frames_built": tracks.frames_built}
-        table: dict[str, dict[str, float]] = {}
-        for r in tracks.rows:
-            table.setdefault(f"{r['degradation']} N={r['frames']}", {})[f"{r['embedder']}: {r['rule']}"] = \
-                r["tar_far_1pct"]
-        series = list(dict.fromkeys(k for t in table.values() for k in t))
-        plot_bars(table, list(table), series, "TAR at FAR = 1 %", out / "tracks.png")
+        plot_tracks(tracks.rows, out / "tracks.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
     write_readme(out, summary, vrows, drows, degradations, variants)
     return summary

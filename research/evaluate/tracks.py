@@ -69,6 +69,16 @@ class TrackSection:
     frames_built: int = 0
 
 
+def tracks_cache_dir(root: Path, student_tag: str | None) -> Path:
+    """The folder of the track vectors under the evaluation's cache: named by the code that makes them and the
+    student's weights, so a change to either starts afresh."""
+    from .cache import code_tag
+
+    return root / ("tracks-" + code_tag("enhancement.embed", "enhancement.embed_tf", "enhancement.student",
+                                        "enhancement.frames", "research.degrade", "research.track_fusion")
+                   + (f"-{student_tag}" if student_tag else ""))
+
+
 def frames_needed(test_pairs: int, train_pairs: int, degradations: list[str], lengths: tuple[int, ...]) -> int:
     return len(degradations) * (test_pairs + train_pairs) * max(lengths)
 
