@@ -111,9 +111,10 @@ def main() -> None:
                     process.kill()
         redis.terminate()
         redis.wait(timeout=10)
-    (workdir / "rows.json").write_text(json.dumps(rows))
+    saved = json.dumps({"argv": sys.argv[1:], **rows}, indent=1)  # what --render reads
+    (workdir / "live.json").write_text(saved)
     if args.write:
-        (REPO / "docs" / "benchmarks" / "live.json").write_text(json.dumps({"argv": sys.argv[1:], **rows}, indent=1))
+        (REPO / "docs" / "benchmarks" / "live.json").write_text(saved)
     page = render(args, rows)
     print(page)
     if args.write:

@@ -31,8 +31,7 @@ from enhancement.datasets import REPO_ROOT, lfw_pairs
 from enhancement.match import DEFAULT_THRESHOLD, open_set_threshold
 
 from . import track_fusion as tf_
-from .calibrate_matcher import balanced_dev_train
-from .evaluate.tracks import DEGRADATIONS, LENGTHS, build, tracks_cache_dir
+from .evaluate.tracks import DEGRADATIONS, LENGTHS, load_tracks, tracks_cache_dir
 from .evaluate.verification import select_pairs
 
 OUT = REPO_ROOT / "docs" / "evaluation" / "track_threshold.md"
@@ -67,21 +66,14 @@ def main(argv: list[str] | None = None) -> None:
     from tqdm import tqdm
 
     describe, student_tag = describers()
-    cache = tracks_cache_dir(args.cache, student_tag)
-    splits = {"train": select_pairs(balanced_dev_train(), args.train_pairs, args.seed),
-              "test": select_pairs(lfw_pairs("pairsDevTest"), 1000, args.seed)[:args.pairs]}
+    test_pairs = select_pairs(lfw_pairs("pairsDevTest"), 1000, args.seed)[:args.pairs]
     nmax = max(LENGTHS)
     bar = tqdm(total=len(DEGRADATIONS) * (args.pairs + args.train_pairs) * nmax, desc="tracks", file=sys.stderr)
-    data, built = {}, 0
-    for deg in DEGRADATIONS:
-        for split, pairs in splits.items():
-            path = cache / f"{'_'.join(sorted(describe))}_{split}_{deg}_{len(pairs)}_{nmax}_{args.seed}.npz"
-            vectors, weights, frames = build(pairs, split, deg, nmax, args.seed, describe, path, bar)
-            built += frames
-            data[(split, deg)] = tf_.Tracks(vectors["teacher"], weights,
-                                            np.zeros((len(pairs), 0, 128), np.float32), ())
+    loaded = load_tracks(test_pairs, DEGRADATIONS, describe, args.seed, tracks_cache_dir(args.cache, student_tag),
+                         bar, nmax, args.train_pairs)
     bar.close()
-    galleries = {s: tf_.gallery_vectors(p, cache / f"gallery_{s}_{len(p)}_{args.seed}.npy") for s, p in splits.items()}
+    splits, galleries, built = loaded.splits, loaded.galleries, loaded.frames_built
+    data = {(split, deg): loaded.tracks(split, deg, "teacher") for split in splits for deg in DEGRADATIONS}
     rule = AnalysisConfig().fusion_rule
     enrolled = tf_.enrolled_count(splits["test"])
     share = 1.0 - (1.0 - FALSE_ALERT_RATE) ** (1.0 / enrolled)

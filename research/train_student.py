@@ -115,14 +115,16 @@ def val_distances(model: Any, sets: dict[str, tuple[np.ndarray, np.ndarray]]) ->
     return out
 
 
+def _distances(tf: Any, a: Any, b: Any) -> Any:
+    """Euclidean distances between every row of ``a`` and every row of ``b``."""
+    sa, sb = tf.reduce_sum(a * a, axis=1), tf.reduce_sum(b * b, axis=1)
+    return tf.sqrt(tf.maximum(sa[:, None] + sb[None, :] - 2.0 * tf.matmul(a, b, transpose_b=True), 1e-12))
+
+
 def relational_loss(tf: Any, student: Any, teacher: Any) -> Any:
     """Mean squared difference between the student's and the teacher's pairwise distances within a batch (pairs
     of the same image, drawn twice, included: their teacher distance is 0)."""
-    def pairwise(v: Any) -> Any:
-        sq = tf.reduce_sum(v * v, axis=1)
-        return tf.sqrt(tf.maximum(sq[:, None] + sq[None, :] - 2.0 * tf.matmul(v, v, transpose_b=True), 1e-12))
-
-    return tf.reduce_mean((pairwise(student) - pairwise(teacher)) ** 2)
+    return tf.reduce_mean((_distances(tf, student, student) - _distances(tf, teacher, teacher)) ** 2)
 
 
 def margin_loss(tf: Any, student: Any, teacher: Any) -> Any:
@@ -130,11 +132,7 @@ def margin_loss(tf: Any, student: Any, teacher: Any) -> Any:
     student's descriptor of i should be no closer to j's clean teacher descriptor than i's clean descriptor is
     (squared hinge on ``d(s_i, t_j) < d(t_i, t_j)``; pairs of the same image are left out). Distillation alone
     pulls a face that carries little identity towards everyone; this term pushes back only where it does."""
-    def cross(a: Any, b: Any) -> Any:
-        sa, sb = tf.reduce_sum(a * a, axis=1), tf.reduce_sum(b * b, axis=1)
-        return tf.sqrt(tf.maximum(sa[:, None] + sb[None, :] - 2.0 * tf.matmul(a, b, transpose_b=True), 1e-12))
-
-    d_student, d_teacher = cross(student, teacher), cross(teacher, teacher)
+    d_student, d_teacher = _distances(tf, student, teacher), _distances(tf, teacher, teacher)
     other = tf.cast(d_teacher > 1e-3, student.dtype)
     gap = tf.nn.relu(d_teacher - d_student) * other
     return tf.reduce_sum(gap ** 2) / tf.maximum(tf.reduce_sum(other), 1.0)

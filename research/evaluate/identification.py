@@ -103,6 +103,19 @@ def _summarise(known_ranks: list[int], known_ok: list[bool], unknown_hits: list[
                              float(np.mean(known_ok)), float(np.mean(unknown_hits)), threshold)
 
 
+def student_thresholds(enrolled: int) -> tuple[float, float] | None:
+    """The student's per-pair threshold (best pairsDevTrain accuracy, as ``DEFAULT_THRESHOLD``) and its open-set
+    threshold for ``enrolled`` people (its own pairsDevTrain table), as the product uses them; None without its
+    calibration file."""
+    from enhancement.match import calibration, open_set_table_for, open_set_threshold
+
+    data = calibration("student")
+    if data is None:
+        return None
+    threshold = float(data["threshold"])
+    return threshold, open_set_threshold(enrolled, 0.01, ceiling=threshold, table=open_set_table_for("student"))
+
+
 def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str]], cache: EmbeddingCache,
                        seed: int, progress: Any = None, alt_policy: Any = None) -> IdentificationResult:
     from enhancement.match import DEFAULT_THRESHOLD, Gallery, match, open_set_threshold
@@ -123,13 +136,7 @@ def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str
     open_set = open_set_threshold(len(ident.enrol), 0.01)
     student_open_set = student_threshold = None
     if any(probe_embedder(v) for _, v in conditions):
-        from enhancement.match import calibration, open_set_table_for
-
-        data = calibration("student")
-        if data is not None:  # the student's own calibration (pairsDevTrain), as the product uses it
-            student_threshold = float(data["threshold"])  # best pairsDevTrain accuracy, as DEFAULT_THRESHOLD
-            student_open_set = open_set_threshold(len(ident.enrol), 0.01, ceiling=student_threshold,
-                                                  table=open_set_table_for("student"))
+        student_threshold, student_open_set = student_thresholds(len(ident.enrol)) or (None, None)
     teacher_threshold, teacher_open_set = threshold, open_set
     for degradation, variant in conditions:
         threshold, open_set = teacher_threshold, teacher_open_set

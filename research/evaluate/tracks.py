@@ -111,50 +111,72 @@ def build(pairs: Pairs, split: str, degradation: str, nmax: int, seed: int, desc
 
 def alert_thresholds(enrolled: int) -> dict[str, float]:
     """The product's open-set alert threshold for a gallery of ``enrolled`` people, per probe embedder."""
-    from enhancement.match import calibration, open_set_table_for, open_set_threshold
+    from enhancement.match import open_set_threshold
+
+    from .identification import student_thresholds
 
     out = {"teacher": open_set_threshold(enrolled)}
-    data = calibration("student")
-    if data is not None:
-        out["student"] = open_set_threshold(enrolled, ceiling=float(data["threshold"]),
-                                            table=open_set_table_for("student"))
+    student = student_thresholds(enrolled)
+    if student is not None:
+        out["student"] = student[1]
     return out
+
+
+@dataclass
+class TrackData:
+    """Both splits' pairs, the teacher's gallery of each split and every (split, degradation)'s track vectors."""
+
+    splits: dict[str, Pairs]
+    galleries: dict[str, np.ndarray]
+    data: dict[tuple[str, str], tuple[dict[str, np.ndarray], np.ndarray]]
+    frames_built: int
+
+    def tracks(self, split: str, degradation: str, embedder: str) -> tf_.Tracks:
+        vectors, weights = self.data[(split, degradation)]
+        return tf_.Tracks(vectors[embedder], weights, np.zeros((vectors[embedder].shape[0], 0, 128), np.float32), ())
+
+
+def load_tracks(test_pairs: Pairs, degradations: list[str] | tuple[str, ...], describers: dict[str, Describe],
+                seed: int, cache_dir: Path | None, bar: Any, nmax: int, train_pairs: int) -> TrackData:
+    """Build (or read from ``cache_dir``) the tracks of ``train_pairs`` pairsDevTrain pairs and of the given
+    pairsDevTest pairs, their identities checked to be disjoint."""
+    splits = {"train": select_pairs(balanced_dev_train(), train_pairs, seed), "test": test_pairs}
+    train_ids = {p.parent.name for a, b, _ in splits["train"] for p in (a, b)}
+    test_ids = {p.parent.name for a, b, _ in splits["test"] for p in (a, b)}
+    if train_ids & test_ids:
+        raise AssertionError(f"pairsDevTrain and pairsDevTest share identities: {sorted(train_ids & test_ids)[:5]}")
+    tag = "_".join(sorted(describers))
+    galleries = {}
+    for split, pairs in splits.items():
+        path = None if cache_dir is None else cache_dir / f"gallery_{split}_{len(pairs)}_{seed}.npy"
+        galleries[split] = tf_.gallery_vectors(pairs, path) if path is not None else _gallery(pairs)
+    data, built = {}, 0
+    for deg in degradations:
+        for split, pairs in splits.items():
+            path = None if cache_dir is None else cache_dir / f"{tag}_{split}_{deg}_{len(pairs)}_{nmax}_{seed}.npz"
+            vectors, weights, frames = build(pairs, split, deg, nmax, seed, describers, path, bar)
+            data[(split, deg)] = (vectors, weights)
+            built += frames
+    return TrackData(splits, galleries, data, built)
 
 
 def run_tracks(test_pairs: Pairs, degradations: list[str], describers: dict[str, Describe], seed: int,
                cache_dir: Path | None, bar: Any, lengths: tuple[int, ...] = LENGTHS,
                train_pairs: int = TRAIN_PAIRS) -> TrackSection:
     t0 = time.perf_counter()
-    nmax = max(lengths)
-    splits = {"train": select_pairs(balanced_dev_train(), train_pairs, seed), "test": test_pairs}
-    train_ids = {p.parent.name for a, b, _ in splits["train"] for p in (a, b)}
-    test_ids = {p.parent.name for a, b, _ in splits["test"] for p in (a, b)}
-    if train_ids & test_ids:
-        raise AssertionError(f"pairsDevTrain and pairsDevTest share identities: {sorted(train_ids & test_ids)[:5]}")
+    loaded = load_tracks(test_pairs, degradations, describers, seed, cache_dir, bar, max(lengths), train_pairs)
+    splits, galleries = loaded.splits, loaded.galleries
     section = TrackSection(test_pairs=len(test_pairs), train_pairs=len(splits["train"]),
-                           enrolled=tf_.enrolled_count(test_pairs))
-    tag = "_".join(sorted(describers))
-    galleries = {}
-    for split, pairs in splits.items():
-        path = None if cache_dir is None else cache_dir / f"gallery_{split}_{len(pairs)}_{seed}.npy"
-        galleries[split] = tf_.gallery_vectors(pairs, path) if path is not None else _gallery(pairs)
-    data: dict[tuple[str, str], tuple[dict[str, np.ndarray], np.ndarray]] = {}
-    for deg in degradations:
-        for split, pairs in splits.items():
-            path = None if cache_dir is None else cache_dir / f"{tag}_{split}_{deg}_{len(pairs)}_{nmax}_{seed}.npz"
-            vectors, weights, built = build(pairs, split, deg, nmax, seed, describers, path, bar)
-            data[(split, deg)] = (vectors, weights)
-            section.frames_built += built
-    thresholds = {"train": alert_thresholds(tf_.enrolled_count(splits["train"])),
-                  "test": alert_thresholds(section.enrolled)}
+                           enrolled=tf_.enrolled_count(test_pairs), frames_built=loaded.frames_built)
+    alerts = alert_thresholds(section.enrolled)
     rules = list(dict.fromkeys([product_rule(), BEFORE, ANY]))
     for deg in degradations:
         for embedder in describers:
+            tracks = {s: loaded.tracks(s, deg, embedder) for s in splits}
             for n in lengths:
                 for rule in rules:
-                    tracks = {s: _tracks(data[(s, deg)], embedder) for s in splits}
-                    gen_tr, imp_tr = tf_.split_scores(tf_.distance_matrix(galleries["train"], tracks["train"], n,
-                                                                          rule), splits["train"])
+                    _, imp_tr = tf_.split_scores(tf_.distance_matrix(galleries["train"], tracks["train"], n, rule),
+                                                 splits["train"])
                     thr = threshold_at_far(imp_tr, FAR)
                     gen, imp = tf_.split_scores(tf_.distance_matrix(galleries["test"], tracks["test"], n, rule),
                                                 splits["test"])
@@ -162,7 +184,7 @@ def run_tracks(test_pairs: Pairs, degradations: list[str], describers: dict[str,
                         "degradation": deg, "embedder": embedder, "frames": n, "rule": rule_label(rule),
                         "threshold": round(thr, 4), "tar_far_1pct": round(float(np.mean(gen < thr)), 4),
                         "far_reached": round(float(np.mean(imp < thr)), 4)}
-                    alert = thresholds["test"].get(embedder)
+                    alert = alerts.get(embedder)
                     if alert is not None:
                         ident = tf_.identification(galleries["test"], tracks["test"], splits["test"], n, rule, alert)
                         row.update({"alert_threshold": round(alert, 4)})
@@ -170,11 +192,6 @@ def run_tracks(test_pairs: Pairs, degradations: list[str], describers: dict[str,
                     section.rows.append(row)
     section.elapsed_s = time.perf_counter() - t0
     return section
-
-
-def _tracks(entry: tuple[dict[str, np.ndarray], np.ndarray], embedder: str) -> tf_.Tracks:
-    vectors, weights = entry
-    return tf_.Tracks(vectors[embedder], weights, np.zeros((vectors[embedder].shape[0], 0, 128), np.float32), ())
 
 
 def _gallery(pairs: Pairs) -> np.ndarray:
