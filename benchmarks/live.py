@@ -138,6 +138,7 @@ def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subproces
     from suspects.services import suspect_create, suspect_photo_add
 
     load_before = os.getloadavg()  # before any of the run's own processes
+    clip_rows = clip_encoding(workdir)
     admin = get_user_model().objects.create_user("bench-admin")
     assign_role(admin, "admin")
     operator = get_user_model().objects.create_user("bench-operator")
@@ -196,7 +197,7 @@ def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subproces
     listener.start()
     proc = psutil.Process(runner.pid)
     rows: dict[str, Any] = {"load_before": load_before, "cpus": os.cpu_count(), "node": platform.node(),
-                            "processor": platform.processor() or platform.machine()}
+                            "processor": platform.processor() or platform.machine(), "clip_encoding": clip_rows}
 
     # 0. Warm-up (not timed): the runner's first alert waits for TensorFlow to load on a busy machine.
     warm = camera_create(actor=admin, name="warm-up", source_url=str(walk), analysis_fps=5.0)
@@ -255,6 +256,46 @@ def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subproces
     rows["runner_log_has_secret"] = "bench-secret" in runner_log.read_text(errors="replace")
     rows["load_after"] = os.getloadavg()
     return rows
+
+
+def clip_encoding(workdir: Path, repeats: int = 5) -> list[dict[str, Any]]:
+    """CPU seconds to encode one evidence clip (6 s at 5 fps of the synthetic 720p walk, scaled to the clip width)
+    with the product's encoder (``cameras.runner.encode_clip``: PyAV, libvpx real-time) and, as the baseline, OpenCV's
+    VP8 writer (what the runner used before). Median of ``repeats``, in this process before the runner starts."""
+    import cv2
+    import numpy as np
+
+    from cameras.runner import CLIP_WIDTH, _downscale, encode_clip
+    from enhancement.synthetic import make_cctv_clip
+
+    source = make_cctv_clip(workdir / "clip-source.mp4", width=1280, height=720, face_px=110, seconds=6.2,
+                            fps=5.0).path
+    capture = cv2.VideoCapture(str(source))
+    frames: list[tuple[float, np.ndarray]] = []
+    while (ok := capture.read())[0]:
+        frames.append((len(frames) / 5.0, _downscale(ok[1], CLIP_WIDTH)))
+    capture.release()
+
+    def opencv_vp8(frames: list[tuple[float, np.ndarray]], fps: float) -> bytes:
+        h, w = frames[0][1].shape[:2]
+        path = workdir / "clip-opencv.webm"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), fps, (w, h))
+        for _, image in frames:
+            writer.write(image)
+        writer.release()
+        return path.read_bytes()
+
+    out = []
+    for name, encode in (("OpenCV VideoWriter, VP8 (baseline; the runner's encoder before)", opencv_vp8),
+                         ("PyAV libvpx, deadline=realtime, cpu-used=8 (the runner's `encode_clip`)", encode_clip)):
+        cpu, size = [], 0
+        for _ in range(repeats):
+            t0 = time.process_time()
+            size = len(encode(frames, 5.0))
+            cpu.append(time.process_time() - t0)
+        out.append({"encoder": name, "cpu_s": statistics.median(cpu), "bytes": size, "frames": len(frames),
+                    "size": f"{frames[0][1].shape[1]}x{frames[0][1].shape[0]}"})
+    return out
 
 
 def reconnects(args: Any, workdir: Path, admin: Any, camera_create: Any, camera_delete: Any, Camera: Any,  # noqa: N803
@@ -356,6 +397,17 @@ def render(args: Any, rows: dict[str, Any], argv: list[str] | None = None) -> st
               f"**{'met' if best >= 4 else 'NOT met'}**).", ""]
     if not quiet:
         lines += [LOAD_NOTE.format(load=rows["load_before"][0]), ""]
+    clips = rows.get("clip_encoding") or []
+    if clips:
+        base = clips[0]["cpu_s"]
+        lines += ["## Evidence clip encoding", "",
+                  f"One alert's clip ({clips[0]['frames']} frames, {clips[0]['size']}, 5 fps), encoded in the "
+                  "benchmark's own process before the runner starts; CPU seconds (user + system, median of 5).", "",
+                  "| encoder | CPU per clip | vs baseline | size |", "|---|---|---|---|"]
+        for c in clips:
+            lines.append(f"| {c['encoder']} | {c['cpu_s']:.3f} s | {c['cpu_s'] / base:.2f}x | "
+                         f"{c['bytes'] / 1024:.0f} KiB |")
+        lines.append("")
     lines += ["## Memory of the runner over the run", "",
               "| minute | RSS |", "|---|---|"]
     for t, m in mem[:: max(1, len(mem) // 12)]:

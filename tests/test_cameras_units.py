@@ -134,3 +134,35 @@ def test_it_alerts_on_an_open_track_as_soon_as_it_matches(tmp_path: Path):
     assert first.decision == "7" and first.track_id == finished[0].track_id
     assert first.last_frame < finished[0].last_frame and first.timestamps[-1] < finished[0].timestamps[-1] - 1.0
     assert all(m.track_id == first.track_id for m in matches)
+
+
+def test_it_encodes_an_evidence_clip_a_browser_plays_with_the_capture_times_kept(tmp_path: Path):
+    """The clip is WebM/VP8 (what the review page's <video> plays), every frame is in it at the first frame's size
+    (odd sides rounded to even), and a gap where frames were dropped stays a gap: the clip lasts as long as the
+    capture did, not frames / fps."""
+    import cv2
+    import numpy as np
+
+    from cameras.runner import encode_clip
+    from enhancement.synthetic import astronaut_bgr
+    from facecase.files import check_video
+
+    face = cv2.resize(astronaut_bgr(), (481, 271))
+    times = [0.0, 0.2, 0.4, 0.6, 2.6, 2.8, 3.0]  # two seconds dropped in the middle
+    frames = [(1_700_000_000.0 + t, np.roll(face, 4 * i, axis=1)) for i, t in enumerate(times)]
+    frames[3] = (frames[3][0], cv2.resize(face, (240, 136)))  # a frame of another size is scaled, not refused
+    data = encode_clip(frames, fps=5.0)
+    path = tmp_path / "clip.webm"
+    path.write_bytes(data)
+    assert check_video(path) == "video/webm"  # the upload checks accept it as WebM
+    capture = cv2.VideoCapture(str(path))
+    decoded = []
+    while (read := capture.read())[0]:
+        decoded.append((capture.get(cv2.CAP_PROP_POS_MSEC), read[1]))
+    capture.release()
+    assert len(decoded) == len(frames)
+    assert all(image.shape == (270, 480, 3) for _, image in decoded)
+    starts = [ms for ms, _ in decoded]
+    assert starts[4] - starts[3] == pytest.approx(2000, abs=60)  # the gap survived encoding
+    # The same picture came out (VP8 is lossy: compared at the level of a few grey levels, not bit for bit).
+    assert float(np.abs(decoded[0][1].astype(int) - face[:270, :480].astype(int)).mean()) < 12
