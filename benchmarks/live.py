@@ -156,7 +156,8 @@ def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subproces
                                        "facecase.asgi:application"], cwd=REPO, env=env, stdout=log,
                                       stderr=subprocess.STDOUT))
     runner_log = workdir / "run_cameras.log"
-    runner = subprocess.Popen([*manage, "run_cameras"], cwd=REPO, env=env, stdout=open(runner_log, "wb"),  # noqa: SIM115
+    runner = subprocess.Popen([*manage, "run_cameras"], cwd=REPO, env={**env, "FACECASE_CAMERAS_MEMORY_LOG_S": "300"},
+                              stdout=open(runner_log, "wb"),  # noqa: SIM115
                               stderr=subprocess.STDOUT)
     processes.append(runner)
     client = Client()
@@ -253,7 +254,9 @@ def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subproces
     stop.set()
     listener.join(timeout=3)
     ws.close()
-    rows["runner_log_has_secret"] = "bench-secret" in runner_log.read_text(errors="replace")
+    runner_text = runner_log.read_text(errors="replace")
+    rows["runner_log_has_secret"] = "bench-secret" in runner_text
+    rows["memory_log"] = [line.split("memory: ", 1)[1] for line in runner_text.splitlines() if "memory: rss" in line]
     rows["load_after"] = os.getloadavg()
     return rows
 
@@ -415,6 +418,10 @@ def render(args: Any, rows: dict[str, Any], argv: list[str] | None = None) -> st
     if mem:
         lines += ["", f"From the first sample after 30 s to the last: {mem_first[0]:.0f} -> {mem[-1][1]:.0f} MiB "
                   f"({mem[-1][1] - mem_first[0]:+.0f} MiB over {(mem[-1][0] - 30) / 60:.1f} min)."]
+    if rows.get("memory_log"):
+        lines += ["", "The runner's own count of live Python objects (`FACECASE_CAMERAS_MEMORY_LOG_S=300`; the run "
+                  "includes the sustain and reconnect parts after the memory run):", ""]
+        lines += [f"- {line}" for line in rows["memory_log"]]
     lines += ["", "## Reconnect after an RTSP server restart", ""]
     rec = rows["reconnect"]
     if isinstance(rec, str):

@@ -34,6 +34,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
@@ -479,6 +480,38 @@ def warm_up() -> None:
         log.exception("could not warm up the embedder")
 
 
+class MemoryLog:
+    """Every ``every_s`` seconds, one log line with the process's RSS and Python's live objects: how many, and the
+    types that grew most since the previous line. Off unless ``FACECASE_CAMERAS_MEMORY_LOG_S`` is set (the live
+    benchmark sets it): it tells growth of Python objects (a cache, a list that is never trimmed) from native growth
+    (TensorFlow, the allocator), which RSS alone cannot. Counting costs a fraction of a second each time."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self.due = time.monotonic() + every_s
+        self.counts: dict[str, int] = {}
+
+    def maybe_log(self) -> None:
+        if self.every_s <= 0 or time.monotonic() < self.due:
+            return
+        import gc
+
+        import psutil
+
+        self.due = time.monotonic() + self.every_s
+        counts: dict[str, int] = {}
+        for obj in gc.get_objects():
+            name = type(obj).__qualname__
+            counts[name] = counts.get(name, 0) + 1
+        grew = [(d, k) for d, k in sorted(((n - self.counts.get(k, 0), k) for k, n in counts.items()), reverse=True)[:6]
+                if d > 0]
+        first = not self.counts
+        self.counts = counts
+        grown = "" if first else "; grew most: " + (", ".join(f"{k} {d:+d}" for d, k in grew) or "none grew")
+        log.info("memory: rss %.1f MiB, %d Python objects%s", psutil.Process().memory_info().rss / 2**20,
+                 sum(counts.values()), grown)
+
+
 class Runner:
     """Claims cameras through leases and keeps one ``CameraWorker`` per held camera in step with its row."""
 
@@ -488,6 +521,7 @@ class Runner:
         self.lease_s = lease_s
         self.workers: dict[int, CameraWorker] = {}
         self.encoder = ClipEncoder()
+        self.memory = MemoryLog(settings.FACECASE_CAMERAS_MEMORY_LOG_S)
 
     def run(self, stop: threading.Event) -> None:
         log.info("camera runner %s started", self.name)
@@ -500,6 +534,7 @@ class Runner:
                 except Exception:  # a database hiccup: try again on the next heartbeat
                     log.exception("camera runner %s: heartbeat failed", self.name)
                     close_old_connections()
+                self.memory.maybe_log()
                 stop.wait(HEARTBEAT_S)
         finally:
             self.release_all()

@@ -156,6 +156,8 @@ FACECASE_SIGNING_KEY_FILE = env_str("FACECASE_SIGNING_KEY_FILE")
 # Chance that a face of someone who is not in the registry raises an alert against the whole registry: the alert
 # threshold tightens as the registry grows (footage.calibration.alert_threshold).
 FACECASE_FALSE_ALERT_RATE = env_float("FACECASE_FALSE_ALERT_RATE", 0.01)
+# run_cameras logs RSS and the Python object types that grew most every N seconds (0: never; benchmarks.live sets it)
+FACECASE_CAMERAS_MEMORY_LOG_S = env_float("FACECASE_CAMERAS_MEMORY_LOG_S", 0.0)
 # Every upload goes through the hashing handler: streamed to private storage, SHA-256 computed on the way.
 FILE_UPLOAD_HANDLERS = ["facecase.uploads.HashingUploadHandler"]
 FILE_UPLOAD_PERMISSIONS = 0o600
