@@ -24,6 +24,7 @@ import logging
 import os
 import queue
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -95,19 +96,32 @@ def _downscale(image: np.ndarray, width: int) -> np.ndarray:
 
 CLIP_BIT_RATE = 600_000
 # libvpx's real-time mode: about a quarter of the CPU of OpenCV's VP8 writer (which cannot be told to use it,
-# opencv/opencv#24570) for a smaller file; measured in benchmarks.live's notes (docs/benchmarks/live.md).
+# opencv/opencv#24570) for a file of the same size; measured by benchmarks.live (docs/benchmarks/live.md).
 CLIP_CODEC_OPTIONS = {"deadline": "realtime", "cpu-used": "8"}
+CLIP_ENCODERS = ("pyav", "opencv")
 
 
-def encode_clip(frames: list[tuple[float, np.ndarray]], fps: float) -> bytes:
+def encode_clip(frames: list[tuple[float, np.ndarray]], fps: float, encoder: str | None = None) -> bytes:
     """WebM (VP8) of the BGR frames, all scaled to the first one's size (even sides, as 4:2:0 needs): small and
-    playable in a browser. Each frame keeps its capture time (milliseconds from the first frame), so a gap where
-    frames were dropped stays a gap in the clip instead of the clip running fast; ``fps`` is only the nominal rate.
-    """
+    playable in a browser. ``encoder``: "pyav" (the default, ``FACECASE_CAMERAS_CLIP_ENCODER``) or "opencv"."""
+    h, w = frames[0][1].shape[:2]
+    w, h = max(2, w - w % 2), max(2, h - h % 2)
+    frames = [(t, image if image.shape[:2] == (h, w) else cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA))
+              for t, image in frames]
+    encoder = encoder or settings.FACECASE_CAMERAS_CLIP_ENCODER
+    if encoder == "opencv":
+        return _encode_clip_opencv(frames, fps)
+    if encoder != "pyav":
+        raise ValueError(f"unknown clip encoder {encoder!r}; choose one of {CLIP_ENCODERS}")
+    return _encode_clip_pyav(frames, fps)
+
+
+def _encode_clip_pyav(frames: list[tuple[float, np.ndarray]], fps: float) -> bytes:
+    """PyAV's libvpx in real-time mode. Each frame keeps its capture time (milliseconds from the first frame), so a
+    gap where frames were dropped stays a gap instead of the clip running fast; ``fps`` is only the nominal rate."""
     import av  # PyAV (bundles libvpx): imported here, only the camera runner encodes clips
 
     h, w = frames[0][1].shape[:2]
-    w, h = max(2, w - w % 2), max(2, h - h % 2)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="webm") as container:
         stream = container.add_stream("libvpx", rate=Fraction(max(1.0, fps)).limit_denominator(1000),
@@ -117,14 +131,26 @@ def encode_clip(frames: list[tuple[float, np.ndarray]], fps: float) -> bytes:
         stream.codec_context.time_base = Fraction(1, 1000)
         t0, last = frames[0][0], -1
         for captured, image in frames:
-            if image.shape[:2] != (h, w):
-                image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
             last = frame.pts = max(last + 1, round((captured - t0) * 1000))
             frame.time_base = Fraction(1, 1000)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return buffer.getvalue()
+
+
+def _encode_clip_opencv(frames: list[tuple[float, np.ndarray]], fps: float) -> bytes:
+    """OpenCV's VP8 writer (libvpx's default "good" mode; frames at a constant ``fps``, so gaps are not kept)."""
+    h, w = frames[0][1].shape[:2]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.webm"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), max(1.0, fps), (w, h))
+        try:
+            for _, image in frames:
+                writer.write(image)
+        finally:
+            writer.release()
+        return path.read_bytes()
 
 
 def store_clip(camera_id: int, fps: float, alert_id: int, frames: list[tuple[float, np.ndarray]]) -> None:

@@ -158,6 +158,10 @@ FACECASE_SIGNING_KEY_FILE = env_str("FACECASE_SIGNING_KEY_FILE")
 FACECASE_FALSE_ALERT_RATE = env_float("FACECASE_FALSE_ALERT_RATE", 0.01)
 # run_cameras logs RSS and the Python object types that grew most every N seconds (0: never; benchmarks.live sets it)
 FACECASE_CAMERAS_MEMORY_LOG_S = env_float("FACECASE_CAMERAS_MEMORY_LOG_S", 0.0)
+# Evidence clips of camera alerts: "pyav" (libvpx real-time mode, ~a quarter of the CPU) or "opencv" (its VP8 writer)
+FACECASE_CAMERAS_CLIP_ENCODER = env_str("FACECASE_CAMERAS_CLIP_ENCODER", "pyav")
+if FACECASE_CAMERAS_CLIP_ENCODER not in ("pyav", "opencv"):
+    raise ValueError(f"FACECASE_CAMERAS_CLIP_ENCODER={FACECASE_CAMERAS_CLIP_ENCODER!r}: use pyav or opencv")
 # Every upload goes through the hashing handler: streamed to private storage, SHA-256 computed on the way.
 FILE_UPLOAD_HANDLERS = ["facecase.uploads.HashingUploadHandler"]
 FILE_UPLOAD_PERMISSIONS = 0o600

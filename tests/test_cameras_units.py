@@ -166,3 +166,15 @@ def test_it_encodes_an_evidence_clip_a_browser_plays_with_the_capture_times_kept
     assert starts[4] - starts[3] == pytest.approx(2000, abs=60)  # the gap survived encoding
     # The same picture came out (VP8 is lossy: compared at the level of a few grey levels, not bit for bit).
     assert float(np.abs(decoded[0][1].astype(int) - face[:270, :480].astype(int)).mean()) < 12
+
+    # The alternative encoder (FACECASE_CAMERAS_CLIP_ENCODER=opencv) makes a playable WebM of every frame too.
+    path.write_bytes(encode_clip(frames, fps=5.0, encoder="opencv"))
+    assert check_video(path) == "video/webm"
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    assert count == len(frames)
+    with pytest.raises(ValueError, match="unknown clip encoder"):
+        encode_clip(frames, fps=5.0, encoder="mjpeg")
