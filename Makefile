@@ -56,9 +56,5 @@ evidence-tools:
 		|| echo "Pango/poppler could not be installed: evidence export cannot render report.pdf"; \
 	else echo "no Pango or pdftoppm and no root apt-get: evidence export cannot render report.pdf"; fi
 
-# Two pytest processes (pytest-xdist; one per core here): most stories wait on a worker, a browser or a stream
-# server, so two sessions overlap well. Each session has its own database, queue, channel prefix, Redis keys and var
-# folder (tests/conftest.py); a test file runs whole in one of them. TEST_WORKERS=0 runs everything in one process.
-TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev browser evidence-tools lint
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(VENV)/bin/pytest

@@ -116,7 +116,7 @@ def encode_clip(frames: list[tuple[float, np.ndarray]], fps: float, encoder: str
     return _encode_clip_pyav(frames, fps)
 
 
-def _encode_clip_pyav(frames: list[tuple[float, np.ndarray]], fps: float) -> bytes:
+def _encode_clip_pyav(frames: list[tuple[float, np.ndarray]], fps: float, threads: int = 1) -> bytes:
     """PyAV's libvpx in real-time mode. Each frame keeps its capture time (milliseconds from the first frame), so a
     gap where frames were dropped stays a gap instead of the clip running fast; ``fps`` is only the nominal rate."""
     import av  # PyAV (bundles libvpx): imported here, only the camera runner encodes clips
@@ -128,6 +128,9 @@ def _encode_clip_pyav(frames: list[tuple[float, np.ndarray]], fps: float) -> byt
                                       options=CLIP_CODEC_OPTIONS)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.bit_rate = CLIP_BIT_RATE
+        # One thread: with libvpx's default (0: one per core) a clip cost several times the CPU while the cores were
+        # busy, as a runner's always are (benchmarks.live measures both; its threads wait for each other).
+        stream.codec_context.thread_count = threads
         stream.codec_context.time_base = Fraction(1, 1000)
         t0, last = frames[0][0], -1
         for captured, image in frames:

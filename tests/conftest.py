@@ -98,20 +98,6 @@ def isolated_queue(queue_env: dict[str, str]) -> None:
     """Every test enqueues (registry rebuilds, footage jobs) into this session's own queue, never the product's."""
 
 
-@pytest.fixture(scope="session")
-def session_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This session's ``VAR_DIR`` (recalibration file, face-search index snapshots, evidence signing key), shared by
-    its worker processes through ``worker_env``. Not the checkout's ``var/``: that belongs to ``make run``, and a
-    second session (``pytest -n``) must not read this one's index snapshots or calibration."""
-    return tmp_path_factory.mktemp("var")
-
-
-@pytest.fixture(autouse=True)
-def isolated_var_dir(session_var_dir: Path, settings: Any) -> Path:
-    settings.VAR_DIR = session_var_dir
-    return session_var_dir
-
-
 @pytest.fixture(autouse=True)
 def fresh_channel_layer() -> Iterator[None]:
     """Each test gets its own channel layer: its Redis connections belong to the event loop that made them, and
@@ -201,14 +187,9 @@ def worker_database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def worker_env(django_db_setup: None, django_db_blocker: Any, queue_env: dict[str, str],
-               session_var_dir: Path) -> dict[str, str]:
+def worker_env(django_db_setup: None, django_db_blocker: Any, queue_env: dict[str, str]) -> dict[str, str]:
     env = os.environ.copy()
     env.update(queue_env)
-    # The session's var folder; the secret key stays this process's (it was read from the checkout's var/ or the
-    # environment), so sessions and signed values made here are valid in the worker, daphne and runner processes.
-    env["FACECASE_VAR_DIR"] = str(session_var_dir)
-    env["SECRET_KEY"] = settings.SECRET_KEY
     with django_db_blocker.unblock():
         env["DATABASE_URL"] = worker_database_url()
     env["FACECASE_Q_WORKERS"] = "1"

@@ -31,8 +31,8 @@ def pinned(path: Path) -> list[str]:
 
 def sources() -> str:
     texts = []
-    for folder in ("facecase", "footage", "suspects", "evidence", "facesearch", "enhancement", "research", "benchmarks",
-                   "tests"):
+    for folder in ("facecase", "footage", "suspects", "evidence", "facesearch", "cameras", "facecase_verify",
+                   "enhancement", "research", "benchmarks", "tests"):
         for path in (REPO_ROOT / folder).rglob("*.py"):
             if path.name != Path(__file__).name:
                 texts.append(path.read_text(errors="replace"))
