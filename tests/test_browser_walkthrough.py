@@ -115,18 +115,29 @@ def test_it_walks_an_analyst_from_a_new_case_to_a_sightings_provenance(
     sighting = Sighting.objects.filter(footage=footage).order_by("track_id").first()
     assert sighting is not None, "the analysis found no face in the photo"
     tile_css = f'#footage-sightings [data-sighting-id="{sighting.pk}"]'
-    tile = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, tile_css), timeout_s=30,
-                    what="the sighting tile to appear by itself")[0]
+
+    def tile_text() -> str:
+        # Looked up afresh each time: the live page re-renders the list on each event of the analysis, so an element
+        # found a moment ago may be gone (a stale reference is retried by wait_for).
+        found = browser.find_elements(By.CSS_SELECTOR, tile_css)
+        return found[0].text if found else ""
+
+    text = wait_for(lambda: "No match in registry" in (t := tile_text()) and t, timeout_s=30,
+                    what="the sighting tile to appear by itself, labelled")
     assert browser.execute_script("return window.__sameFootagePage === true")
     assert tiles_at_start == 0
     assert f"{footage.width}×{footage.height}" in browser.find_element(By.ID, "footage-facts").text
     # Labels: track 1 (whatever the analysis' own id), a still, and against which registry nothing matched.
-    assert "Track 1 · still image" in tile.text
-    assert f"No match in registry v{version.number} (1 suspect)" in tile.text
+    assert "Track 1 · still image" in text
+    assert f"No match in registry v{version.number} (1 suspect)" in text
     shoot(browser, "footage-results-live")
 
     # The tile opens the sighting: raw and enhanced side by side, links back, provenance whose chain holds.
-    click(browser, tile.find_element(By.CSS_SELECTOR, "a.tile-link"))
+    def open_tile() -> bool:
+        click(browser, browser.find_element(By.CSS_SELECTOR, f"{tile_css} a.tile-link"))
+        return True
+
+    wait_for(open_tile, timeout_s=30, what="the sighting tile's link to be clicked")
     wait_for(lambda: browser.current_url.endswith(f"/sightings/{sighting.pk}/"), timeout_s=30, what="sighting page")
     for selector in ("#sighting-raw", "#sighting-enhanced"):
         wait_for(lambda s=selector: image_loaded(browser, s), timeout_s=30, what=f"{selector} to load")
