@@ -294,19 +294,13 @@ def clip_encoding(workdir: Path, repeats: int = 5) -> list[dict[str, Any]]:
     with each of ``cameras.runner.encode_clip``'s encoders: PyAV (libvpx real-time, one thread: the default; and with
     libvpx's own thread count) and, as the baseline, OpenCV's VP8 writer (the runner's encoder before). Median of
     ``repeats``, in this process before the runner starts, on idle cores and on busy ones."""
-    import cv2
-    import numpy as np
-
     from cameras.runner import CLIP_WIDTH, _downscale, _encode_clip_pyav, encode_clip
     from enhancement.synthetic import make_cctv_clip
+    from enhancement.video import iter_frames
 
     source = make_cctv_clip(workdir / "clip-source.mp4", width=1280, height=720, face_px=110, seconds=6.2,
                             fps=5.0).path
-    capture = cv2.VideoCapture(str(source))
-    frames: list[tuple[float, np.ndarray]] = []
-    while (ok := capture.read())[0]:
-        frames.append((len(frames) / 5.0, _downscale(ok[1], CLIP_WIDTH)))
-    capture.release()
+    frames = [(f.index / 5.0, _downscale(f.image, CLIP_WIDTH)) for f in iter_frames(source)]
     encoders = (("OpenCV VideoWriter, VP8 (baseline; the runner's encoder before)",
                  lambda f: encode_clip(f, 5.0, "opencv")),
                 ("PyAV libvpx real-time, libvpx's default threads (one per core)",

@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -98,22 +98,19 @@ CLIP_BIT_RATE = 600_000
 # libvpx's real-time mode: about a quarter of the CPU of OpenCV's VP8 writer (which cannot be told to use it,
 # opencv/opencv#24570) for a file of the same size; measured by benchmarks.live (docs/benchmarks/live.md).
 CLIP_CODEC_OPTIONS = {"deadline": "realtime", "cpu-used": "8"}
-CLIP_ENCODERS = ("pyav", "opencv")
 
 
 def encode_clip(frames: list[tuple[float, np.ndarray]], fps: float, encoder: str | None = None) -> bytes:
     """WebM (VP8) of the BGR frames, all scaled to the first one's size (even sides, as 4:2:0 needs): small and
     playable in a browser. ``encoder``: "pyav" (the default, ``FACECASE_CAMERAS_CLIP_ENCODER``) or "opencv"."""
+    name = encoder or settings.FACECASE_CAMERAS_CLIP_ENCODER
+    if name not in CLIP_ENCODERS:
+        raise ValueError(f"unknown clip encoder {name!r}; choose one of {tuple(CLIP_ENCODERS)}")
     h, w = frames[0][1].shape[:2]
     w, h = max(2, w - w % 2), max(2, h - h % 2)
     frames = [(t, image if image.shape[:2] == (h, w) else cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA))
               for t, image in frames]
-    encoder = encoder or settings.FACECASE_CAMERAS_CLIP_ENCODER
-    if encoder == "opencv":
-        return _encode_clip_opencv(frames, fps)
-    if encoder != "pyav":
-        raise ValueError(f"unknown clip encoder {encoder!r}; choose one of {CLIP_ENCODERS}")
-    return _encode_clip_pyav(frames, fps)
+    return CLIP_ENCODERS[name](frames, fps)
 
 
 def _encode_clip_pyav(frames: list[tuple[float, np.ndarray]], fps: float, threads: int = 1) -> bytes:
@@ -154,6 +151,9 @@ def _encode_clip_opencv(frames: list[tuple[float, np.ndarray]], fps: float) -> b
         finally:
             writer.release()
         return path.read_bytes()
+
+
+CLIP_ENCODERS = {"pyav": _encode_clip_pyav, "opencv": _encode_clip_opencv}
 
 
 def store_clip(camera_id: int, fps: float, alert_id: int, frames: list[tuple[float, np.ndarray]]) -> None:
@@ -518,7 +518,7 @@ class MemoryLog:
     def __init__(self, every_s: float) -> None:
         self.every_s = every_s
         self.due = time.monotonic() + every_s
-        self.counts: dict[str, int] = {}
+        self.counts: Counter[str] | None = None
 
     def maybe_log(self) -> None:
         if self.every_s <= 0 or time.monotonic() < self.due:
@@ -528,15 +528,10 @@ class MemoryLog:
         import psutil
 
         self.due = time.monotonic() + self.every_s
-        counts: dict[str, int] = {}
-        for obj in gc.get_objects():
-            name = type(obj).__qualname__
-            counts[name] = counts.get(name, 0) + 1
-        grew = [(d, k) for d, k in sorted(((n - self.counts.get(k, 0), k) for k, n in counts.items()), reverse=True)[:6]
-                if d > 0]
-        first = not self.counts
+        counts = Counter(type(obj).__qualname__ for obj in gc.get_objects())
+        grown = "" if self.counts is None else "; grew most: " + (
+            ", ".join(f"{k} {d:+d}" for k, d in (counts - self.counts).most_common(6)) or "none grew")
         self.counts = counts
-        grown = "" if first else "; grew most: " + (", ".join(f"{k} {d:+d}" for d, k in grew) or "none grew")
         log.info("memory: rss %.1f MiB, %d Python objects%s", psutil.Process().memory_info().rss / 2**20,
                  sum(counts.values()), grown)
 

@@ -41,17 +41,18 @@ FALSE_ALERT_RATE = 0.01
 def describers() -> tuple[dict[str, Any], str | None]:
     """The embedders of the evaluation's Tracks section (both, so the cache it wrote is found)."""
     from enhancement.embed import describe_chips
-    from enhancement.student import STUDENT_WEIGHTS, describe_chips_student, load_student
-    from enhancement.weights import WeightsError, read_manifest, verified_path
+    from enhancement.student import describe_chips_student, load_student
+    from enhancement.weights import WeightsError
+
+    from .evaluate.cache import student_tag
 
     out: dict[str, Any] = {"teacher": lambda chips: describe_chips(chips, "tf")}
     try:
-        digest = read_manifest()[STUDENT_WEIGHTS][:12]
-        verified_path(STUDENT_WEIGHTS)
+        tag = student_tag()
     except (KeyError, WeightsError):
         return out, None
     out["student"] = lambda chips: describe_chips_student(chips, model=load_student())
-    return out, f"student-{digest}"
+    return out, tag
 
 
 def main(argv: list[str] | None = None) -> None:

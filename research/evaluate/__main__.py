@@ -125,12 +125,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     others, tags = {}, {}
     student_model = None
     if any(probe_embedder(v) for v in args.variants) or "tracks" in args.sections:
-        from enhancement.student import STUDENT_WEIGHTS
-        from enhancement.weights import WeightsError, verified_path
+        from enhancement.weights import WeightsError
+
+        from .cache import student_tag
 
         try:
-            digest = _manifest()[STUDENT_WEIGHTS][:12]
-            verified_path(STUDENT_WEIGHTS)
+            tag = student_tag()
         except (KeyError, WeightsError) as exc:
             print(f"student variants skipped: {exc}", file=sys.stderr)
             args.variants = [v for v in args.variants if not probe_embedder(v)]
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
             student_model = load_student()
             others["student"] = lambda image, box: embed_face(image, box=box, backend="student")
-            tags["student"] = f"student-{digest}"
+            tags["student"] = tag
     cache_empty_at_start = cache_path is None or not any(args.cache.glob("*"))
     cache = EmbeddingCache(cache_path, lambda image, box: embed_face(image, box=box, backend=backend),
                            others=others, tags=tags)

@@ -119,3 +119,15 @@ class ProbeCache:
             pickle.dump(self.entries, fh)
         tmp.replace(self.path)
         self._unsaved = 0
+
+
+def student_tag() -> str:
+    """``student-<first 12 hex digits of its sha256>``: names what was embedded with the shipped student weights
+    (the embedding cache's student column, the tracks cache). Raises ``KeyError`` when the manifest does not list the
+    weights and ``enhancement.weights.WeightsError`` when the file is missing or altered."""
+    from enhancement.student import STUDENT_WEIGHTS
+    from enhancement.weights import read_manifest, verified_path
+
+    digest = read_manifest()[STUDENT_WEIGHTS][:12]
+    verified_path(STUDENT_WEIGHTS)
+    return f"student-{digest}"
