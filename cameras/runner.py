@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from cameras.models import Camera
 from cameras.sources import mask_text, mask_url, source_kind
+from enhancement.images import shrink
 from facecase.events import OPERATORS_GROUP, case_group, publish
 from footage.models import Alert, Sighting
 from footage.signals import sighting_changed, sighting_stored
@@ -91,7 +92,7 @@ def _downscale(image: np.ndarray, width: int) -> np.ndarray:
     h, w = image.shape[:2]
     if w <= width:
         return image
-    return cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    return shrink(image, width, max(1, round(h * width / w)))
 
 
 CLIP_BIT_RATE = 600_000
@@ -298,19 +299,15 @@ class CameraWorker(threading.Thread):
         self._advance_clips(captured_at, small)
 
     def _analysis_config(self) -> Any:
-        from django.conf import settings
+        """The uploads' configuration (``FACECASE_ANALYSIS``, thresholds for the registry's size) with the camera's
+        own rate, detector and minimum face size."""
+        from footage.analysis import configured_analysis
 
-        from enhancement.analysis import AnalysisConfig
-        from footage.calibration import alert_threshold
-
-        overrides = dict(getattr(settings, "FACECASE_ANALYSIS", {}) or {})
-        fields = AnalysisConfig.__dataclass_fields__
-        config = AnalysisConfig(**{k: v for k, v in overrides.items() if k in fields})
+        enrolled = len(set(self.gallery.labels)) if self.gallery is not None else None
+        config = configured_analysis(enrolled)
         config.max_fps = self.camera.analysis_fps
         config.detector = self.camera.detector
         config.min_face_px = self.camera.min_face_px
-        enrolled = len(set(self.gallery.labels)) if self.gallery is not None else None
-        config.threshold = alert_threshold(enrolled) if config.threshold is None else config.threshold
         return config
 
     def _refresh_registry(self, loop: Any) -> Any:
@@ -325,8 +322,11 @@ class CameraWorker(threading.Thread):
         self.gallery, self.version = gallery, version
         self.version_number = number
         if loop is not None:
+            config = self._analysis_config()  # the registry's size sets the open-set thresholds
             loop.matcher.gallery = gallery
-            loop.matcher.threshold = float(self._analysis_config().threshold)
+            loop.matcher.threshold = float(config.threshold)
+            if loop.matcher.use_student:
+                loop.matcher.student_threshold = float(config.student_threshold)
         return loop
 
     def _new_loop(self, image: np.ndarray) -> Any:

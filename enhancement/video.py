@@ -39,6 +39,7 @@ from .imageio import (
     inspect_image,
     iter_animation,
 )
+from .images import shrink
 
 Box = tuple[int, int, int, int]
 
@@ -337,7 +338,7 @@ class MotionGate:
     def thumbnail(self, frame: np.ndarray) -> np.ndarray:
         h, w = as_image(frame, name="frame", grey_ok=True).shape[:2]
         th = max(1, round(h * self.thumb_width / w))
-        small = cv2.resize(frame, (self.thumb_width, th), interpolation=cv2.INTER_AREA)
+        small = shrink(frame, self.thumb_width, th)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
         return cv2.GaussianBlur(grey, (3, 3), 0)  # suppresses compression noise that is not motion
 

@@ -17,6 +17,8 @@ from django.core.validators import RegexValidator
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+MAX_ID = 2**63 - 1  # a primary key (bigint) fits: a larger id in a query is a 400, not a database error
+
 # Some character that is not whitespace, and no NUL anywhere.
 NOT_BLANK = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", "enter some text (not only spaces, no NUL characters)")
 # "+" rather than "*": DRF never runs validators on an allowed blank, and drf-spectacular writes a blank-allowing

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from facecase.env import env_bool, env_float, env_int, env_list, env_str
+from facecase.env import env_bool, env_float, env_int, env_json_object, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FACECASE_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -156,6 +156,9 @@ FACECASE_SIGNING_KEY_FILE = env_str("FACECASE_SIGNING_KEY_FILE")
 # Chance that a face of someone who is not in the registry raises an alert against the whole registry: the alert
 # threshold tightens as the registry grows (footage.calibration.alert_threshold).
 FACECASE_FALSE_ALERT_RATE = env_float("FACECASE_FALSE_ALERT_RATE", 0.01)
+# Analysis settings for uploads and cameras: a JSON object of enhancement.analysis.AnalysisConfig fields that override
+# its defaults, e.g. {"probe_embedder": "student"}; an unknown field stops the analysis with a clear error.
+FACECASE_ANALYSIS = env_json_object("FACECASE_ANALYSIS", {})
 # run_cameras logs RSS and the Python object types that grew most every N seconds (0: never; benchmarks.live sets it)
 FACECASE_CAMERAS_MEMORY_LOG_S = env_float("FACECASE_CAMERAS_MEMORY_LOG_S", 0.0)
 # Evidence clips of camera alerts: "pyav" (libvpx real-time mode, ~a quarter of the CPU) or "opencv" (its VP8 writer)

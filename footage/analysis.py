@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -42,24 +43,39 @@ PROGRESS_FROM = 10  # the probe used 0..10
 SAME_PERSON_DISTANCE = 0.35
 
 
-def analysis_config(footage: Footage, enrolled: int | None = None) -> Any:
-    """Settings ``FACECASE_ANALYSIS`` (a dict of ``AnalysisConfig`` fields) override the defaults. ``enrolled``:
-    the number of identities in the gallery, which sets the open-set alert threshold (``footage.calibration``)."""
+def configured_analysis(enrolled: int | None = None, overrides: dict[str, Any] | None = None) -> Any:
+    """``AnalysisConfig`` with ``overrides`` (default: the ``FACECASE_ANALYSIS`` setting) applied and the alert
+    thresholds for a gallery of ``enrolled`` identities (``footage.calibration``) where they are not set.
+    Uploaded footage and live cameras both start from here. An unknown field is a configuration error, not
+    something to drop silently (a misspelt setting would otherwise change nothing and say nothing)."""
     from enhancement.analysis import AnalysisConfig
-
-    overrides = dict(getattr(settings, "FACECASE_ANALYSIS", {}) or {})
-    saved = (footage.analysis_state or {}).get("config")
-    if saved:  # a resumed run keeps the settings it started with, or its track ids would not line up
-        overrides = saved
-    fields = AnalysisConfig.__dataclass_fields__
-    config = AnalysisConfig(**{k: v for k, v in overrides.items() if k in fields})
     from footage.calibration import alert_threshold
 
+    if overrides is None:
+        overrides = dict(getattr(settings, "FACECASE_ANALYSIS", {}) or {})
+    fields = AnalysisConfig.__dataclass_fields__
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise ImproperlyConfigured(f"FACECASE_ANALYSIS: unknown analysis setting(s) {', '.join(unknown)}; "
+                                   f"known: {', '.join(fields)}")
+    config = AnalysisConfig(**overrides)
     if config.threshold is None:
         config.threshold = alert_threshold(enrolled)
     if config.probe_embedder == "student" and config.student_threshold is None:
         config.student_threshold = alert_threshold(enrolled, embedder="student")
     return config
+
+
+def analysis_config(footage: Footage, enrolled: int | None = None) -> Any:
+    """The configuration a footage's analysis runs with (``configured_analysis``); a resumed run keeps the settings
+    it started with, or its track ids would not line up."""
+    from enhancement.analysis import AnalysisConfig
+
+    saved = (footage.analysis_state or {}).get("config")
+    if saved:  # fields a later version no longer has are dropped: the run continues under today's code
+        fields = AnalysisConfig.__dataclass_fields__
+        return configured_analysis(enrolled, {k: v for k, v in saved.items() if k in fields})
+    return configured_analysis(enrolled)
 
 
 def label_suspects(labels: set[str]) -> dict[str, Suspect]:

@@ -12,12 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from facecase.api_errors import ErrorOutput, as_drf_error
-from facecase.api_fields import StrictBooleanField, StrictIntegerField, optional_text
+from facecase.api_fields import MAX_ID, BoundDateTimeField, StrictBooleanField, StrictIntegerField, optional_text
 from facecase.api_pagination import MAX_OFFSET, single_query_value
 from facecase.permissions import MethodPermission
 from facecase.selectors import case_list_for_user
 from footage.models import Alert, Footage, JobLogLine
-from footage.selectors import alert_list_for_user, footage_list_for_user, footage_log
+from footage.selectors import alert_list_for_user, alerts_filtered, footage_list_for_user, footage_log
 from footage.services import (
     REVIEW_DECISIONS,
     AlertAlreadyReviewed,
@@ -173,6 +173,14 @@ class AlertReviewInput(serializers.Serializer):
 
 class AlertListQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=Alert.Status.choices, required=False)
+    suspect = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="raised for this suspect")
+    case = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False,
+                              help_text="raised on this case's footage or on a camera attached to it")
+    camera = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="raised by this live camera")
+    footage = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                 help_text="raised by this uploaded footage")
+    created_after = BoundDateTimeField(required=False, help_text="raised at or after this time")
+    created_before = BoundDateTimeField(required=False, help_text="raised before this time")
 
 
 class AlertListApi(generics.ListAPIView):
@@ -185,9 +193,7 @@ class AlertListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        alerts = alert_list_for_user(self.request.user)
-        wanted = query_params(AlertListQuery, self.request).get("status")
-        return alerts.filter(status=wanted) if wanted else alerts
+        return alerts_filtered(alert_list_for_user(self.request.user), query_params(AlertListQuery, self.request))
 
 
 class AlertDetailApi(generics.RetrieveAPIView):

@@ -34,6 +34,23 @@ def alert_list_for_user(user: Any) -> QuerySet[Alert]:
     return alerts.filter(Q(footage__case__in=cases) | Q(camera__case__in=cases))
 
 
+def alerts_filtered(alerts: QuerySet[Alert], filters: dict[str, Any]) -> QuerySet[Alert]:
+    """The API's alert filters, already validated: ``status``, ``suspect``/``case``/``camera``/``footage`` ids,
+    ``created_after``/``created_before`` datetimes. Missing keys do not filter."""
+    if filters.get("status"):
+        alerts = alerts.filter(status=filters["status"])
+    for key in ("suspect", "camera", "footage"):
+        if key in filters:
+            alerts = alerts.filter(**{f"{key}_id": filters[key]})
+    if "case" in filters:
+        alerts = alerts.filter(Q(footage__case_id=filters["case"]) | Q(camera__case_id=filters["case"]))
+    if "created_after" in filters:
+        alerts = alerts.filter(created_at__gte=filters["created_after"])
+    if "created_before" in filters:
+        alerts = alerts.filter(created_at__lt=filters["created_before"])
+    return alerts
+
+
 def alert_list_for_operator(user: Any) -> QuerySet[Alert]:
     return alert_list_for_user(user).filter(status=Alert.Status.NEW) if is_operator(user) else Alert.objects.none()
 

@@ -20,13 +20,11 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from facecase.api_fields import NO_NUL, BoundDateTimeField, StrictIntegerField
+from facecase.api_fields import MAX_ID, NO_NUL, BoundDateTimeField, StrictIntegerField
 from facecase.permissions import MethodPermission
 from footage.api import query_params
 from footage.models import Sighting
 from footage.selectors import sighting_list_for_user
-
-MAX_ID = 2**63 - 1
 
 
 class CandidateOutput(serializers.Serializer):

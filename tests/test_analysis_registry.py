@@ -251,3 +251,41 @@ def test_the_calibration_page_shows_the_threshold_its_basis_and_a_corrupt_file(a
     (tmp_path / "matcher_threshold.json").write_text("garbage")
     page = admin.get("/calibration/").content.decode()
     assert "recalibration cannot be used" in page and "unreadable" in page
+
+
+def test_the_analysis_setting_reaches_uploads_and_cameras_and_an_unknown_field_fails_by_name(
+        monkeypatch: Any, settings: Any, charlie: Any, charlies_case: Any):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from cameras.models import Camera
+    from cameras.runner import CameraWorker
+    from facecase.env import env_json_object
+    from footage.analysis import configured_analysis
+
+    # what settings.py reads from the environment
+    monkeypatch.setenv("FACECASE_ANALYSIS", '{"keep_best": 2, "step_params": {"lime": {"fast": true}}}')
+    assert env_json_object("FACECASE_ANALYSIS", {}) == {"keep_best": 2, "step_params": {"lime": {"fast": True}}}
+    for bad, why in (('["keep_best"]', "JSON object"), ('{"keep_best": 2', "not valid JSON")):
+        monkeypatch.setenv("FACECASE_ANALYSIS", bad)
+        with pytest.raises(ValueError, match=why):
+            env_json_object("FACECASE_ANALYSIS", {})
+
+    settings.FACECASE_ANALYSIS = {"keep_best": 2, "detect_every": 3}
+    assert configured_analysis(enrolled=5).keep_best == 2
+    camera = Camera.objects.create(name="Gate", source_url="rtsp://127.0.0.1:1/cam", analysis_fps=4.0, min_face_px=30)
+    worker = CameraWorker(camera, "test-runner")
+    worker.gallery = None
+    config = worker._analysis_config()  # the setting, then the camera's own rate and face size on top
+    assert (config.keep_best, config.detect_every, config.max_fps, config.min_face_px) == (2, 3, 4.0, 30)
+    assert config.threshold == configured_analysis().threshold
+
+    settings.FACECASE_ANALYSIS = {"keep_bset": 2}
+    with pytest.raises(ImproperlyConfigured, match="keep_bset"):
+        configured_analysis(enrolled=5)
+    upload = SimpleUploadedFile("still.png", cv2.imencode(".png", astronaut_bgr())[1].tobytes(),
+                                content_type="image/png")
+    footage = footage_ingest(actor=charlie, case=charlies_case, upload=upload)
+    assert process_footage(footage.pk) == "failed"
+    footage.refresh_from_db()
+    assert footage.status == Footage.Status.FAILED and "keep_bset" in footage.error
+    assert Path(footage.original.path).exists()  # the upload is kept: fix the setting and reprocess

@@ -171,6 +171,40 @@ def test_it_opens_the_queue_on_new_alerts_and_filters_it(alice: Any, bob: Any, c
     assert ids("?status=&date_to=2000-01-01") == set()
 
 
+def test_the_alerts_api_filters_by_suspect_case_camera_footage_and_time(alice: Any, bob: Any, charlie: Any,
+                                                                        charlies_case: Any):
+    from cameras.models import Camera
+
+    eileen = make_suspect(alice)
+    other = make_suspect(alice, name="Franz Kafka", external_id="W-0002", photo=False)
+    footage = make_footage(charlies_case, charlie)
+    upload = make_alert(charlies_case, charlie, eileen, track_id=1, footage=footage)
+    live = make_alert(charlies_case, charlie, other, track_id=2)
+    camera = Camera.objects.create(name="Gate 1", source_url="rtsp://127.0.0.1:1/cam")
+    # a camera alert whose footage file name would match a name search for "1": the API filters by id
+    Alert.objects.filter(pk=live.pk).update(camera=camera, footage=None, camera_name=camera.name)
+    client = logged_in(bob)
+
+    def ids(query: str) -> set[int]:
+        response = client.get("/api/alerts/" + query)
+        assert response.status_code == 200, response.content
+        return {a["id"] for a in response.json()["results"]}
+
+    assert ids("") == {upload.pk, live.pk}
+    assert ids(f"?camera={camera.pk}") == {live.pk}
+    assert ids(f"?camera={camera.pk + 1}") == set()
+    assert ids(f"?footage={footage.pk}") == {upload.pk}
+    assert ids(f"?suspect={eileen.pk}") == {upload.pk} and ids(f"?suspect={other.pk}") == {live.pk}
+    assert ids(f"?case={charlies_case.pk}") == {upload.pk}  # the camera is attached to no case
+    Camera.objects.filter(pk=camera.pk).update(case=charlies_case)
+    assert ids(f"?case={charlies_case.pk}") == {upload.pk, live.pk}
+    stamp = upload.created_at.isoformat().replace("+00:00", "Z")
+    assert upload.pk in ids(f"?created_after={stamp}") and ids(f"?created_before={stamp}") & {upload.pk} == set()
+    for bad in ("?camera=gate", "?camera=0", "?suspect=1&suspect=2", "?created_after=yesterday"):
+        response = client.get("/api/alerts/" + bad)
+        assert response.status_code == 400, bad
+
+
 def test_it_shows_the_review_workspace_with_both_crops_and_the_suspect_photo(alert: Alert, bob: Any):
     client = logged_in(bob)
     page = client.get(f"/alerts/{alert.pk}/").content.decode()
