@@ -42,10 +42,13 @@ class AnalysisConfig:
     fusion_power: float = 4.0
     enhance: bool = True
     steps: str | list[str] = "auto"
-    # Parameters given to the steps the quality policy picks. LIME's fast variant (solve at 160 px, "for video":
-    # output within 5.2 grey levels of the exact solve, docs/enhancement.md) because the exact solve took 4.6 s on a
-    # 1080p face crop here, 0.4 s at 160 px.
-    step_params: dict[str, dict[str, Any]] = field(default_factory=lambda: {"lime": {"fast": True}})
+    # Parameters given to the steps the quality policy picks. LIME's fast variant, its illumination map solved at
+    # 96 px (long side) and guided-upsampled: on dark face crops (python -m benchmarks.lime_crops, 40 LFW train
+    # faces) 20 ms per 110 px face against 91 ms at the step's own 160 px and 108 ms exact, 1.3 grey levels from
+    # the exact output, and the embedder's distance to another photo of the same person moved by 0.004 on average:
+    # no more than re-saving the exact output as a JPEG of quality 95 moves it. A live camera re-enhances every crop
+    # that enters a walking face's best few, and LIME at 160 px was the largest cost of run_cameras' profile.
+    step_params: dict[str, dict[str, Any]] = field(default_factory=lambda: {"lime": {"fast": True, "fast_size": 96}})
     top_k: int = 5
     threshold: float | None = None  # None: enhancement.match.DEFAULT_THRESHOLD
     checkpoint_every_s: float = 10.0  # footage seconds between resumable snapshots (see analyze_video)
