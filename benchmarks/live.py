@@ -31,6 +31,16 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 LAG_GOAL_S = 1.0
+# Runner configurations the 720p part compares, each with a fresh runner (the first is the product's default):
+# name -> (what it is, the runner's extra environment).
+CONFIGS: dict[str, tuple[str, dict[str, str]]] = {
+    "default": ("this version: LIME solved at 96 px, matching in a thread beside each camera's frame loop, PyAV clips",
+                {}),
+    "before": ("the previous version: LIME solved at 160 px, matching inside the frame loop",
+               {"FACECASE_ANALYSIS": json.dumps({"step_params": {"lime": {"fast": True}}}),
+                "FACECASE_CAMERAS_MATCH_INLINE": "1"}),
+    "opencv": ("this version with OpenCV's VP8 writer for clips", {"FACECASE_CAMERAS_CLIP_ENCODER": "opencv"}),
+}
 LATENCY_GOAL_S = 1.0
 RECONNECT_GOAL_S = 5.0
 QUIET_LOAD = 1.5  # load average (2 cores) under which the machine counts as quiet before the run
@@ -69,9 +79,9 @@ def main() -> None:
     parser.add_argument("--sustain", default="1,2,3,4", help="numbers of 720p cameras to try")
     parser.add_argument("--sustain-seconds", type=float, default=30.0)
     parser.add_argument("--reconnects", type=int, default=3)
-    parser.add_argument("--encoders", default="pyav,opencv",
-                        help="clip encoders to run the 720p part with (the runner restarts for each; the first one "
-                             "also runs the latency, memory and reconnect parts)")
+    parser.add_argument("--configs", default="default,before",
+                        help=f"runner configurations to run the 720p part with, from {', '.join(CONFIGS)} (the runner "
+                             "restarts for each; the first one also runs the latency, memory and reconnect parts)")
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks/live.md (and live.json)")
     parser.add_argument("--render", type=Path, help="only re-render the page from a live.json an earlier run wrote")
     args = parser.parse_args()
@@ -158,17 +168,20 @@ def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subproces
     processes.append(subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                                        "facecase.asgi:application"], cwd=REPO, env=env, stdout=log,
                                       stderr=subprocess.STDOUT))
-    encoders = [e for e in args.encoders.split(",") if e]
+    configs = [c for c in args.configs.split(",") if c]
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise SystemExit(f"unknown configuration(s) {unknown}; choose from {', '.join(CONFIGS)}")
 
-    def start_runner(encoder: str) -> tuple[subprocess.Popen, Path]:
-        log_path = workdir / f"run_cameras-{encoder}.log"
+    def start_runner(config: str) -> tuple[subprocess.Popen, Path]:
+        log_path = workdir / f"run_cameras-{config}.log"
         process = subprocess.Popen([*manage, "run_cameras"], cwd=REPO, stdout=open(log_path, "wb"),  # noqa: SIM115
-                                   env={**env, "FACECASE_CAMERAS_MEMORY_LOG_S": "300",
-                                        "FACECASE_CAMERAS_CLIP_ENCODER": encoder}, stderr=subprocess.STDOUT)
+                                   env={**env, "FACECASE_CAMERAS_MEMORY_LOG_S": "300", **CONFIGS[config][1]},
+                                   stderr=subprocess.STDOUT)
         processes.append(process)
         return process, log_path
 
-    runner, runner_log = start_runner(encoders[0])
+    runner, runner_log = start_runner(configs[0])
     logs = [runner_log]
     client = Client()
     client.force_login(operator)
@@ -239,17 +252,17 @@ def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subproces
         camera_delete(actor=admin, camera=camera)
     time.sleep(3)
 
-    # 2. Simultaneous 720p cameras at 5 analysed fps, with each clip encoder (a fresh runner for each).
+    # 2. Simultaneous 720p cameras at 5 analysed fps, in each configuration (a fresh runner for each).
     sustain = []
-    for encoder in encoders:
-        if encoder != encoders[0]:
+    for config in configs:
+        if config != configs[0]:
             runner.send_signal(signal.SIGTERM)
             runner.wait(timeout=60)
-            runner, log_path = start_runner(encoder)
+            runner, log_path = start_runner(config)
             logs.append(log_path)
             proc = psutil.Process(runner.pid)
             warm_up()
-        sustain += sustain_part(args, admin, camera_create, camera_delete, Camera, hd, proc, encoder)
+        sustain += sustain_part(args, admin, camera_create, camera_delete, Camera, hd, proc, config)
     rows["sustain"] = sustain
 
     # 3. Reconnect after an RTSP server restart.
@@ -265,7 +278,7 @@ def run(args: Any, workdir: Path, env: dict[str, str], processes: list[subproces
 
 
 def sustain_part(args: Any, admin: Any, camera_create: Any, camera_delete: Any, Camera: Any, hd: Path,  # noqa: N803
-                 proc: Any, encoder: str) -> list[dict[str, Any]]:
+                 proc: Any, config: str) -> list[dict[str, Any]]:
     sustain = []
     for n in [int(v) for v in args.sustain.split(",") if v]:
         cams = [camera_create(actor=admin, name=f"hd {n}-{i}", source_url=str(hd), analysis_fps=5.0) for i in range(n)]
@@ -282,7 +295,7 @@ def sustain_part(args: Any, admin: Any, camera_create: Any, camera_delete: Any, 
         fps = [statistics.mean(f for f, _ in s) for s in samples.values()]
         lags = [lag for s in samples.values() for _, lag in s]
         sustain.append({"cameras": n, "fps_min": min(fps), "lag_p95": percentile(lags, 95), "lag_max": max(lags),
-                        "cpu_percent": cpu, "load": os.getloadavg()[0], "encoder": encoder})
+                        "cpu_percent": cpu, "load": os.getloadavg()[0], "config": config})
         for c in cams:
             camera_delete(actor=admin, camera=c)
         time.sleep(3)
@@ -407,30 +420,39 @@ def render(args: Any, rows: dict[str, Any], argv: list[str] | None = None) -> st
         "## 720p cameras at 5 analysed fps",
         "",
         "Each camera a looping synthetic 1280x720 clip (15 fps source, a 110 px face walking across), analysed at "
-        "5 fps (the latest frame each time). Lag = capture of the latest analysed frame to the end of its analysis, "
-        "sampled every second from the health the runner writes; CPU = the runner process over the window "
-        "(100 % = one core).",
+        "5 fps (the latest frame each time). Lag = capture of the latest analysed frame to the end of its analysis "
+        "in the camera's frame loop (with matching in its own thread, as in `default`, that is detection and "
+        "tracking; the alert latency above is the end-to-end figure), sampled every second from the health the "
+        "runner writes; CPU = the runner process over the window (100 % = one core).",
         "",
-        "The runner starts afresh for each evidence-clip encoder (`FACECASE_CAMERAS_CLIP_ENCODER`; the first is the "
-        "product's default); the synthetic walk alerts on every pass (every 6 s per camera), so each camera encodes "
-        "a clip every few seconds.",
+        "The runner starts afresh for each configuration, in the same run (the first is the product's default):",
         "",
-        "| clip encoder | cameras | min analysed fps of a camera | lag p95 | lag max | runner CPU | CPU per camera | "
+    ]
+    names = list(dict.fromkeys(row.get("config", row.get("encoder", "not recorded")) for row in rows["sustain"]))
+    lines += [f"- `{n}`: {CONFIGS[n][0] if n in CONFIGS else 'clip encoder ' + n}"
+              + (f" (`{' '.join(f'{k}={v}' for k, v in CONFIGS[n][1].items())}`)" if n in CONFIGS and CONFIGS[n][1]
+                 else "") for n in names]
+    lines += [
+        "",
+        "The synthetic walk alerts on every pass (every 6 s per camera), so each camera also encodes a clip every "
+        "few seconds.",
+        "",
+        "| configuration | cameras | min analysed fps of a camera | lag p95 | lag max | runner CPU | CPU per camera | "
         "load | sustained (5 fps, lag < 1 s) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     best: dict[str, int] = {}
     for row in rows["sustain"]:
-        encoder = row.get("encoder", "not recorded")
+        config = row.get("config", row.get("encoder", "not recorded"))
         ok = row["fps_min"] >= 4.5 and row["lag_p95"] < LAG_GOAL_S
-        best[encoder] = max(best.get(encoder, 0), row["cameras"] if ok else 0)
+        best[config] = max(best.get(config, 0), row["cameras"] if ok else 0)
         per_camera = row["cpu_percent"] / row["cameras"]
-        lines.append(f"| {encoder} | {row['cameras']} | {row['fps_min']:.2f} | {row['lag_p95']:.3f} s | "
+        lines.append(f"| {config} | {row['cameras']} | {row['fps_min']:.2f} | {row['lag_p95']:.3f} s | "
                      f"{row['lag_max']:.3f} s | {row['cpu_percent']:.0f} % | {per_camera:.0f} % "
                      f"| {row['load']:.1f} | {'yes' if ok else 'no'} |")
-    default = rows["sustain"][0].get("encoder", "not recorded") if rows["sustain"] else "-"
-    lines += ["", "Sustained here: " + ", ".join(f"**{n}** camera(s) with {e}" for e, n in best.items())
-              + f" (goal: at least 4 with the default encoder, {default}: "
+    default = names[0] if names else "-"
+    lines += ["", "Sustained here: " + ", ".join(f"**{n}** camera(s) with `{c}`" for c, n in best.items())
+              + f" (goal: at least 4 with the default, `{default}`: "
               f"**{'met' if best.get(default, 0) >= 4 else 'NOT met'}**).", ""]
     if not quiet:
         lines += [LOAD_NOTE.format(load=rows["load_before"][0]), ""]

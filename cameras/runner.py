@@ -7,10 +7,11 @@ A dead runner stops renewing; ``LEASE_S`` later another runner takes its cameras
 
 Per camera (``CameraWorker``): ``enhancement.live.LatestFrameReader`` keeps the newest frame; at the camera's
 analysis rate the worker takes it (older ones are dropped, never queued), feeds the streaming frame loop
-(``enhancement.analysis.stream``), stores each matched track as a Sighting at once and raises its Alert then (one per
-track and suspect; later frames improve the sighting), keeps an evidence clip around the first match (encoded by
-the runner's ``ClipEncoder`` thread), writes the latest frame as the wall's snapshot about once a second and its
-health (state, reason, fps, lag) with it.
+(``enhancement.analysis.stream``: detection, tracking, best crops in the camera's thread; enhancement, embedding and
+matching in the loop's own matching thread, so that an alert does not cost the camera its next frames), stores each
+matched track as a Sighting at once and raises its Alert then (one per track and suspect; later frames improve the
+sighting), keeps an evidence clip around the first match (encoded by the runner's ``ClipEncoder`` thread), writes
+the latest frame as the wall's snapshot about once a second and its health (state, reason, fps, lag) with it.
 Everything runs in this process: an alert's enhancement and embedding take tens of milliseconds per face here,
 where a queue round-trip would add more than that to the alert's latency (docs/ARCHITECTURE.md).
 """
@@ -54,6 +55,9 @@ LEASE_S = 5.0  # a runner silent this long loses its cameras to another
 HEARTBEAT_S = 0.5  # lease renewal and the check for edited/removed cameras
 CLIP_BEFORE_S = 3.0
 CLIP_AFTER_S = 3.0
+# Frames kept for clips while matching lags behind the camera (the first match waits for TensorFlow to load, ~10 s):
+# at most this many seconds of them (~58 MB at 5 fps, 480 px wide).
+RING_MAX_S = 30.0
 CLIP_WIDTH = 480
 SNAPSHOT_EVERY_S = 1.0
 SNAPSHOT_WIDTH = 960
@@ -217,7 +221,9 @@ class CameraWorker(threading.Thread):
     """Reads and analyses one camera until stopped. All its database writes are conditional on the lease.
 
     Clips go to ``encoder`` (the runner's ``ClipEncoder``); without one (a worker driven in a test's transaction)
-    they are encoded in the calling thread."""
+    they are encoded in the calling thread. Run as a thread (``start``), the worker matches in its stream loop's
+    matching thread, which stores sightings and alerts; driven directly (``analyse`` from a test), it matches in the
+    calling thread. ``frames_lock`` guards the frame ring and the clips being collected, which both touch."""
 
     def __init__(self, camera: Camera, runner: str, encoder: ClipEncoder | None = None) -> None:
         super().__init__(name=f"camera {camera.pk}", daemon=True)
@@ -226,8 +232,12 @@ class CameraWorker(threading.Thread):
         self.display = f"{camera.name} ({mask_url(camera.source_url)})"
         self.stopping = threading.Event()
         self.tracks: dict[int, dict[str, Any]] = {}  # stream track id -> {"sighting": pk, "score": float}
-        self.ring: deque[tuple[float, np.ndarray]] = deque(maxlen=max(2, int(CLIP_BEFORE_S * camera.analysis_fps) + 1))
+        # Frames at the clip width, from CLIP_BEFORE_S before the oldest frame matching has still to decide on
+        self.ring: deque[tuple[float, np.ndarray]] = deque(maxlen=max(2, int(RING_MAX_S * camera.analysis_fps) + 1))
         self.pending_clips: list[dict[str, Any]] = []
+        self.frames_lock = threading.Lock()
+        self.background_matching = False  # set by run(): a test driving ``analyse`` itself matches in its own thread
+        self.loop: Any = None
         self.analysed: deque[float] = deque(maxlen=64)
         self.lag = 0.0
         self.started = time.time()
@@ -245,6 +255,7 @@ class CameraWorker(threading.Thread):
 
         reader = LatestFrameReader(self.camera.source_url, source_kind(self.camera.source_url), display=self.display)
         reader.start()
+        self.background_matching = not settings.FACECASE_CAMERAS_MATCH_INLINE
         try:
             self._loop(reader)
         except Exception as exc:  # one camera's failure never takes the runner or the other cameras down
@@ -253,6 +264,8 @@ class CameraWorker(threading.Thread):
             self._health("failed", f"analysis error: {self.error}", reader)
         finally:
             reader.stop(timeout=0.5)
+            if self.loop is not None:
+                self.loop.close(timeout=30)  # the matching thread's last alerts and sightings, then its end
             self._flush_clips()
             connection.close()
 
@@ -270,7 +283,7 @@ class CameraWorker(threading.Thread):
             if frame is not None:
                 last_seq = frame.seq
                 if loop is None:
-                    loop = self._new_loop(frame.image)
+                    loop = self.loop = self._new_loop(frame.image)
                 self.analyse(loop, frame.image, frame.captured_at)
                 self.lag = time.time() - frame.captured_at
                 self.analysed.append(time.time())
@@ -288,14 +301,22 @@ class CameraWorker(threading.Thread):
             self.stopping.wait(max(0.0, due - now))
         if loop is not None:
             loop.close_all()
+            loop.close(timeout=30)
 
     # --- analysis ------------------------------------------------------------------------------------------
 
     def analyse(self, loop: Any, image: np.ndarray, captured_at: float) -> None:
-        """One frame: matched (alerts and sightings stored from the loop's callbacks), then kept for the clips."""
-        loop.feed(image, captured_at)
+        """One frame: kept for the clips, then analysed (alerts and sightings are stored from the loop's callbacks,
+        now or, with background matching, from its matching thread a moment later)."""
         small = _downscale(image, CLIP_WIDTH)
-        self.ring.append((captured_at, small))
+        with self.frames_lock:
+            self.ring.append((captured_at, small))
+        loop.feed(image, captured_at)
+        oldest = loop.oldest_pending()
+        horizon = (captured_at if oldest is None else min(oldest, captured_at)) - CLIP_BEFORE_S
+        with self.frames_lock:
+            while len(self.ring) > 1 and self.ring[0][0] < horizon:
+                self.ring.popleft()
         self._advance_clips(captured_at, small)
 
     def _analysis_config(self) -> Any:
@@ -335,7 +356,7 @@ class CameraWorker(threading.Thread):
         h, w = image.shape[:2]
         return stream_loop(width=w, height=h, fps=self.camera.analysis_fps, gallery=self.gallery,
                            config=self._analysis_config(), on_match=self.on_match, on_track=self.on_track,
-                           log_cb=self._say)
+                           log_cb=self._say, background=self.background_matching, thread_exit=connection.close)
 
     def _say(self, level: str, message: str) -> None:
         log.log(logging.WARNING if level == "warning" else logging.DEBUG, "camera %s: %s", self.display,
@@ -374,7 +395,7 @@ class CameraWorker(threading.Thread):
                                              first_ts=round(first_ts - self.started, 3),
                                              last_ts=round(last_ts - self.started, 3), captured_at=wall(first_ts),
                                              last_seen_at=wall(last_ts))
-                self._keep_frame(sighting)
+                self._keep_frame(sighting, last_ts)
                 entry = self.tracks[result.track_id] = {"sighting": sighting.pk, "score": score}
                 stored = sighting.pk
             else:
@@ -402,17 +423,20 @@ class CameraWorker(threading.Thread):
         if alert is not None:
             log.warning("camera %s: ALERT %s, score %.2f, captured %s", self.display, alert.suspect.name,
                         alert.score, alert.captured_at.isoformat())
-            before = [f for f in self.ring if f[0] >= last_ts - CLIP_BEFORE_S]
-            self.pending_clips.append({"alert": alert.pk, "frames": before, "until": last_ts + CLIP_AFTER_S})
+            with self.frames_lock:  # frames from CLIP_BEFORE_S before the match to what the camera has analysed since
+                before = [f for f in self.ring if f[0] >= last_ts - CLIP_BEFORE_S]
+                self.pending_clips.append({"alert": alert.pk, "frames": before, "until": last_ts + CLIP_AFTER_S})
 
     def _say_info(self, message: str) -> None:
         self._say("info", message)
 
-    def _keep_frame(self, sighting: Sighting) -> None:
-        """A live sighting keeps its full frame now (there is no original to decode it from later)."""
-        if not self.ring:
-            return
-        image = self.ring[-1][1]
+    def _keep_frame(self, sighting: Sighting, captured_at: float) -> None:
+        """A live sighting keeps the frame of its latest detection now (there is no original to decode it from
+        later): the ring's frame captured closest to ``captured_at``."""
+        with self.frames_lock:
+            if not self.ring:
+                return
+            image = min(self.ring, key=lambda f: abs(f[0] - captured_at))[1]
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         if ok:
             name = _storage().save(f"{sighting.media_folder}/frame.jpg", ContentFile(data.tobytes()))
@@ -421,23 +445,25 @@ class CameraWorker(threading.Thread):
     # --- evidence clips ------------------------------------------------------------------------------------
 
     def _advance_clips(self, captured_at: float, small: np.ndarray) -> None:
-        still = []
-        for clip in self.pending_clips:
-            if clip["frames"] and clip["frames"][-1][0] != captured_at:
-                clip["frames"].append((captured_at, small))
-            if captured_at >= clip["until"]:
-                self._save_clip(clip)
-            else:
-                still.append(clip)
-        self.pending_clips = still
+        done = []
+        with self.frames_lock:
+            still = []
+            for clip in self.pending_clips:
+                if not clip["frames"] or clip["frames"][-1][0] < captured_at:
+                    clip["frames"].append((captured_at, small))
+                (done if captured_at >= clip["until"] else still).append(clip)
+            self.pending_clips = still
+        for clip in done:
+            self._save_clip(clip)
 
     def _flush_clips(self) -> None:
-        for clip in self.pending_clips:
+        with self.frames_lock:
+            clips, self.pending_clips = self.pending_clips, []
+        for clip in clips:
             try:
                 self._save_clip(clip)
             except Exception:
                 log.exception("camera %s: could not save an evidence clip", self.display)
-        self.pending_clips = []
 
     def _save_clip(self, clip: dict[str, Any]) -> None:
         job = (self.camera.pk, self.camera.analysis_fps, clip["alert"], clip["frames"])

@@ -161,6 +161,9 @@ FACECASE_FALSE_ALERT_RATE = env_float("FACECASE_FALSE_ALERT_RATE", 0.01)
 FACECASE_ANALYSIS = env_json_object("FACECASE_ANALYSIS", {})
 # run_cameras logs RSS and the Python object types that grew most every N seconds (0: never; benchmarks.live sets it)
 FACECASE_CAMERAS_MEMORY_LOG_S = env_float("FACECASE_CAMERAS_MEMORY_LOG_S", 0.0)
+# run_cameras matches (enhancement, embedding, alerts) in a thread per camera beside its frame loop; 1: in the frame
+# loop itself, as before (a slow match then costs the camera frames; benchmarks.live compares the two)
+FACECASE_CAMERAS_MATCH_INLINE = env_bool("FACECASE_CAMERAS_MATCH_INLINE", False)
 # Evidence clips of camera alerts: "pyav" (libvpx real-time mode, ~a quarter of the CPU) or "opencv" (its VP8 writer)
 FACECASE_CAMERAS_CLIP_ENCODER = env_str("FACECASE_CAMERAS_CLIP_ENCODER", "pyav")
 if FACECASE_CAMERAS_CLIP_ENCODER not in ("pyav", "opencv"):

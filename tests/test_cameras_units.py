@@ -99,9 +99,14 @@ def test_it_keeps_the_stored_source_when_an_admin_saves_the_form_without_one(ali
     assert camera.name == "Lobby east" and camera.analysis_fps == 3 and SECRET in camera.source_url
 
 
-def test_it_alerts_on_an_open_track_as_soon_as_it_matches(tmp_path: Path):
+@pytest.mark.parametrize("background", [False, True], ids=["in-feed", "matching-thread"])
+def test_it_alerts_on_an_open_track_as_soon_as_it_matches(tmp_path: Path, background: bool):
     """The streaming loop on the synthetic clip of the enrolled astronaut: the first match comes while the track is
-    still open (long before its last frame), later matches of the same track follow, one finished track."""
+    still open (long before its last frame), later matches of the same track follow, one finished track. With
+    ``background`` (as run_cameras runs it) the matching and both callbacks run in the loop's own thread, never in
+    the one feeding frames, and ``close`` hands over every result before it returns."""
+    import threading
+
     import cv2
     import numpy as np
 
@@ -114,7 +119,16 @@ def test_it_alerts_on_an_open_track_as_soon_as_it_matches(tmp_path: Path):
     clip = make_cctv_clip(tmp_path / "walk.mp4", seconds=4.0, fps=10.0)
     face = astronaut_bgr()
     gallery = Gallery(np.asarray([embed_face(face, box=detect_faces(face)[0].box)]), ["7"])
-    matches, finished = [], []
+    matches, finished, threads, exits = [], [], set(), []
+
+    def on_match(result: Any) -> None:
+        threads.add(threading.get_ident())
+        matches.append(result)
+
+    def on_track(result: Any) -> None:
+        threads.add(threading.get_ident())
+        finished.append(result)
+
     capture = cv2.VideoCapture(str(clip.path))
     loop, t = None, 1_800_000_000.0  # wall-clock capture times, as a camera gives them
     while True:
@@ -124,16 +138,48 @@ def test_it_alerts_on_an_open_track_as_soon_as_it_matches(tmp_path: Path):
         t += 0.2
         if loop is None:
             loop = stream_loop(width=image.shape[1], height=image.shape[0], fps=5.0, gallery=gallery,
-                               on_match=matches.append, on_track=finished.append)
+                               on_match=on_match, on_track=on_track, background=background,
+                               thread_exit=lambda: exits.append(threading.get_ident()))
         loop.feed(image, t)
         if capture.get(cv2.CAP_PROP_POS_FRAMES) % 2:
             capture.grab()  # 10 fps clip analysed at 5 fps
     loop.close_all()
+    loop.close()
     assert len(finished) == 1 and finished[0].decision == "7"
     first = matches[0]
     assert first.decision == "7" and first.track_id == finished[0].track_id
     assert first.last_frame < finished[0].last_frame and first.timestamps[-1] < finished[0].timestamps[-1] - 1.0
     assert all(m.track_id == first.track_id for m in matches)
+    if background:
+        assert threads == set(exits) and threading.get_ident() not in threads and loop.pending == 0
+        assert not loop.worker.is_alive()
+    else:
+        assert threads == {threading.get_ident()} and exits == []
+
+
+def test_a_failure_in_the_matching_thread_fails_the_next_frame():
+    """run_cameras marks a camera failed when its analysis raises; with matching in the loop's thread, the error
+    must still reach the camera's thread, at its next frame."""
+    import numpy as np
+
+    from enhancement.analysis import stream_loop
+    from enhancement.synthetic import astronaut_bgr
+
+    def boom(result: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    face = astronaut_bgr()
+    loop = stream_loop(width=face.shape[1], height=face.shape[0], fps=5.0, gallery=None, on_match=boom,
+                       on_track=boom, background=True)
+    t = 1_800_000_000.0
+    for _ in range(3):  # one track of three detections, closed by close_all: its final result raises
+        t += 0.2
+        loop.feed(face, t)
+    loop.close_all()
+    loop.wait_idle()
+    with pytest.raises(RuntimeError, match="database went away"):
+        loop.feed(np.ascontiguousarray(face), t + 0.2)
+    loop.close()
 
 
 def test_it_encodes_an_evidence_clip_a_browser_plays_with_the_capture_times_kept(tmp_path: Path):

@@ -13,11 +13,21 @@ file. What differs:
 - a crop's enhancement and embeddings are computed once and reused by later matches of the same track (a stream
   re-matches the same best crops many times);
 - nothing is kept once handed over (memory stays flat for as long as the stream runs).
+
+``background=True`` moves matching (enhancement, embedding, the gallery search, and the callbacks) to one thread of
+the loop's own, so that ``feed`` only detects, tracks and keeps crops: a frame that starts a match no longer holds up
+the next frame, and a live camera keeps its analysis rate while alerts are being raised. Jobs run in submission
+order; a match still waiting when the same track asks again is superseded by the newer one (its best crops are the
+better ones), a closed track's final result always runs. ``on_match``/``on_track`` are then called from that
+thread, one at a time; ``close()`` waits for every job. A job that raises is re-raised by the next ``feed``, as it
+would have been raised by ``feed`` itself without the thread.
 """
 
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -76,7 +86,8 @@ class StreamLoop(FrameLoop):
 
     def __init__(self, info: FootageInfo, config: AnalysisConfig, gallery: Any, *, on_match: MatchCallback,
                  on_track: TrackCallback | None = None, log_cb: LogCallback | None = None,
-                 rematch_every_s: float = 0.5) -> None:
+                 rematch_every_s: float = 0.5, background: bool = False,
+                 thread_exit: Callable[[], None] | None = None) -> None:
         super().__init__(info, 1, config, gallery, None, log_cb or log_to_logger, on_track)
         self.caching = CachingMatcher(gallery, config, self.clock)
         self.matcher = self.caching
@@ -85,9 +96,36 @@ class StreamLoop(FrameLoop):
         self.dirty: set[int] = set()
         self.last_attempt: dict[int, float] = {}
         self.next_index = 0
+        self.background = background
+        self.thread_exit = thread_exit
+        self.jobs: queue.Queue[tuple[str, int, Track, list[Candidate], list[Candidate]] | None] = queue.Queue()
+        self.latest_job: dict[int, int] = {}  # track id -> the sequence number of its newest match job
+        self.job_seq = 0
+        self.failure: BaseException | None = None
+        self.waiting: dict[int, float] = {}  # job sequence number -> its track's last capture time, until it has run
+        self.waiting_lock = threading.Lock()
+        self.worker: threading.Thread | None = None
+        if background:
+            self.worker = threading.Thread(target=self._work, name="stream matcher", daemon=True)
+            self.worker.start()
+
+    @property
+    def pending(self) -> int:
+        """Matching jobs waiting or running (background mode)."""
+        with self.waiting_lock:
+            return len(self.waiting)
+
+    def oldest_pending(self) -> float | None:
+        """The capture time of the oldest frame a waiting or running job is about (None: matching has caught up).
+        A caller keeping frames around its matches (a camera's evidence clips) keeps them from there on."""
+        with self.waiting_lock:
+            return min(self.waiting.values(), default=None)
 
     def feed(self, image: Any, timestamp: float) -> Frame:
         """Analyse one captured frame; matches and finished tracks go to the callbacks before this returns."""
+        if self.failure is not None:  # the matching thread failed: fail here, as feed itself would have
+            failure, self.failure = self.failure, None
+            raise failure
         h, w = image.shape[:2]
         if (w, h) != (self.info.width, self.info.height):
             self.resize(w, h)
@@ -123,18 +161,96 @@ class StreamLoop(FrameLoop):
                 continue
             self.dirty.discard(tid)
             self.last_attempt[tid] = now
-            result = self.matcher.track_result(track, store.best())
-            self.caching.forget([c for s in self.state.crops.values() for c in s.best()])
-            if result.decision:
-                self.on_match(result)
+            if self.background:
+                self._submit("match", track, store.best())
+            else:
+                self._match(track, store.best(), self._alive())
+
+    def finish(self, tracks: list[Track]) -> None:
+        if not self.background:
+            super().finish(tracks)
+            return
+        for track in tracks:  # as FrameLoop.finish, with the matching and the callback in the matching thread
+            store = self.state.crops.pop(track.track_id, None)
+            self.dirty.discard(track.track_id)
+            self.last_attempt.pop(track.track_id, None)
+            if len(track.points) < self.min_detections or store is None or not store.best():
+                continue
+            self.finished += 1
+            self._submit("final", track, store.best())
 
     def final_result(self, track: Track, store: BestCrops) -> TrackResult:
-        best = store.best()
-        result = self.matcher.track_result(track, best)
-        self.caching.forget([c for t, s in self.state.crops.items() if t != track.track_id for c in s.best()])
+        result = self.matcher.track_result(track, store.best())
+        self.caching.forget(self._alive(exclude=track.track_id))
         self.dirty.discard(track.track_id)
         self.last_attempt.pop(track.track_id, None)
         return result
+
+    # --- matching --------------------------------------------------------------------------------------------
+
+    def _alive(self, exclude: int | None = None) -> list[Candidate]:
+        """Every crop an open track still keeps: the caches may forget the rest."""
+        return [c for t, s in self.state.crops.items() if t != exclude for c in s.best()]
+
+    def _match(self, track: Track, best: list[Candidate], alive: list[Candidate]) -> None:
+        result = self.matcher.track_result(track, best)
+        self.caching.forget(alive)
+        if result.decision:
+            self.on_match(result)
+
+    def _final(self, track: Track, best: list[Candidate], alive: list[Candidate]) -> None:
+        result = self.matcher.track_result(track, best)
+        self.caching.forget(alive)
+        self.say("info", f"track {track.key}: {len(track.points)} detections, frames {result.first_frame}-"
+                         f"{result.last_frame}, match {result.decision or 'unknown'}")
+        if self.on_track:
+            self.on_track(result)
+        for crop in result.crops:  # handed over: keep nothing (see FrameLoop.finish)
+            crop.crop = crop.enhanced = None
+
+    def _submit(self, kind: str, track: Track, best: list[Candidate]) -> None:
+        """Queue a job with copies of what the frame loop goes on changing (the track's points, the kept crops)."""
+        self.job_seq += 1
+        if kind == "match":
+            self.latest_job[track.track_id] = self.job_seq
+        else:
+            self.latest_job.pop(track.track_id, None)  # a waiting match of this track is superseded by its end
+        snapshot = Track(track.track_id, list(track.points), track.ordinal)
+        exclude = track.track_id if kind == "final" else None
+        with self.waiting_lock:
+            self.waiting[self.job_seq] = track.points[-1].timestamp
+        self.jobs.put((kind, self.job_seq, snapshot, list(best), self._alive(exclude)))
+
+    def _work(self) -> None:
+        try:
+            while (job := self.jobs.get()) is not None:
+                kind, seq, track, best, alive = job
+                try:
+                    if kind == "final":
+                        self._final(track, best, alive)
+                    elif self.latest_job.get(track.track_id) == seq:
+                        self._match(track, best, alive)
+                except BaseException as exc:  # handed to the frame loop's next feed
+                    self.failure = exc
+                finally:
+                    with self.waiting_lock:
+                        self.waiting.pop(seq, None)
+                    self.jobs.task_done()
+        finally:
+            self.jobs.task_done()  # the None that ended the loop
+            if self.thread_exit is not None:
+                self.thread_exit()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Wait for every queued job (their callbacks included), then end the matching thread."""
+        if self.worker is not None and self.worker.is_alive():
+            self.jobs.put(None)
+            self.worker.join(timeout)
+
+    def wait_idle(self) -> None:
+        """Block until every job submitted so far has run (background mode; at once otherwise)."""
+        if self.worker is not None and self.worker.is_alive():
+            self.jobs.join()
 
     @property
     def open_tracks(self) -> list[Track]:
@@ -143,9 +259,11 @@ class StreamLoop(FrameLoop):
 
 def stream_loop(*, width: int, height: int, fps: float, gallery: Any, config: AnalysisConfig | None = None,
                 on_match: MatchCallback, on_track: TrackCallback | None = None,
-                log_cb: LogCallback | None = None, rematch_every_s: float = 0.5) -> StreamLoop:
-    """A streaming analysis of frames of ``width`` x ``height`` arriving at about ``fps`` (the analysis rate)."""
+                log_cb: LogCallback | None = None, rematch_every_s: float = 0.5, background: bool = False,
+                thread_exit: Callable[[], None] | None = None) -> StreamLoop:
+    """A streaming analysis of frames of ``width`` x ``height`` arriving at about ``fps`` (the analysis rate).
+    ``background``: match in a thread of the loop's own (module docstring); ``thread_exit`` runs when it ends."""
     config = config or AnalysisConfig(max_fps=fps)
     info = FootageInfo("video", int(width), int(height), float(fps), 0, 0.0)
     return StreamLoop(info, config, gallery, on_match=on_match, on_track=on_track, log_cb=log_cb,
-                      rematch_every_s=rematch_every_s)
+                      rematch_every_s=rematch_every_s, background=background, thread_exit=thread_exit)
