@@ -122,7 +122,8 @@ class StreamLoop(FrameLoop):
             return min(self.waiting.values(), default=None)
 
     def feed(self, image: Any, timestamp: float) -> Frame:
-        """Analyse one captured frame; matches and finished tracks go to the callbacks before this returns."""
+        """Analyse one captured frame; matches and finished tracks go to the callbacks before this returns (with
+        ``background``: they are queued for the matching thread, which calls the callbacks)."""
         if self.failure is not None:  # the matching thread failed: fail here, as feed itself would have
             failure, self.failure = self.failure, None
             raise failure
@@ -175,6 +176,7 @@ class StreamLoop(FrameLoop):
             self.dirty.discard(track.track_id)
             self.last_attempt.pop(track.track_id, None)
             if len(track.points) < self.min_detections or store is None or not store.best():
+                self.latest_job.pop(track.track_id, None)
                 continue
             self.finished += 1
             self._submit("final", track, store.best())
