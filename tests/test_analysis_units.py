@@ -116,6 +116,22 @@ def test_it_sees_no_motion_in_a_still_scene_and_finds_the_walker_in_the_syntheti
     assert w * h < 0.6 * 640 * 360
 
 
+@pytest.mark.parametrize("size, target", [((720, 1280), (96, 54)), ((720, 1280), (480, 270)),
+                                          ((1080, 1920), (480, 270)), ((701, 1001), (96, 67)), ((50, 60), (96, 80))])
+def test_shrink_averages_like_one_area_resize_at_the_size_asked(size: tuple[int, int],
+                                                                target: tuple[int, int]) -> None:
+    """The two-step area downscale (a whole-ratio step, then the rest) used for motion thumbnails and clip frames:
+    the size asked for, and within a few grey levels of OpenCV's one-step INTER_AREA on a real photo."""
+    from enhancement.images import shrink
+    from enhancement.synthetic import astronaut_bgr
+
+    image = cv2.resize(astronaut_bgr(), (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
+    out = shrink(image, *target)
+    direct = cv2.resize(image, target, interpolation=cv2.INTER_AREA)
+    assert out.shape == direct.shape == (target[1], target[0], 3)
+    assert np.abs(out.astype(int) - direct.astype(int)).mean() < 2.0
+
+
 def test_it_follows_the_synthetic_walker_as_one_track(synthetic_clip) -> None:
     tracker = Tracker(max_gap=5)
     closed = []
