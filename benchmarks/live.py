@@ -421,9 +421,9 @@ def render(args: Any, rows: dict[str, Any], argv: list[str] | None = None) -> st
         "",
         "Each camera a looping synthetic 1280x720 clip (15 fps source, a 110 px face walking across), analysed at "
         "5 fps (the latest frame each time). Lag = capture of the latest analysed frame to the end of its analysis "
-        "in the camera's frame loop (with matching in its own thread, as in `default`, that is detection and "
-        "tracking; the alert latency above is the end-to-end figure), sampled every second from the health the "
-        "runner writes; CPU = the runner process over the window (100 % = one core).",
+        "(with matching in its own thread, as in `default`: or to now for the oldest frame whose match is still "
+        "waiting, if older), sampled every second from the health the runner writes; CPU = the runner process over "
+        "the window (100 % = one core).",
         "",
         "The runner starts afresh for each configuration, in the same run (the first is the product's default):",
         "",

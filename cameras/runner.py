@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import math
 import os
 import queue
 import socket
@@ -285,7 +286,10 @@ class CameraWorker(threading.Thread):
                 if loop is None:
                     loop = self.loop = self._new_loop(frame.image)
                 self.analyse(loop, frame.image, frame.captured_at)
-                self.lag = time.time() - frame.captured_at
+                # Lag: this frame's age now, or the oldest frame whose match is still waiting, if older: alerts are
+                # as late as the matcher, and the wall must not call a camera on time while they are not.
+                oldest = loop.oldest_pending()
+                self.lag = time.time() - min(frame.captured_at, oldest if oldest is not None else math.inf)
                 self.analysed.append(time.time())
                 if t0 >= next_snapshot:
                     self._snapshot(frame.image, loop)
