@@ -150,6 +150,8 @@ def test_it_alerts_on_an_open_track_as_soon_as_it_matches(tmp_path: Path, backgr
     assert first.decision == "7" and first.track_id == finished[0].track_id
     assert first.last_frame < finished[0].last_frame and first.timestamps[-1] < finished[0].timestamps[-1] - 1.0
     assert all(m.track_id == first.track_id for m in matches)
+    # once matched, the track is matched again only to improve the sighting, at most every improve_every_s (2 s)
+    assert all(b.timestamps[-1] - a.timestamps[-1] >= 2.0 - 1e-6 for a, b in zip(matches, matches[1:], strict=False))
     if background:
         assert threads == set(exits) and threading.get_ident() not in threads and loop.pending == 0
         assert not loop.worker.is_alive()

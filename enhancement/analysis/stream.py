@@ -9,7 +9,10 @@ file. What differs:
 - there is no end: ``feed(image, timestamp)`` analyses one frame and returns; tracks close by the gap rule only;
 - an open track whose best crops changed is matched again (at most every ``rematch_every_s``), and each time it
   matches a suspect ``on_match(result)`` is called at once, so a caller can alert on the first match and let later
-  calls improve the stored sighting; ``on_track(result)`` still receives the final result when the track closes;
+  calls improve the stored sighting; ``on_track(result)`` still receives the final result when the track closes.
+  Once a track has matched, later matches only improve what is stored, so they come at most every
+  ``improve_every_s``: a walking face offers a better crop nearly every frame, and each new crop costs its
+  enhancement and two embeddings (on a 720p camera these re-matches were most of the matching work);
 - a crop's enhancement and embeddings are computed once and reused by later matches of the same track (a stream
   re-matches the same best crops many times);
 - nothing is kept once handed over (memory stays flat for as long as the stream runs).
@@ -17,8 +20,9 @@ file. What differs:
 ``background=True`` moves matching (enhancement, embedding, the gallery search, and the callbacks) to one thread of
 the loop's own, so that ``feed`` only detects, tracks and keeps crops: a frame that starts a match no longer holds up
 the next frame, and a live camera keeps its analysis rate while alerts are being raised. Jobs run in submission
-order; a match still waiting when the same track asks again is superseded by the newer one (its best crops are the
-better ones), a closed track's final result always runs. ``on_match``/``on_track`` are then called from that
+order. A track has at most one match waiting or running: while it has, the track's newer crops wait (they are
+matched once it is done, so the rule above sees its outcome); a closed track's final result always runs, after any
+match of the same track. ``on_match``/``on_track`` are then called from that
 thread, one at a time; ``close()`` waits for every job. A job that raises is re-raised by the next ``feed``, as it
 would have been raised by ``feed`` itself without the thread.
 """
@@ -86,9 +90,11 @@ class StreamLoop(FrameLoop):
 
     def __init__(self, info: FootageInfo, config: AnalysisConfig, gallery: Any, *, on_match: MatchCallback,
                  on_track: TrackCallback | None = None, log_cb: LogCallback | None = None,
-                 rematch_every_s: float = 0.5, background: bool = False,
+                 rematch_every_s: float = 0.5, improve_every_s: float = 2.0, background: bool = False,
                  thread_exit: Callable[[], None] | None = None) -> None:
         super().__init__(info, 1, config, gallery, None, log_cb or log_to_logger, on_track)
+        self.improve_every_s = improve_every_s
+        self.matched: set[int] = set()  # tracks that have matched a suspect (set by whichever thread matches)
         self.caching = CachingMatcher(gallery, config, self.clock)
         self.matcher = self.caching
         self.on_match = on_match
@@ -99,7 +105,7 @@ class StreamLoop(FrameLoop):
         self.background = background
         self.thread_exit = thread_exit
         self.jobs: queue.Queue[tuple[str, int, Track, list[Candidate], list[Candidate]] | None] = queue.Queue()
-        self.latest_job: dict[int, int] = {}  # track id -> the sequence number of its newest match job
+        self.in_flight: set[int] = set()  # tracks with a match job waiting or running
         self.job_seq = 0
         self.failure: BaseException | None = None
         self.waiting: dict[int, float] = {}  # job sequence number -> its track's last capture time, until it has run
@@ -153,9 +159,10 @@ class StreamLoop(FrameLoop):
     def match_open(self, now: float) -> None:
         for track in self.state.tracker.active:
             tid = track.track_id
-            if tid not in self.dirty or len(track.points) < self.min_detections:
+            if tid not in self.dirty or len(track.points) < self.min_detections or tid in self.in_flight:
                 continue
-            if now - self.last_attempt.get(tid, -math.inf) < self.rematch_every_s:
+            every = self.improve_every_s if tid in self.matched else self.rematch_every_s
+            if now - self.last_attempt.get(tid, -math.inf) < every:
                 continue
             store = self.state.crops.get(tid)
             if store is None or not store.best():
@@ -175,8 +182,8 @@ class StreamLoop(FrameLoop):
             store = self.state.crops.pop(track.track_id, None)
             self.dirty.discard(track.track_id)
             self.last_attempt.pop(track.track_id, None)
+            self.matched.discard(track.track_id)
             if len(track.points) < self.min_detections or store is None or not store.best():
-                self.latest_job.pop(track.track_id, None)
                 continue
             self.finished += 1
             self._submit("final", track, store.best())
@@ -186,6 +193,7 @@ class StreamLoop(FrameLoop):
         self.caching.forget(self._alive(exclude=track.track_id))
         self.dirty.discard(track.track_id)
         self.last_attempt.pop(track.track_id, None)
+        self.matched.discard(track.track_id)
         return result
 
     # --- matching --------------------------------------------------------------------------------------------
@@ -198,6 +206,7 @@ class StreamLoop(FrameLoop):
         result = self.matcher.track_result(track, best)
         self.caching.forget(alive)
         if result.decision:
+            self.matched.add(track.track_id)
             self.on_match(result)
 
     def _final(self, track: Track, best: list[Candidate], alive: list[Candidate]) -> None:
@@ -209,14 +218,13 @@ class StreamLoop(FrameLoop):
             self.on_track(result)
         for crop in result.crops:  # handed over: keep nothing (see FrameLoop.finish)
             crop.crop = crop.enhanced = None
+        self.matched.discard(track.track_id)  # after any match of this track, which ran before this job
 
     def _submit(self, kind: str, track: Track, best: list[Candidate]) -> None:
         """Queue a job with copies of what the frame loop goes on changing (the track's points, the kept crops)."""
         self.job_seq += 1
         if kind == "match":
-            self.latest_job[track.track_id] = self.job_seq
-        else:
-            self.latest_job.pop(track.track_id, None)  # a waiting match of this track is superseded by its end
+            self.in_flight.add(track.track_id)
         snapshot = Track(track.track_id, list(track.points), track.ordinal)
         exclude = track.track_id if kind == "final" else None
         with self.waiting_lock:
@@ -230,11 +238,13 @@ class StreamLoop(FrameLoop):
                 try:
                     if kind == "final":
                         self._final(track, best, alive)
-                    elif self.latest_job.get(track.track_id) == seq:
+                    else:
                         self._match(track, best, alive)
                 except BaseException as exc:  # handed to the frame loop's next feed
                     self.failure = exc
                 finally:
+                    if kind == "match":
+                        self.in_flight.discard(track.track_id)
                     with self.waiting_lock:
                         self.waiting.pop(seq, None)
                     self.jobs.task_done()
@@ -261,11 +271,12 @@ class StreamLoop(FrameLoop):
 
 def stream_loop(*, width: int, height: int, fps: float, gallery: Any, config: AnalysisConfig | None = None,
                 on_match: MatchCallback, on_track: TrackCallback | None = None,
-                log_cb: LogCallback | None = None, rematch_every_s: float = 0.5, background: bool = False,
-                thread_exit: Callable[[], None] | None = None) -> StreamLoop:
+                log_cb: LogCallback | None = None, rematch_every_s: float = 0.5, improve_every_s: float = 2.0,
+                background: bool = False, thread_exit: Callable[[], None] | None = None) -> StreamLoop:
     """A streaming analysis of frames of ``width`` x ``height`` arriving at about ``fps`` (the analysis rate).
     ``background``: match in a thread of the loop's own (module docstring); ``thread_exit`` runs when it ends."""
     config = config or AnalysisConfig(max_fps=fps)
     info = FootageInfo("video", int(width), int(height), float(fps), 0, 0.0)
     return StreamLoop(info, config, gallery, on_match=on_match, on_track=on_track, log_cb=log_cb,
-                      rematch_every_s=rematch_every_s, background=background, thread_exit=thread_exit)
+                      rematch_every_s=rematch_every_s, improve_every_s=improve_every_s, background=background,
+                      thread_exit=thread_exit)
