@@ -155,16 +155,20 @@ class FrameLoop:
                 continue
             result = self.final_result(track, store)
             self.finished += 1
-            self.say("info", f"track {track.key}: {len(track.points)} detections, frames {result.first_frame}-"
-                             f"{result.last_frame}, match {result.decision or 'unknown'}")
-            if self.on_track:
-                self.on_track(result)
-                # The caller has stored it: keep only the summary, so memory does not grow with the video's length
-                # (the 10-minute run grew ~0.3 MiB per track while whole results, crops included, were kept).
-                for crop in result.crops:
-                    crop.crop = crop.enhanced = None
-            if self.keep_results:
-                self.results.append(result)
+            self.hand_over(track, result)
+
+    def hand_over(self, track: Track, result: TrackResult) -> None:
+        """Log a finished track's outcome and give it to ``on_track``."""
+        self.say("info", f"track {track.key}: {len(track.points)} detections, frames {result.first_frame}-"
+                         f"{result.last_frame}, match {result.decision or 'unknown'}")
+        if self.on_track:
+            self.on_track(result)
+            # The caller has stored it: keep only the summary, so memory does not grow with the video's length
+            # (the 10-minute run grew ~0.3 MiB per track while whole results, crops included, were kept).
+            for crop in result.crops:
+                crop.crop = crop.enhanced = None
+        if self.keep_results:
+            self.results.append(result)
 
     def final_result(self, track: Track, store: BestCrops) -> TrackResult:
         return self.matcher.track_result(track, store.best())

@@ -180,9 +180,7 @@ class StreamLoop(FrameLoop):
             return
         for track in tracks:  # as FrameLoop.finish, with the matching and the callback in the matching thread
             store = self.state.crops.pop(track.track_id, None)
-            self.dirty.discard(track.track_id)
-            self.last_attempt.pop(track.track_id, None)
-            self.matched.discard(track.track_id)
+            self._unschedule(track.track_id)
             if len(track.points) < self.min_detections or store is None or not store.best():
                 continue
             self.finished += 1
@@ -191,10 +189,14 @@ class StreamLoop(FrameLoop):
     def final_result(self, track: Track, store: BestCrops) -> TrackResult:
         result = self.matcher.track_result(track, store.best())
         self.caching.forget(self._alive(exclude=track.track_id))
-        self.dirty.discard(track.track_id)
-        self.last_attempt.pop(track.track_id, None)
-        self.matched.discard(track.track_id)
+        self._unschedule(track.track_id)
         return result
+
+    def _unschedule(self, track_id: int) -> None:
+        """A closed track leaves the re-match schedule."""
+        self.dirty.discard(track_id)
+        self.last_attempt.pop(track_id, None)
+        self.matched.discard(track_id)
 
     # --- matching --------------------------------------------------------------------------------------------
 
@@ -212,12 +214,7 @@ class StreamLoop(FrameLoop):
     def _final(self, track: Track, best: list[Candidate], alive: list[Candidate]) -> None:
         result = self.matcher.track_result(track, best)
         self.caching.forget(alive)
-        self.say("info", f"track {track.key}: {len(track.points)} detections, frames {result.first_frame}-"
-                         f"{result.last_frame}, match {result.decision or 'unknown'}")
-        if self.on_track:
-            self.on_track(result)
-        for crop in result.crops:  # handed over: keep nothing (see FrameLoop.finish)
-            crop.crop = crop.enhanced = None
+        self.hand_over(track, result)
         self.matched.discard(track.track_id)  # after any match of this track, which ran before this job
 
     def _submit(self, kind: str, track: Track, best: list[Candidate]) -> None:
