@@ -62,6 +62,10 @@ RING_MAX_S = 30.0
 CLIP_WIDTH = 480
 SNAPSHOT_EVERY_S = 1.0
 SNAPSHOT_WIDTH = 960
+# How often the runner hands the C heap's free pages back to the system (glibc's malloc_trim). Frames, crops and clip
+# buffers are allocated and freed by many threads, each with its own malloc arena; without this the process keeps
+# freed pages and its RSS creeps up for tens of minutes (measured by benchmarks.live's memory run).
+TRIM_EVERY_S = 30.0
 CONFIG_FIELDS = ("source_url", "enabled", "analysis_fps", "detector", "min_face_px", "case_id", "name")
 
 
@@ -286,10 +290,10 @@ class CameraWorker(threading.Thread):
                 if loop is None:
                     loop = self.loop = self._new_loop(frame.image)
                 self.analyse(loop, frame.image, frame.captured_at)
-                # Lag: this frame's age now, or the oldest frame whose match is still waiting, if older: alerts are
-                # as late as the matcher, and the wall must not call a camera on time while they are not.
-                oldest = loop.oldest_pending()
-                self.lag = time.time() - min(frame.captured_at, oldest if oldest is not None else math.inf)
+                # Lag: this frame's age now, or that of the oldest frame whose matching is still waiting, if older:
+                # alerts are as late as the matcher, and the wall must not call a camera on time while they are not.
+                behind = loop.behind_since()
+                self.lag = time.time() - min(frame.captured_at, behind if behind is not None else math.inf)
                 self.analysed.append(time.time())
                 if t0 >= next_snapshot:
                     self._snapshot(frame.image, loop)
@@ -539,6 +543,36 @@ def warm_up() -> None:
         log.exception("could not warm up the embedder")
 
 
+def _libc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+class HeapTrim:
+    """Calls ``malloc_trim(0)`` every ``every_s`` seconds (a few milliseconds on the runner's heap)."""
+
+    def __init__(self, every_s: float = TRIM_EVERY_S) -> None:
+        self.every_s = every_s
+        self.due = time.monotonic() + every_s
+        self.trim = _libc_trim()
+
+    def maybe_trim(self) -> bool:
+        if self.trim is None or time.monotonic() < self.due:
+            return False
+        self.due = time.monotonic() + self.every_s
+        self.trim(0)
+        return True
+
+
 class MemoryLog:
     """Every ``every_s`` seconds, one log line with the process's RSS and Python's live objects: how many, and the
     types that grew most since the previous line. Off unless ``FACECASE_CAMERAS_MEMORY_LOG_S`` is set (the live
@@ -576,6 +610,7 @@ class Runner:
         self.workers: dict[int, CameraWorker] = {}
         self.encoder = ClipEncoder()
         self.memory = MemoryLog(settings.FACECASE_CAMERAS_MEMORY_LOG_S)
+        self.heap = HeapTrim()
 
     def run(self, stop: threading.Event) -> None:
         log.info("camera runner %s started", self.name)
@@ -588,6 +623,7 @@ class Runner:
                 except Exception:  # a database hiccup: try again on the next heartbeat
                     log.exception("camera runner %s: heartbeat failed", self.name)
                     close_old_connections()
+                self.heap.maybe_trim()
                 self.memory.maybe_log()
                 stop.wait(HEARTBEAT_S)
         finally:

@@ -184,6 +184,67 @@ def test_a_failure_in_the_matching_thread_fails_the_next_frame():
     loop.close()
 
 
+def test_a_closed_tracks_final_match_counts_as_lag_from_the_frame_that_closed_it_not_from_its_last_face():
+    """A track closes ``max_gap_seconds`` after its last detection; its final match is about that detection (the
+    clip ring keeps frames from there) but the camera is behind only from the frame that queued it: the gap rule is
+    a deliberate wait, not a backlog (counting from the last face put every camera's lag over 1.2 s at each close)."""
+    import threading
+
+    import numpy as np
+
+    from enhancement.analysis import stream_loop
+    from enhancement.synthetic import astronaut_bgr
+
+    face = astronaut_bgr()
+    blank = np.zeros_like(face)
+    started, release = threading.Event(), threading.Event()
+
+    def on_track(result: Any) -> None:
+        started.set()
+        release.wait(30)
+
+    loop = stream_loop(width=face.shape[1], height=face.shape[0], fps=5.0, gallery=None, on_match=lambda r: None,
+                       on_track=on_track, background=True)
+    t = 1_800_000_000.0
+    try:
+        for _ in range(3):
+            t += 0.2
+            loop.feed(face, t)
+        last_face = t
+        while not started.is_set() and t < last_face + 5.0:
+            t += 0.2
+            loop.feed(blank, t)
+            started.wait(0.5)
+        assert started.is_set(), "the track never closed"
+        assert loop.oldest_pending() == pytest.approx(last_face)
+        assert loop.behind_since() == pytest.approx(t) and t >= last_face + 1.0
+    finally:
+        release.set()
+        loop.close()
+    assert loop.behind_since() is None and loop.oldest_pending() is None
+
+
+def test_the_runner_hands_freed_heap_pages_back_to_the_system():
+    """Freed blocks scattered among live ones keep their pages in the process (RSS stays up, and crept up over a
+    30-minute live run); the runner's periodic heap trim gives them back."""
+    import psutil
+
+    from cameras.runner import HeapTrim
+
+    trim = HeapTrim(every_s=0)
+    if trim.trim is None:
+        pytest.skip("this C library has no malloc_trim")
+    process = psutil.Process()
+    blocks = [bytes(2000) for _ in range(100_000)]  # ~200 MB in malloc'd blocks (too large for Python's own pools)
+    keep = blocks[::50]  # one block in fifty stays alive: no page at the heap's end is free, plain free() keeps all
+    del blocks
+    before = process.memory_info().rss
+    assert trim.maybe_trim()
+    after = process.memory_info().rss
+    assert before - after > 100 * 2**20, (before >> 20, after >> 20)
+    assert len(keep) == 2000
+
+
 def test_it_encodes_an_evidence_clip_a_browser_plays_with_the_capture_times_kept(tmp_path: Path):
     """The clip is WebM/VP8 (what the review page's <video> plays), every frame is in it at the first frame's size
     (odd sides rounded to even), and a gap where frames were dropped stays a gap: the clip lasts as long as the

@@ -108,7 +108,10 @@ class StreamLoop(FrameLoop):
         self.in_flight: set[int] = set()  # tracks with a match job waiting or running
         self.job_seq = 0
         self.failure: BaseException | None = None
-        self.waiting: dict[int, float] = {}  # job sequence number -> its track's last capture time, until it has run
+        # job sequence number -> (its track's last capture time, the capture time of the frame that queued it),
+        # until it has run
+        self.waiting: dict[int, tuple[float, float]] = {}
+        self.frame_ts = -math.inf  # capture time of the frame being analysed
         self.waiting_lock = threading.Lock()
         self.worker: threading.Thread | None = None
         if background:
@@ -125,7 +128,15 @@ class StreamLoop(FrameLoop):
         """The capture time of the oldest frame a waiting or running job is about (None: matching has caught up).
         A caller keeping frames around its matches (a camera's evidence clips) keeps them from there on."""
         with self.waiting_lock:
-            return min(self.waiting.values(), default=None)
+            return min((about for about, _ in self.waiting.values()), default=None)
+
+    def behind_since(self) -> float | None:
+        """The capture time of the oldest analysed frame whose matching work is still waiting or running (None: none
+        is): how far behind the live stream the alerts are. A closed track's final match is about its last detection,
+        ``max_gap_seconds`` before the frame that closed it; that wait is the gap rule, not a backlog, so this counts
+        from the frame that queued the job."""
+        with self.waiting_lock:
+            return min((queued for _, queued in self.waiting.values()), default=None)
 
     def feed(self, image: Any, timestamp: float) -> Frame:
         """Analyse one captured frame; matches and finished tracks go to the callbacks before this returns (with
@@ -138,6 +149,7 @@ class StreamLoop(FrameLoop):
             self.resize(w, h)
         frame = Frame(self.next_index, float(timestamp), image)
         self.next_index += 1
+        self.frame_ts = frame.timestamp
         self.analyse(frame, time.perf_counter())
         self.dirty |= self.improved
         self.match_open(frame.timestamp)
@@ -225,7 +237,7 @@ class StreamLoop(FrameLoop):
         snapshot = Track(track.track_id, list(track.points), track.ordinal)
         exclude = track.track_id if kind == "final" else None
         with self.waiting_lock:
-            self.waiting[self.job_seq] = track.points[-1].timestamp
+            self.waiting[self.job_seq] = (track.points[-1].timestamp, max(self.frame_ts, track.points[-1].timestamp))
         self.jobs.put((kind, self.job_seq, snapshot, list(best), self._alive(exclude)))
 
     def _work(self) -> None:
