@@ -103,7 +103,13 @@ def validation_set(faces: Any, kernels: list[np.ndarray]) -> dict[str, tuple[np.
     return sets
 
 
-def val_distances(model: Any, sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+def val_distances(model: Any, sets: dict[str, tuple[np.ndarray, np.ndarray]],
+                  labels: list[str] | None = None) -> dict[str, float]:
+    """Per validation degradation: the mean distance of the student's descriptor of the degraded face to the
+    teacher's clean one; with ``labels`` (each face's identity) also identification as matching uses it
+    (``research.student_val``: ``<name>_tar1``, ``<name>_rank1``)."""
+    from .student_val import identity_scores
+
     out = {}
     for name, (chips, target) in sets.items():
         pred = np.concatenate([np.asarray(model(chips[i:i + 64], training=False)) for i in range(0, len(chips), 64)])
@@ -112,6 +118,9 @@ def val_distances(model: Any, sets: dict[str, tuple[np.ndarray, np.ndarray]]) ->
             d = np.linalg.norm(pred[:, None, :] - target[None, :, :], axis=2)
             np.fill_diagonal(d, np.inf)
             out["combined_nearest_other"] = round(float(d.min(axis=1).mean()), 4)
+        if labels is not None:
+            scores = identity_scores(pred, target, labels)
+            out[f"{name}_tar1"], out[f"{name}_rank1"] = scores["tar1"], scores["rank1"]
     return out
 
 
@@ -138,8 +147,18 @@ def margin_loss(tf: Any, student: Any, teacher: Any) -> Any:
     return tf.reduce_sum(gap ** 2) / tf.maximum(tf.reduce_sum(other), 1.0)
 
 
+IDENTITY = "identity"  # the best-checkpoint criterion when the validation has identity scores
+
+
 def val_score(d: dict[str, float]) -> float:
-    return float(np.mean([v for k, v in d.items() if k != "clean" and not k.endswith("_other")]) + 4 * d["clean"])
+    """Lower is better. With identity scores: the share of genuine pairs lost at 1 % false accepts, averaged over
+    the degradations, plus twice that of clean faces (clean matching must not move); without (s3 and earlier): mean
+    distance to the clean descriptor over the degradations plus 4x the clean one."""
+    if "clean_tar1" in d:
+        degraded = [v for k, v in d.items() if k.endswith("_tar1") and k != "clean_tar1"]
+        return float(np.mean([1.0 - v for v in degraded]) + 2.0 * (1.0 - d["clean_tar1"]))
+    plain = [v for k, v in d.items() if k != "clean" and not k.endswith(("_other", "_tar1", "_rank1"))]
+    return float(np.mean(plain) + 4 * d["clean"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"train faces {len(train_faces.paths)}, validation faces {len(val_faces.paths)}")
     kernels = sd.training_kernels()
     val_sets = validation_set(val_faces, sd.training_kernels(200, sd.VAL_KERNEL_SEED))
+    from .student_val import labels_of
+
+    val_labels = labels_of(val_faces.paths)
 
     model = build_student()
     warmup = min(300, args.steps // 10)
@@ -206,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             var.assign(saved[f"v{i}"])
         log(f"resumed at step {state['step']}")
     else:
-        base = val_distances(model, val_sets)
+        base = val_distances(model, val_sets, val_labels)
         state["curve"].append({"step": 0, **base})
         log(f"validation at step 0 (dlib itself): {base}")
 
@@ -250,11 +272,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{(time.time() - t0) / len(window):.2f} s/step")
             window, t0 = [], time.time()
         if state["step"] % args.validate == 0 or state["step"] == args.steps:
-            d = val_distances(model, val_sets)
+            d = val_distances(model, val_sets, val_labels)
             score = val_score(d)
             state["curve"].append({"step": state["step"], "elapsed_s": round(time.time() - started), **d})
-            if state["best"] is None or score < state["best"]["score"]:
-                state["best"] = {"step": state["step"], "score": round(score, 4), **d}
+            criterion = IDENTITY if "clean_tar1" in d else "distance"
+            best = state["best"]
+            if best is None or best.get("criterion", "distance") != criterion or score < best["score"]:
+                # a run resumed with identity scores starts its best over: the two scores do not compare
+                state["best"] = {"step": state["step"], "score": round(score, 4), "criterion": criterion, **d}
                 model.save_weights(str(run / "best.weights.h5"))
                 (run / "best.json").write_text(json.dumps(state["best"]))
             log(f"validation at step {state['step']}: {d} score {score:.4f} (best at {state['best']['step']})")
