@@ -36,7 +36,7 @@ LAG_GOAL_S = 1.0
 CONFIGS: dict[str, tuple[str, dict[str, str]]] = {
     "default": ("this version: LIME solved at 96 px, matching in a thread beside each camera's frame loop, PyAV clips",
                 {}),
-    "before": ("the previous version: LIME solved at 160 px, matching inside the frame loop",
+    "before": ("the version before session 9's changes: LIME solved at 160 px, matching inside the frame loop",
                {"FACECASE_ANALYSIS": json.dumps({"step_params": {"lime": {"fast": True}}}),
                 "FACECASE_CAMERAS_MATCH_INLINE": "1"}),
     "opencv": ("this version with OpenCV's VP8 writer for clips", {"FACECASE_CAMERAS_CLIP_ENCODER": "opencv"}),
@@ -421,9 +421,10 @@ def render(args: Any, rows: dict[str, Any], argv: list[str] | None = None) -> st
         "",
         "Each camera a looping synthetic 1280x720 clip (15 fps source, a 110 px face walking across), analysed at "
         "5 fps (the latest frame each time). Lag = capture of the latest analysed frame to the end of its analysis "
-        "(with matching in its own thread, as in `default`: or to now for the oldest frame whose match is still "
-        "waiting, if older), sampled every second from the health the runner writes; CPU = the runner process over "
-        "the window (100 % = one core).",
+        "(with matching in its own thread, as in `default`: or to now for the oldest analysed frame whose matching "
+        "is still waiting, if older; a closed track's final match counts from the frame that closed it, not from its "
+        "last detection 1 s before), sampled every second from the health the runner writes; CPU = the runner "
+        "process over the window (100 % = one core).",
         "",
         "The runner starts afresh for each configuration, in the same run (the first is the product's default):",
         "",
@@ -477,6 +478,11 @@ def render(args: Any, rows: dict[str, Any], argv: list[str] | None = None) -> st
     if mem:
         lines += ["", f"From the first sample after 30 s to the last: {mem_first[0]:.0f} -> {mem[-1][1]:.0f} MiB "
                   f"({mem[-1][1] - mem_first[0]:+.0f} MiB over {(mem[-1][0] - 30) / 60:.1f} min)."]
+        half = [m for m in mem if m[0] >= mem[-1][0] / 2]
+        if len(half) >= 2:  # warm-up (TensorFlow's first calls, the allocator's arenas) against a steady state
+            lines.append(f"Second half (from minute {half[0][0] / 60:.1f}): {half[0][1]:.0f} -> {half[-1][1]:.0f} MiB "
+                         f"({half[-1][1] - half[0][1]:+.0f} MiB), between {min(m for _, m in half):.0f} and "
+                         f"{max(m for _, m in half):.0f} MiB.")
     if rows.get("memory_log"):
         lines += ["", "The runner's own count of live Python objects (`FACECASE_CAMERAS_MEMORY_LOG_S=300`; the run "
                   "includes the sustain and reconnect parts after the memory run):", ""]

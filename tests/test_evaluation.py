@@ -56,7 +56,7 @@ def test_it_scores_every_degradation_and_treatment_it_could_run(report):
                 assert (deg, variant) not in table
                 continue
             row = table[(deg, variant)]
-            assert int(row["pairs"]) == 60 and int(row["genuine"]) == 30
+            assert int(row["pairs"]) == summary["config"]["pairs"] == 40 and int(row["genuine"]) == 20
             for field in ("accuracy", "tar_far_1pct", "tar_far_0_1pct", "auc"):
                 assert 0.0 <= float(row[field]) <= 1.0
     # unavailable steps are named in the report, never silently dropped

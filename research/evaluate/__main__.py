@@ -21,7 +21,7 @@ FULL = {"pairs": 300, "degradations": ["clean", "x4", "x6", "low_light", "blur",
                            ("blur", "raw"), ("blur", "student")],
         "track_pairs": 500, "track_train_pairs": 300, "track_degradations": ["combined", "blur", "low_light"],
         "track_lengths": (1, 4, 8)}
-QUICK = {"pairs": 60, "degradations": ["clean", "combined"], "detection_frames": 12, "gallery": 20,
+QUICK = {"pairs": 40, "degradations": ["clean", "combined"], "detection_frames": 12, "gallery": 20,
          "probes_per_identity": 1,
          "identification": [("clean", "raw"), ("combined", "raw"), ("combined", "auto"), ("combined", "auto_alt")],
          "track_pairs": 20, "track_train_pairs": 40, "track_degradations": ["combined"], "track_lengths": (1, 4)}
@@ -29,10 +29,10 @@ QUICK = {"pairs": 60, "degradations": ["clean", "combined"], "detection_frames":
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m research.evaluate", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="smoke test: 60 pairs, 2 degradations, small gallery")
+    ap.add_argument("--quick", action="store_true", help="smoke test: 40 pairs, 2 degradations, small gallery")
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "evaluation")
-    ap.add_argument("--pairs", type=int, help="pairsDevTest pairs (balanced nested sample); default 300, quick 60")
+    ap.add_argument("--pairs", type=int, help="pairsDevTest pairs (balanced nested sample); default 300, quick 40")
     ap.add_argument("--degradations", nargs="+", help="subset of research.degrade.DEGRADATIONS")
     ap.add_argument("--variants", nargs="+",
                     default=["raw", "bicubic", "lime", "deblur", "srcnn", "auto", "student", "student_auto"])
