@@ -55,12 +55,13 @@ def labels_of(paths: list[str]) -> list[str]:
     return [Path(p).parent.name for p in paths]
 
 
+def describe(model: Any, chips: np.ndarray, batch: int = 64) -> np.ndarray:
+    """The Keras model's descriptors of ``chips``, ``batch`` at a time (inference mode)."""
+    return np.concatenate([np.asarray(model(chips[i:i + batch], training=False)) for i in range(0, len(chips), batch)])
+
+
 def score_model(model: Any, sets: dict[str, tuple[np.ndarray, np.ndarray]], labels: list[str]) -> dict[str, Any]:
-    out = {}
-    for name, (chips, target) in sets.items():
-        pred = np.concatenate([np.asarray(model(chips[i:i + 64], training=False)) for i in range(0, len(chips), 64)])
-        out[name] = identity_scores(pred, target, labels)
-    return out
+    return {name: identity_scores(describe(model, chips), target, labels) for name, (chips, target) in sets.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,11 +108,11 @@ def val_distances(model: Any, sets: dict[str, tuple[np.ndarray, np.ndarray]],
     """Per validation degradation: the mean distance of the student's descriptor of the degraded face to the
     teacher's clean one; with ``labels`` (each face's identity) also identification as matching uses it
     (``research.student_val``: ``<name>_tar1``, ``<name>_rank1``)."""
-    from .student_val import identity_scores
+    from .student_val import describe, identity_scores
 
     out = {}
     for name, (chips, target) in sets.items():
-        pred = np.concatenate([np.asarray(model(chips[i:i + 64], training=False)) for i in range(0, len(chips), 64)])
+        pred = describe(model, chips)
         out[name] = round(float(np.linalg.norm(pred - target, axis=1).mean()), 4)
         if name == "combined":  # how close a degraded face comes to the nearest *other* face: falling = collapse
             d = np.linalg.norm(pred[:, None, :] - target[None, :, :], axis=2)
