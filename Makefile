@@ -56,5 +56,10 @@ evidence-tools:
 		|| echo "Pango/poppler could not be installed: evidence export cannot render report.pdf"; \
 	else echo "no Pango or pdftoppm and no root apt-get: evidence export cannot render report.pdf"; fi
 
+# Two pytest workers (pytest-xdist), one module each at a time: each worker is its own test session with its own
+# database, queue name, channel prefix and media folder (tests/conftest.py), and most of the slow stories wait on
+# real worker and server processes, so two at once use both cores. PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-dev browser evidence-tools lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile

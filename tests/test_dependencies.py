@@ -16,6 +16,7 @@ NOT_IMPORTED = {
     "psycopg": "Django's PostgreSQL backend loads it when DATABASE_URL is postgres://",
     "import-linter": "run as `lint-imports` by `make test` (the contracts are in pyproject.toml)",
     "mypy": "run by `make test` on enhancement/ (settings in pyproject.toml)",
+    "pytest-xdist": "pytest's plugin behind `make test`'s `-n 2` (two test sessions at once)",
 }
 MODULE_ALIASES = {"dlib-bin": {"dlib"}}  # the wheel's module is dlib
 
