@@ -116,19 +116,25 @@ def student_thresholds(enrolled: int) -> tuple[float, float] | None:
     return threshold, open_set_threshold(enrolled, 0.01, ceiling=threshold, table=open_set_table_for("student"))
 
 
-def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str]], cache: EmbeddingCache,
-                       seed: int, progress: Any = None, alt_policy: Any = None) -> IdentificationResult:
-    from enhancement.match import DEFAULT_THRESHOLD, Gallery, match, open_set_threshold
-
-    t0 = time.perf_counter()
+def enrolment_vectors(ident: IdentificationSet, cache: EmbeddingCache) -> tuple[np.ndarray, list[str]]:
+    """dlib's descriptors of every enrolment photo (clean, cropped as probes are) and each one's identity."""
     vectors, labels = [], []
     for identity, photos in ident.enrol.items():
         for path in photos:
             crop, box = face_crop(load(path), 1.0)
             vectors.append(cache.embed(crop, box))
             labels.append(identity)
-    gallery = Gallery(np.stack(vectors), labels)
-    head, note = _train_head(np.stack(vectors), labels, seed)
+    return np.stack(vectors), labels
+
+
+def run_identification(ident: IdentificationSet, conditions: list[tuple[str, str]], cache: EmbeddingCache,
+                       seed: int, progress: Any = None, alt_policy: Any = None) -> IdentificationResult:
+    from enhancement.match import DEFAULT_THRESHOLD, Gallery, match, open_set_threshold
+
+    t0 = time.perf_counter()
+    vectors, labels = enrolment_vectors(ident, cache)
+    gallery = Gallery(vectors, labels)
+    head, note = _train_head(vectors, labels, seed)
     result = IdentificationResult(enrolled=len(ident.enrol), enrolment_photos=len(labels), classifier_note=note)
     threshold = float(DEFAULT_THRESHOLD)
     # What the product alerts with: the per-pair threshold tightened for this gallery's size (calibrated on LFW
