@@ -1,6 +1,6 @@
 """Distil a degradation-robust probe embedder from dlib's face ResNet.
 
-    python -m research.train_student --run NAME [--steps N] [--batch B] [--resume] [--export]
+    python -m research.train_student --run NAME [--steps N] [--batch B] [--train-blocks K] [--resume] [--export]
 
 Teacher: dlib's network, frozen, on the **clean** face. Student: a copy of it (``enhancement.student``), started
 from dlib's weights, shown the same face through a random CCTV chain (``research.student_data``). Loss per batch:
@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import queue
+import re
 import signal
 import sys
 import threading
@@ -147,6 +148,25 @@ def margin_loss(tf: Any, student: Any, teacher: Any) -> Any:
     return tf.reduce_sum(gap ** 2) / tf.maximum(tf.reduce_sum(other), 1.0)
 
 
+def trainable_subset(model: Any, blocks: int | None) -> list[Any]:
+    """The variables fine-tuned: all, or with ``blocks`` those of the stem and the first ``blocks`` residual blocks
+    (dlib's body layers before the start of block ``blocks``; ``enhancement.embed_tf.block_starts``). The later
+    blocks then keep dlib's weights, so the identity geometry they build is not re-learnt from the distillation
+    loss: the degradation is undone where it enters, in the low-level features."""
+    if blocks is None:
+        return list(model.trainable_variables)
+    from enhancement.embed_tf import block_starts, dlib_layers
+
+    starts = sorted(block_starts(dlib_layers()[1:]))
+    if not 0 <= blocks < len(starts):
+        raise SystemExit(f"--train-blocks must be 0..{len(starts) - 1}")
+    limit = starts[blocks]
+    chosen = [v for v in model.trainable_variables if int(re.match(r"l(\d+)_", v.name).group(1)) < limit]
+    if not chosen:
+        raise SystemExit("no variable matched: the student's variables are named l<layer>_<kind>")
+    return chosen
+
+
 IDENTITY = "identity"  # the best-checkpoint criterion when the validation has identity scores
 
 
@@ -175,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--margin-weight", type=float, default=0.0,
                         help="weight of the hinge that stops a degraded face's student descriptor from coming closer "
                              "to another face's clean teacher descriptor than its own clean descriptor is (0: off)")
+    parser.add_argument("--train-blocks", type=int, default=None,
+                        help="fine-tune only the stem and the first N residual blocks (the rest stays dlib's)")
     parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--checkpoint", type=int, default=200)
     parser.add_argument("--validate", type=int, default=500)
@@ -214,11 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     val_labels = labels_of(val_faces.paths)
 
     model = build_student()
+    train_vars = trainable_subset(model, args.train_blocks)
+    log(f"training {sum(int(np.prod(v.shape)) for v in train_vars)} of "
+        f"{sum(int(np.prod(v.shape)) for v in model.trainable_variables)} parameters")
     warmup = min(300, args.steps // 10)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, args.steps - warmup, alpha=0.02, warmup_target=args.lr, warmup_steps=warmup)
     optimizer = keras.optimizers.Adam(schedule)
-    optimizer.build(model.trainable_variables)
+    optimizer.build(train_vars)
     state: dict[str, Any] = {"step": 0, "best": None, "curve": []}
     if args.resume and (run / "last.json").exists():
         state = json.loads((run / "last.json").read_text())
@@ -247,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                 loss += args.relational_weight * relational_loss(tf, out[n_clean:], y[n_clean:])
             if args.margin_weight:
                 loss += args.margin_weight * margin_loss(tf, out[n_clean:], y[n_clean:])
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        grads = tape.gradient(loss, train_vars)
+        optimizer.apply_gradients(zip(grads, train_vars, strict=True))
         return loss, tf.reduce_mean(tf.sqrt(d2[n_clean:] + 1e-12)), tf.reduce_mean(tf.sqrt(d2[:n_clean] + 1e-12))
 
     def checkpoint() -> None:

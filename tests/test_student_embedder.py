@@ -142,3 +142,23 @@ def test_the_identity_validation_scores_probes_against_other_photos_never_their_
     # the same probes with every label shifted by one face: some nearest photos now carry another name
     shuffled = identity_scores(teacher, teacher, labels[1:] + labels[:1])
     assert shuffled["rank1"] < 1.0
+
+
+def test_the_trainer_can_fine_tune_only_the_first_blocks_and_leaves_the_rest_dlibs():
+    """``--train-blocks K``: the stem and the first K residual blocks are trained, every later variable (the
+    deeper blocks, the 128-d layer) is not; without it, everything is."""
+    import re
+
+    from enhancement.embed_tf import block_starts, dlib_layers
+    from research.train_student import trainable_subset
+
+    model = build_student()
+    starts = sorted(block_starts(dlib_layers()[1:]))
+    layer = {v.name: int(re.match(r"l(\d+)_", v.name).group(1)) for v in model.trainable_variables}
+    assert len(trainable_subset(model, None)) == len(model.trainable_variables)
+    for k in (0, 3, 7):
+        chosen = {v.name for v in trainable_subset(model, k)}
+        assert chosen == {name for name, i in layer.items() if i < starts[k]}
+        assert chosen and max(layer.values()) not in {layer[n] for n in chosen}  # the 128-d layer stays dlib's
+    with pytest.raises(SystemExit):
+        trainable_subset(model, len(starts))
