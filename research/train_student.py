@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import queue
-import re
 import signal
 import sys
 import threading
@@ -150,21 +149,16 @@ def margin_loss(tf: Any, student: Any, teacher: Any) -> Any:
 
 def trainable_subset(model: Any, blocks: int | None) -> list[Any]:
     """The variables fine-tuned: all, or with ``blocks`` those of the stem and the first ``blocks`` residual blocks
-    (dlib's body layers before the start of block ``blocks``; ``enhancement.embed_tf.block_starts``). The later
-    blocks then keep dlib's weights, so the identity geometry they build is not re-learnt from the distillation
-    loss: the degradation is undone where it enters, in the low-level features."""
+    (the student layer's body layers before the start of block ``blocks``). The later blocks then keep dlib's
+    weights, so the identity geometry they build is not re-learnt from the distillation loss: the degradation is
+    undone where it enters, in the low-level features."""
     if blocks is None:
         return list(model.trainable_variables)
-    from enhancement.embed_tf import block_starts, dlib_layers
-
-    starts = sorted(block_starts(dlib_layers()[1:]))
+    net = model.layers[-1]  # enhancement.student's dlib ResNet layer: its per-layer variables and block starts
+    starts = sorted(net.starts)
     if not 0 <= blocks < len(starts):
         raise SystemExit(f"--train-blocks must be 0..{len(starts) - 1}")
-    limit = starts[blocks]
-    chosen = [v for v in model.trainable_variables if int(re.match(r"l(\d+)_", v.name).group(1)) < limit]
-    if not chosen:
-        raise SystemExit("no variable matched: the student's variables are named l<layer>_<kind>")
-    return chosen
+    return [v for entry in net.params[:starts[blocks]] for v in entry.values()]
 
 
 IDENTITY = "identity"  # the best-checkpoint criterion when the validation has identity scores
