@@ -30,7 +30,7 @@ from django.db import transaction
 from enhancement.images import encode_png
 from facecase.events import OPERATORS_GROUP, publish
 from facecase.files import sha256_of_path, verified_path
-from footage.jobs import JobReporter, ProcessingError
+from footage.jobs import DATABASE_GONE, JobReporter, ProcessingError
 from footage.models import Alert, Footage, JobLogLine, Sighting
 from footage.signals import sighting_stored
 from suspects.models import RegistryVersion, Suspect
@@ -144,8 +144,10 @@ class _Store:
         with transaction.atomic():
             sighting = existing or self._sighting(result, suspects)
             created_alerts = self._alerts(sighting, result, suspects)
-            if existing is None:  # face-search index and unknown-person profiles take it in (robust: the job goes on)
-                transaction.on_commit(lambda pk=sighting.pk: sighting_stored.send_robust(Sighting, sighting_id=pk))
+            # The face-search index and unknown-person profiles take it in. Sent again for a track a resumed job
+            # meets already stored: the run that stored it may have lost its database before the receivers ran
+            # (they do nothing twice).
+            transaction.on_commit(lambda pk=sighting.pk: _announce_stored(pk))
         for alert in created_alerts:
             payload = alert_payload(alert, sighting, footage_id=self.footage.pk, case_id=self.footage.case_id)
             transaction.on_commit(lambda p=payload: publish(OPERATORS_GROUP, "alert.created", p))
@@ -184,6 +186,16 @@ def alert_payload(alert: Alert, sighting: Sighting, **source: Any) -> dict[str, 
             "score": alert.score, "raw_score": alert.raw_score, "holds_on_raw": alert.holds_on_raw,
             "embedder": alert.embedder, "teacher_score": alert.teacher_score, "sighting_id": sighting.pk,
             "first_ts": sighting.first_ts, "created_at": alert.created_at.isoformat(), **source}
+
+
+def _announce_stored(sighting_id: int) -> None:
+    """``sighting_stored`` to every receiver. A receiver's own failure does not stop the job (the hourly
+    consolidation catches up), but a lost database connection does: a receiver's transaction drops the broken
+    connection, so the job would go on, on a new one, without ever learning it; it goes back to the queue as it
+    would anywhere else (footage.tasks)."""
+    for _receiver, outcome in sighting_stored.send_robust(Sighting, sighting_id=sighting_id):
+        if isinstance(outcome, DATABASE_GONE):
+            raise outcome
 
 
 def build_sighting(result: Any, suspects: dict[str, Suspect], version: RegistryVersion | None,

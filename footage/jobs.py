@@ -3,11 +3,16 @@ whose message the analyst sees when a job fails."""
 
 from __future__ import annotations
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import Max
 from django.utils import timezone
 
 from facecase.events import case_group, publish
 from footage.models import Footage, JobLogLine
+
+# A lost or broken database connection: the job did not fail, the database went away under it (footage.tasks puts
+# the job back in the queue to resume from its checkpoint).
+DATABASE_GONE = (OperationalError, InterfaceError)
 
 
 class ProcessingError(Exception):

@@ -14,20 +14,18 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from facecase.services import audit_record
 from facecase.upload_messages import analysis_failure_message
-from footage.jobs import JobReporter, ProcessingError
+from footage.jobs import DATABASE_GONE, JobReporter, ProcessingError
 from footage.models import Footage, JobLogLine
 from footage.processing import run_pipeline
 
 logger = logging.getLogger(__name__)
 
-# A lost or broken database connection: the job did not fail, the database went away under it.
-DATABASE_GONE = (OperationalError, InterfaceError)
 
 
 def worker_identity() -> str:
