@@ -9,7 +9,8 @@ same for clean copies (so clean matching does not move). Adam, linear warm-up th
 
 Writes to ``runs/student/NAME/``: ``progress.log`` (loss, seconds per step, validation), ``last.*`` checkpoints every
 ``--checkpoint`` steps and on SIGTERM (weights, optimiser variables, step: batch n depends only on the seed and n, so
-a resumed run sees the same data), ``best.weights.h5`` and ``best.json`` (the lowest validation score so far: mean
+a resumed run sees the same data; ``--resume`` continues with the run's saved ``config.json`` and refuses options
+that differ from it), ``best.weights.h5`` and ``best.json`` (the lowest validation score so far: mean
 over the validation degradations of the student's distance to the teacher's clean descriptor, plus 4x the clean
 distance) and ``curve.json``. ``--export`` copies best to ``weights/embedder_student.weights.h5`` and records its
 sha256 in ``weights/manifest.json``.
@@ -219,7 +220,17 @@ def main(argv: list[str] | None = None) -> int:
     from . import student_data as sd
 
     config = {k: v for k, v in vars(args).items() if k not in ("resume", "export", "threads")}
-    if not args.resume:
+    if args.resume and (run / "config.json").exists():
+        # A resumed run continues the run that was started: its saved settings, not this command line's defaults.
+        saved = json.loads((run / "config.json").read_text())
+        clash = {k: (saved[k], v) for k, v in config.items()
+                 if k in saved and v != saved[k] and v != parser.get_default(k)}
+        if clash:
+            parser.error("--resume continues the saved run; these options differ from its config.json (saved, "
+                         f"given): {clash}")
+        config.update(saved)
+        vars(args).update(saved)
+    else:
         (run / "config.json").write_text(json.dumps(config, indent=2))
     train_faces, val_faces = load_faces("train", log), load_faces("val", log)
     log(f"train faces {len(train_faces.paths)}, validation faces {len(val_faces.paths)}")

@@ -162,3 +162,18 @@ def test_the_trainer_can_fine_tune_only_the_first_blocks_and_leaves_the_rest_dli
         assert chosen and max(layer.values()) not in {layer[n] for n in chosen}  # the 128-d layer stays dlib's
     with pytest.raises(SystemExit):
         trainable_subset(model, len(starts))
+
+
+def test_a_resumed_training_run_refuses_options_that_differ_from_the_ones_it_was_started_with(
+        tmp_path: Path, monkeypatch: Any, capsys: Any):
+    import json
+
+    from research import train_student
+
+    monkeypatch.setattr(train_student, "RUNS", tmp_path)
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r1" / "config.json").write_text(json.dumps({"run": "r1", "steps": 6000, "lr": 1e-5}))
+    with pytest.raises(SystemExit) as stopped:
+        train_student.main(["--run", "r1", "--resume", "--steps", "100", "--threads", "1"])
+    assert stopped.value.code == 2
+    assert "'steps': (6000, 100)" in capsys.readouterr().err

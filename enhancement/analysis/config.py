@@ -63,9 +63,9 @@ class AnalysisConfig:
     # "student": each embedded crop is also described by the degradation-robust student (enhancement.student) and
     # the student's match decides (dlib's raw and enhanced matches are kept beside it); "teacher": dlib's only.
     # Default "teacher", from the measurement (docs/evaluation/, python -m research.evaluate --pairs 1000): the
-    # shipped student (3,000 CPU steps) lifts verification a little (combined 9.6 -> 13.6, low light 94.2 -> 95.6 TAR
-    # at FAR 1 %) but pulls strangers closer too, so open-set identification at the registry-sized threshold falls
-    # (clean 80 -> 56 %, blur 51 -> 29 %). Enable it per deployment with FACECASE_ANALYSIS.
+    # shipped student (s4m, 2,000 CPU steps with the margin term) lifts verification on degraded faces (combined
+    # 9.6 -> 20.0, x6 70.6 -> 77.2 TAR at FAR 1 %) but open-set identification at the registry-sized threshold stays
+    # below dlib's (clean 80 -> 73 %, blur 51 -> 42 %). Enable it per deployment with FACECASE_ANALYSIS.
     probe_embedder: str = "teacher"
     student_input: str = "raw"  # which crop the student sees: "raw" or "enhanced"
     student_threshold: float | None = None  # None: the student's calibrated threshold (weights/...student.json)
