@@ -144,16 +144,16 @@ class _Store:
         with transaction.atomic():
             sighting = existing or self._sighting(result, suspects)
             created_alerts = self._alerts(sighting, result, suspects)
-            # The face-search index and unknown-person profiles take it in. Sent again for a track a resumed job
-            # meets already stored: the run that stored it may have lost its database before the receivers ran
-            # (they do nothing twice).
-            transaction.on_commit(lambda pk=sighting.pk: _announce_stored(pk))
         for alert in created_alerts:
             payload = alert_payload(alert, sighting, footage_id=self.footage.pk, case_id=self.footage.case_id)
             transaction.on_commit(lambda p=payload: publish(OPERATORS_GROUP, "alert.created", p))
             self.reporter.log(f"ALERT {alert.suspect.name} ({alert.suspect.get_status_display()}) at "
                               f"{sighting.first_ts:.1f}-{sighting.last_ts:.1f} s, score {alert.score:.2f}"
                               f"{'' if alert.holds_on_raw else ' (only after enhancement)'}", JobLogLine.Level.WARNING)
+        # The face-search index and unknown-person profiles take it in, last: a lost connection raised from there must
+        # not cost the operators their live alerts. Sent again for a track a resumed job meets already stored: the
+        # run that stored it may have lost its database before the receivers ran (they do nothing twice).
+        transaction.on_commit(lambda pk=sighting.pk: _announce_stored(pk))
 
     def _note_skipped(self, skipped: dict[str, str]) -> None:
         """Say once per footage in the job log that a step the quality asked for could not run, and why."""
