@@ -208,17 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         _log(log_path, message)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    import keras
-
-    from enhancement.student import build_student
-
-    from . import student_data as sd
-
+    # Settled before TensorFlow starts, so a refused --resume costs nothing and leaves no TensorFlow state behind.
     config = {k: v for k, v in vars(args).items() if k not in ("resume", "export", "threads")}
     if args.resume and (run / "config.json").exists():
         # A resumed run continues the run that was started: its saved settings, not this command line's defaults.
@@ -232,6 +222,17 @@ def main(argv: list[str] | None = None) -> int:
         vars(args).update(saved)
     else:
         (run / "config.json").write_text(json.dumps(config, indent=2))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+
+    from enhancement.student import build_student
+
+    from . import student_data as sd
+
     train_faces, val_faces = load_faces("train", log), load_faces("val", log)
     log(f"train faces {len(train_faces.paths)}, validation faces {len(val_faces.paths)}")
     kernels = sd.training_kernels()
