@@ -177,3 +177,36 @@ def test_a_resumed_training_run_refuses_options_that_differ_from_the_ones_it_was
         train_student.main(["--run", "r1", "--resume", "--steps", "100", "--threads", "1"])
     assert stopped.value.code == 2
     assert "'steps': (6000, 100)" in capsys.readouterr().err
+
+
+def test_a_partly_fine_tuned_student_round_trips_through_a_delta_that_holds_only_its_changed_variables(
+        tmp_path: Path, monkeypatch: Any):
+    import json
+
+    from research import student_delta, train_student
+
+    monkeypatch.setattr(student_delta, "RUNS", tmp_path)
+    model = build_student()
+    chosen = train_student.trainable_subset(model, 2)
+    rng = np.random.default_rng(5)
+    for v in chosen:
+        v.assign(np.asarray(v.numpy()) + rng.normal(0, 1e-3, v.shape).astype(np.float32))
+    (tmp_path / "a").mkdir()
+    model.save_weights(str(tmp_path / "a" / "best.weights.h5"))
+    (tmp_path / "a" / "best.json").write_text(json.dumps({"step": 7}))
+    (tmp_path / "a" / "config.json").write_text(json.dumps({"run": "a", "train_blocks": 2}))
+
+    assert student_delta.main(["save", "--run", "a", "--out", str(tmp_path / "a.npz")]) == 0
+    with np.load(tmp_path / "a.npz", allow_pickle=False) as data:
+        assert {k.removeprefix("var/") for k in data.files if k != "meta"} == {v.name for v in chosen}
+    assert student_delta.main(["restore", str(tmp_path / "a.npz"), "--run", "b"]) == 0
+    again = build_student()
+    again.load_weights(str(tmp_path / "b" / "best.weights.h5"))
+    for mine, theirs in zip(model.weights, again.weights, strict=True):
+        assert np.array_equal(np.asarray(mine.numpy()), np.asarray(theirs.numpy())), mine.name
+    assert json.loads((tmp_path / "b" / "best.json").read_text()) == {"step": 7}
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["train_blocks"] == 2
+
+    monkeypatch.setattr(student_delta, "_base_sha", lambda: "0" * 64)
+    with pytest.raises(ValueError, match="other dlib weights"):
+        student_delta.load(tmp_path / "a.npz")
