@@ -41,10 +41,10 @@ def test_the_shipped_student_loads_and_keeps_dlibs_descriptor_space(chips: list[
     teacher = describe_chips_tf(chips)
     # the student was trained away from dlib (it is not the same network any more) ...
     assert not np.allclose(out, teacher, atol=1e-4)
-    # ... but a clean face stays near where dlib puts it: within half of dlib's same-person distance (0.6). These two
-    # chips move 0.18 and 0.23 under the margin-trained weights (s4m; mean 0.13 on the validation faces; the bound was
-    # 0.2 for s3): the clean drift is the student's main cost (weights/embedder_student.md), so it is bounded here.
-    assert np.linalg.norm(out - teacher, axis=1).max() < 0.3
+    # ... but a clean face stays near where dlib puts it: far inside dlib's same-person distance (0.6). These two chips
+    # move 0.11 under the shipped s6b7 (mean 0.08 on the validation faces), 0.18 and 0.23 under s4m, which moved the
+    # whole network: the clean drift is the student's main cost (weights/embedder_student.md), so it is bounded here.
+    assert np.linalg.norm(out - teacher, axis=1).max() < 0.2
     with pytest.raises(ValueError, match="unknown embedder backend"):
         describe_chips(chips, "nope")
 

@@ -63,9 +63,10 @@ class AnalysisConfig:
     # "student": each embedded crop is also described by the degradation-robust student (enhancement.student) and
     # the student's match decides (dlib's raw and enhanced matches are kept beside it); "teacher": dlib's only.
     # Default "teacher", from the measurement (docs/evaluation/, python -m research.evaluate --pairs 1000): the
-    # shipped student (s4m, 2,000 CPU steps with the margin term) lifts verification on degraded faces (combined
-    # 9.6 -> 20.0, x6 70.6 -> 77.2 TAR at FAR 1 %) but open-set identification at the registry-sized threshold stays
-    # below dlib's (clean 80 -> 73 %, blur 51 -> 42 %). Enable it per deployment with FACECASE_ANALYSIS.
+    # shipped student (s6b7: the first 7 residual blocks fine-tuned with the margin term, 6,000 CPU steps) lifts
+    # verification on degraded faces (x6 70.6 -> 79.4, combined 9.6 -> 18.0 TAR at FAR 1 %, clean 98.8 -> 98.6) but
+    # open-set identification at the registry-sized threshold stays below dlib's (clean 80 -> 77 %, blur 51 -> 49 %).
+    # Enable it per deployment with FACECASE_ANALYSIS.
     probe_embedder: str = "teacher"
     student_input: str = "raw"  # which crop the student sees: "raw" or "enhanced"
     student_threshold: float | None = None  # None: the student's calibrated threshold (weights/...student.json)
