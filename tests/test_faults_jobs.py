@@ -139,8 +139,11 @@ def test_it_processes_100_jobs_exactly_once_on_two_clusters_when_one_is_killed(
     finished = AuditEvent.objects.filter(verb="processed", object_id__in=[str(pk) for pk in jobs])
     assert sorted(int(pk) for pk in finished.values_list("object_id", flat=True)) == sorted(jobs)  # once each
     # The job host-a held when it died was taken back from its stale lease and finished by host-b.
+    # host-a's own "processing" line is missing when the freeze fell between its claim of the row (which is what
+    # `held` read) and that line (footage.tasks.process_footage claims, then logs): CI saw {34: ['host-b']} once.
     taken_back = held
-    assert all(processed_on(pk) == ["host-a", "host-b"] for pk in taken_back), {pk: processed_on(pk) for pk in held}
+    assert all(processed_on(pk) in (["host-a", "host-b"], ["host-b"]) for pk in taken_back), \
+        {pk: processed_on(pk) for pk in held}
     assert AuditEvent.objects.filter(verb="requeue", object_id__in=[str(pk) for pk in taken_back]).exists()
     done_after = [pk for pk in jobs if processed_on(pk) == ["host-b"]]
     assert done_after, "host-b processed nothing on its own"
