@@ -18,7 +18,6 @@ of the checkpoint it was made from.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -49,17 +48,18 @@ def changed_variables(model: Any) -> dict[str, np.ndarray]:
     from enhancement.student import build_student
 
     base = _variables(build_student())
-    return {name: np.asarray(v.numpy()) for name, v in _variables(model).items()
-            if not np.array_equal(np.asarray(v.numpy()), np.asarray(base[name].numpy()))}
+    values = {name: np.asarray(v.numpy()) for name, v in _variables(model).items()}
+    return {name: a for name, a in values.items() if not np.array_equal(a, np.asarray(base[name].numpy()))}
 
 
 def save(weights: Path, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
     from enhancement.student import build_student
+    from enhancement.weights import sha256_file
 
     model = build_student()
     model.load_weights(str(weights))
     changed = changed_variables(model)
-    meta = {**meta, "base_sha256": _base_sha(), "from_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+    meta = {**meta, "base_sha256": _base_sha(), "from_sha256": sha256_file(weights),
             "variables": len(changed), "parameters": int(sum(a.size for a in changed.values()))}
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, meta=np.array(json.dumps(meta)), **{f"var/{k}": a for k, a in changed.items()})
