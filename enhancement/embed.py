@@ -135,10 +135,16 @@ def embed_faces(image: np.ndarray, boxes: list[Box], backend: str | None = None)
             for v, b, m in zip(vectors, boxes, marks, strict=True)]
 
 
-def embed_face_by(image: np.ndarray, box: Box, backends: Sequence[str | None]) -> list[np.ndarray]:
-    """The descriptor of the face in ``box`` by each of ``backends``, from one landmark fit and one aligned chip."""
+def face_chip(image: np.ndarray, box: Box) -> np.ndarray:
+    """The aligned 150x150 RGB chip of the face in ``box`` (what every backend describes)."""
     as_image(image, grey_ok=True)
     chips, _ = aligned_chips(image, [as_box(box, image, name="face box")])
+    return chips[0]
+
+
+def embed_face_by(image: np.ndarray, box: Box, backends: Sequence[str | None]) -> list[np.ndarray]:
+    """The descriptor of the face in ``box`` by each of ``backends``, from one landmark fit and one aligned chip."""
+    chips = [face_chip(image, box)]
     return [describe_chips(chips, backend)[0] for backend in backends]
 
 

@@ -16,7 +16,10 @@ The rules (``RULES``):
   gives a stranger N chances to fall under the threshold, so its false-alert rate grows with the track's length.
 
 ``average_chips``: multi-frame alignment and averaging of the embedder's aligned 150x150 chips (translation
-registration by ECC to the best frame's chip) to make one chip to embed; measured in ``research/track_fusion.py``.
+registration by ECC to the best frame's chip) to make one chip to embed. A rule with ``chip_average`` counts that
+chip's descriptor as one more view of the track: the distance to a gallery row is the smaller of the rule's and the
+averaged chip's (``chip_vector``). Averaging registered frames cancels independent noise before the embedder sees
+the face, which the per-frame rules cannot; measured in ``research/track_fusion.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class FusionRule:
     name: str = "pooled"
     keep: int | None = None
     power: float = 1.0
+    chip_average: bool = False  # the averaged chip's descriptor is one more view (the nearer distance counts)
 
     def __post_init__(self) -> None:
         if self.name not in RULES:
@@ -89,10 +93,28 @@ def _distances(gallery: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(sq, 0.0))
 
 
+def _chip_view(rule: FusionRule, chip_vector: np.ndarray | None, dim: int) -> np.ndarray | None:
+    """The averaged chip's descriptor as a ``(1, D)`` float64 row when ``rule`` uses it, else None."""
+    if not rule.chip_average or chip_vector is None:
+        return None
+    c = np.asarray(chip_vector, dtype=np.float64).reshape(-1)
+    if c.shape[0] != dim or not np.all(np.isfinite(c)):
+        raise ValueError(f"chip_vector must be a finite ({dim},) descriptor, got shape {c.shape}")
+    return c[None, :]
+
+
 def track_distances(gallery: np.ndarray, vectors: np.ndarray, weights: np.ndarray,
-                    rule: FusionRule = FusionRule()) -> np.ndarray:
-    """One distance from the track to each gallery row under ``rule``: ``(M,)`` float64."""
+                    rule: FusionRule = FusionRule(), chip_vector: np.ndarray | None = None) -> np.ndarray:
+    """One distance from the track to each gallery row under ``rule``: ``(M,)`` float64. With
+    ``rule.chip_average``, ``chip_vector`` (the descriptor of ``average_chips`` of the track's frames) is one more
+    view: each row's distance is the smaller of the rule's and the chip's."""
     v, w = _check(vectors, weights)
+    chip = _chip_view(rule, chip_vector, v.shape[1])
+    d = _rule_distances(gallery, v, w, rule)
+    return d if chip is None else np.minimum(d, _distances(gallery, chip)[:, 0])
+
+
+def _rule_distances(gallery: np.ndarray, v: np.ndarray, w: np.ndarray, rule: FusionRule) -> np.ndarray:
     if rule.name == "pooled":
         pooled = pooled_descriptor(v, w, rule.keep, rule.power).astype(np.float64)[None, :]
         return _distances(gallery, pooled)[:, 0]
@@ -106,11 +128,18 @@ def track_distances(gallery: np.ndarray, vectors: np.ndarray, weights: np.ndarra
 
 
 def identity_distance(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray,
-                      rule: FusionRule = FusionRule()) -> float:
+                      rule: FusionRule = FusionRule(), chip_vector: np.ndarray | None = None) -> float:
     """The track's distance to one enrolled identity with several photos (``rows``, ``(R, D)``): the pooled
     descriptor's distance to the nearest photo, or, for the per-frame rules, each frame's distance to its nearest
-    photo combined by the rule (what the matcher did before fusion)."""
+    photo combined by the rule (what the matcher did before fusion); with ``rule.chip_average``, the averaged
+    chip's distance to the nearest photo where that is smaller."""
     v, w = _check(vectors, weights)
+    chip = _chip_view(rule, chip_vector, v.shape[1])
+    d = _identity_rule_distance(rows, v, w, rule)
+    return d if chip is None else min(d, float(_distances(rows, chip).min()))
+
+
+def _identity_rule_distance(rows: np.ndarray, v: np.ndarray, w: np.ndarray, rule: FusionRule) -> float:
     if rule.name in ("pooled", "mean"):
         return float(track_distances(rows, v, w, rule).min())
     nearest = _distances(rows, v).min(axis=0)  # (N,): each frame's nearest photo of this identity

@@ -90,7 +90,7 @@ def _candidates(summary: Any, suspects: dict[str, Suspect], other: Any = None) -
         suspect = suspects.get(str(c["label"]))
         row = {"suspect_id": suspect.pk if suspect else None, "label": str(c["label"]),
                "name": suspect.name if suspect else None, "distance": c["distance"], "score": c["score"],
-               "votes": c.get("votes")}
+               "votes": c.get("votes"), "view": c.get("view")}
         if other is not None and c["label"] in other_by_label:
             row["raw_distance"] = other_by_label[c["label"]]["distance"]
             row["raw_score"] = other_by_label[c["label"]]["score"]

@@ -36,6 +36,10 @@ class CandidateOutput(serializers.Serializer):
     votes = serializers.IntegerField(allow_null=True, default=None)
     raw_distance = serializers.FloatField(allow_null=True, default=None, help_text="same candidate on the raw crop")
     raw_score = serializers.FloatField(allow_null=True, default=None)
+    view = serializers.ChoiceField(
+        choices=["crops", "averaged chip"], allow_null=True, default=None,
+        help_text="which view of the track gave the distance: its best crops fused, or the registered average of "
+                  "their aligned chips (null: recorded before the averaged chip existed)")
 
 
 class StepRecordOutput(serializers.Serializer):

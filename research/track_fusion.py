@@ -30,7 +30,7 @@ import csv
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,11 @@ def distance_matrix(gallery: np.ndarray, tracks: Tracks, n: int, rule: FusionRul
         g = gallery.astype(np.float64)
         return np.sqrt(np.maximum((g * g).sum(1)[:, None] + (v * v).sum(1)[None] - 2 * g @ v.T, 0))
     assert isinstance(rule, FusionRule)
-    cols = [track_distances(gallery, tracks.vectors[j, :n], tracks.weights[j, :n], rule)
+    chips = None
+    if rule.chip_average:  # one frame: its own chip; longer tracks: the averaged chip of their first n frames
+        chips = tracks.vectors[:, 0] if n == 1 else tracks.chip_avg[:, tracks.chip_lengths.index(n)]
+    cols = [track_distances(gallery, tracks.vectors[j, :n], tracks.weights[j, :n], rule,
+                            None if chips is None else chips[j])
             for j in range(tracks.vectors.shape[0])]
     return np.stack(cols, axis=1)
 
@@ -223,7 +227,9 @@ def rule_name(rule: FusionRule | str) -> str:
         return {"chip_avg": "aligned chips averaged (ECC), one embedding"}.get(rule, rule)
     keep = "all" if rule.keep is None else str(rule.keep)
     if rule == TODAY:
-        return "today: best-3 mean distance (weight^1)"
+        return "before fusion: best-3 mean distance (weight^1)"
+    if rule.chip_average:
+        return rule_name(replace(rule, chip_average=False)) + " or the averaged chip, nearer"
     return {"best_k_distance": f"best-{keep} mean distance (weight^{rule.power:g})", "any_frame": "any frame matches",
             "mean": "plain mean of all embeddings",
             "pooled": f"pooled best-{keep}, weight^{rule.power:g}"}[rule.name]
@@ -294,11 +300,24 @@ def main(argv: list[str] | None = None) -> None:
     # N >= 4, of TAR at FAR = 1 % and of the share of known tracks identified at the alert threshold; a rule whose
     # stranger-alert rate is, in any cell, above the worst of today's rule is out ("stranger false alerts must not
     # rise", issue 16).
-    alert_train = open_set_threshold(enrolled_count(splits["train"]))
+    def alert_for(pairs: list[tuple[Path, Path, bool]]) -> float:
+        """The product's alert threshold for this gallery's size, from the probe embedder's own calibration."""
+        if args.embedder == "student":
+            from .evaluate.identification import student_thresholds
+
+            student = student_thresholds(enrolled_count(pairs))
+            if student is None:
+                raise SystemExit("the student has no calibration: run python -m research.calibrate_student")
+            return student[1]
+        return open_set_threshold(enrolled_count(pairs))
+
+    alert_train = alert_for(splits["train"])
     grid = [FusionRule("pooled", keep, power) for keep in POOL_KEEP for power in POOL_POWER]
     distance_grid = [FusionRule("best_k_distance", keep, power) for keep in POOL_KEEP for power in POOL_POWER]
+    # The same rules with the averaged chip as one more view (the nearer distance counts), and the chip alone.
+    chip_grid = [replace(r, chip_average=True) for r in [*grid, *distance_grid, MEAN]]
     train: dict[FusionRule | str, dict[str, float]] = {}
-    for rule in dict.fromkeys([*grid, *distance_grid, TODAY, MEAN_DISTANCE, MEAN, ANY, "chip_avg"]):
+    for rule in dict.fromkeys([*grid, *distance_grid, *chip_grid, TODAY, MEAN_DISTANCE, MEAN, ANY, "chip_avg"]):
         tars, ids, alerts = [], [], []
         for deg in args.degradations:
             for n in lengths(deg):
@@ -319,11 +338,13 @@ def main(argv: list[str] | None = None) -> None:
                 round(train[r]["criterion"], 6))
 
     chosen = max(grid, key=lambda r: round(train[r]["criterion"], 6))
-    product = max([*grid, *distance_grid, MEAN], key=rank)  # "any frame" and chip averaging: measured only
+    product = max([*grid, *distance_grid, MEAN, *chip_grid, "chip_avg"], key=rank)  # "any frame": measured only
+    current = AnalysisConfig().fusion_rule
     log(f"chosen on pairsDevTrain: {rule_name(chosen)}; for the product: {rule_name(product)}")
 
-    rules: list[FusionRule | str] = list(dict.fromkeys([TODAY, ANY, MEAN_DISTANCE, MEAN, chosen, product, "chip_avg"]))
-    alert_threshold = open_set_threshold(enrolled_count(splits["test"]))
+    rules: list[FusionRule | str] = list(dict.fromkeys([TODAY, ANY, MEAN_DISTANCE, MEAN, chosen, current, product,
+                                                        "chip_avg"]))
+    alert_threshold = alert_for(splits["test"])
     rows: list[dict[str, Any]] = []
     for deg in args.degradations:
         single_threshold = None
@@ -345,14 +366,14 @@ def main(argv: list[str] | None = None) -> None:
                 rows.append(row)
     strangers = identification(galleries["train"], data[("train", args.degradations[0])], splits["train"], 1, TODAY,
                                alert_train)["strangers"]
-    write(args, rows, chosen, product, train, int(strangers), tag, embed_s, time.perf_counter() - t_start, splits)
+    write(args, rows, chosen, product, train, int(strangers), tag, embed_s, time.perf_counter() - t_start, splits,
+          current, alert_threshold)
     log(f"wrote {args.out / 'track_fusion.md'}")
 
 
 def write(args: argparse.Namespace, rows: list[dict[str, Any]], chosen: FusionRule, product: FusionRule | str,
           train: dict[FusionRule | str, dict[str, float]], strangers_train: int, tag: str, embed_s: float,
-          total_s: float,
-          splits: dict[str, list]) -> None:
+          total_s: float, splits: dict[str, list], current: FusionRule, alert_threshold: float) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[-1]).index(k) if k in rows[-1] else 99)
     with (args.out / "track_fusion.csv").open("w", newline="") as fh:
@@ -363,7 +384,9 @@ def write(args: argparse.Namespace, rows: list[dict[str, Any]], chosen: FusionRu
     pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
     cmd = "python -m research.track_fusion" + (f" --pairs {args.pairs}" if args.pairs != 300 else "") + (
         f" --embedder {args.embedder}" if args.embedder != "tf" else "") + (
-        f" --student-weights {args.student_weights}" if args.student_weights else "")
+        f" --student-weights {args.student_weights}" if args.student_weights else "") + (
+        f" --nmax {args.nmax}" if args.nmax != 30 else "") + (
+        f" --nmax-other {args.nmax_other}" if args.nmax_other != 8 else "")
     lines = [
         "# Track-level fusion: many poor frames, one decision",
         "",
@@ -377,8 +400,13 @@ def write(args: argparse.Namespace, rows: list[dict[str, Any]], chosen: FusionRu
         "seed (own blur kernel, noise and gain); N = 1, 4, 8 are the first frames of the same track.",
         "- Chosen on pairsDevTrain (last table): the pooled rule's parameters, **" + rule_name(chosen) + "** (best "
         "criterion), and the rule for the product, **" + rule_name(product) + "** (best criterion among the pooled and "
-        "mean-distance grids and the plain mean whose stranger alerts do not exceed today's rule's in any cell; "
-        "\"any frame\" and chip averaging are measured, not candidates).",
+        "mean-distance grids, the plain mean, each of them with the averaged chip as one more view, and the averaged "
+        "chip alone, whose stranger alerts do not exceed, in any cell, the worst of the rule used before fusion; "
+        "\"any frame\" is measured, not a candidate). The product's rule when this ran: **"
+        + rule_name(current) + "**.",
+        "- The averaged chip: the track's aligned 150x150 chips registered to the best one by ECC (translation) and "
+        "averaged with quality weights (`enhancement.fusion.average_chips`), then embedded once; with N = 30 it "
+        "averages all 30 frames.",
         "",
         "## TAR at FAR = 1 % (%), threshold from pairsDevTrain; FAR reached on pairsDevTest in brackets",
         "",
@@ -402,7 +430,8 @@ def write(args: argparse.Namespace, rows: list[dict[str, Any]], chosen: FusionRu
         lines.append("")
     enrolled = enrolled_count(splits["test"])
     lines += [f"## Identification, {enrolled} people enrolled, at the analysis' alert threshold for that gallery "
-              f"({open_set_threshold(enrolled):.4f}): identified / wrong identity / stranger alerts (%)", ""]
+              f"({alert_threshold:.4f}, the probe embedder's own calibration): identified / wrong identity / "
+              "stranger alerts (%)", ""]
     ident_rows = [r for r in rows if r["frames"] in (1, 8, 30)]
     example = ident_rows[0] if ident_rows else None
     if example:

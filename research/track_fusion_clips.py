@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from enhancement.analysis.matching import embedding_view
 from enhancement.datasets import REPO_ROOT, lfw_pairs, shared_data_dir
 from enhancement.embed import aligned_chips, describe_chips, embed_face
 from enhancement.frames import crop_quality, crop_with_margin
-from enhancement.fusion import FusionRule, identity_distance
+from enhancement.fusion import FusionRule, average_chips, identity_distance
 from enhancement.match import open_set_threshold
 
 from . import degrade
@@ -113,7 +114,9 @@ def degrade_crop(crop: np.ndarray, degradation: str, seed: int) -> tuple[np.ndar
 
 
 def embed_piece(piece: dict[str, Any], frames: dict[int, np.ndarray], degradation: str,
-                seed: int) -> tuple[np.ndarray, np.ndarray]:
+                seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each embedded frame's descriptor and quality weight, and the descriptor of their registered, averaged
+    chips (``enhancement.fusion.average_chips``; None with fewer than 2 frames), as ``TrackMatcher`` makes them."""
     face_px, min_px = AnalysisConfig().embed_face_px, AnalysisConfig().min_face_px
     chips, weights = [], []
     for f, box in zip(piece["frames"], piece["boxes"], strict=True):
@@ -127,18 +130,21 @@ def embed_piece(piece: dict[str, Any], frames: dict[int, np.ndarray], degradatio
         weights.append(float(np.sqrt(w * h) * q.score))
         image, ebox = embedding_view(out, (x, y, w, h), face_px)
         chips.append(aligned_chips(image, [ebox])[0][0])
-    return describe_chips(chips, "tf").reshape(-1, 128), np.array(weights)
+    w = np.array(weights)
+    averaged = [average_chips(chips, w)] if len(chips) >= 2 else []
+    described = describe_chips(chips + averaged, "tf").reshape(-1, 128)
+    return described[:len(chips)], w, (described[len(chips)] if averaged else None)
 
 
 def decide(gallery_v: np.ndarray, labels: np.ndarray, vectors: np.ndarray, weights: np.ndarray,
-           rule: FusionRule, threshold: float) -> set[str]:
+           rule: FusionRule, threshold: float, chip: np.ndarray | None = None) -> set[str]:
     if not len(vectors):
         return set()
     if rule.name == "any_frame":
         d = np.linalg.norm(gallery_v[:, None] - vectors[None], axis=2)
         return {str(labels[k]) for f, k in enumerate(d.argmin(axis=0)) if d[k, f] < threshold}
     names = sorted(set(labels))
-    dist = {n: identity_distance(gallery_v[labels == n], vectors, weights, rule) for n in names}
+    dist = {n: identity_distance(gallery_v[labels == n], vectors, weights, rule, chip) for n in names}
     best = min(names, key=lambda n: dist[n])
     return {best} if dist[best] < threshold else set()
 
@@ -161,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     frames = {name: read_frames(path, {f for p in pieces if p["clip"] == name for f in p["frames"]})
               for name, path, _ in clips()}
     for p in pieces:  # who is it: decided on the clean frames
-        vectors, weights = embed_piece(p, frames[p["clip"]], "clean", 0)
+        vectors, weights, _ = embed_piece(p, frames[p["clip"]], "clean", 0)
         if p["clip"] == "hdtf":
             p["person"] = HDTF_PERSON
         else:
@@ -169,8 +175,11 @@ def main(argv: list[str] | None = None) -> None:
             name, d = min(((n, float(np.linalg.norm(pooled - r))) for n, r in refs.items()), key=lambda t: t[1])
             p["person"] = name if d < KNOWN_DISTANCE else None
     product = AnalysisConfig().fusion_rule
+    plain = replace(product, chip_average=False)
     rules = [("before fusion: best 3 by quality, mean distance", FusionRule("best_k_distance", 3, 1.0)),
-             (f"product default: {product.name} best-{product.keep}, weight^{product.power:g}", product),
+             (f"product default: {product.name} best-{product.keep}, weight^{product.power:g}"
+              + (", or the averaged chip, nearer" if product.chip_average else ""), product),
+             (f"{plain.name} best-{plain.keep}, weight^{plain.power:g} (without the averaged chip)", plain),
              ("any frame matches", FusionRule("any_frame")),
              ("plain mean of all embeddings", FusionRule("mean")),
              (f"pooled best-{args.rule.keep or 'all'}, weight^{args.rule.power:g}", args.rule)]
@@ -178,9 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     for deg in args.degradations:
         for p in pieces:
             for r in range(args.repeats if deg != "clean" else 1):
-                vectors, weights = embed_piece(p, frames[p["clip"]], deg, args.seed + r)
-                for name, rule in rules:
-                    named = decide(gallery_v, labels, vectors, weights, rule, threshold)
+                vectors, weights, chip = embed_piece(p, frames[p["clip"]], deg, args.seed + r)
+                for name, rule in dict.fromkeys(rules):
+                    named = decide(gallery_v, labels, vectors, weights, rule, threshold, chip)
                     c = counts.setdefault((deg, name), {"known": 0, "identified": 0, "wrong": 0, "strangers": 0,
                                                         "alerts": 0})
                     if p["person"] is None:

@@ -103,12 +103,13 @@ def test_it_measures_tracks_for_each_embedder_rule_and_length(report):
     embedders = {"teacher"} | ({"student"} if "student" in summary["config"]["variants"] else set())
     assert {r["embedder"] for r in tracks} == embedders
     assert {r["degradation"] for r in tracks} == {"combined"} and {int(r["frames"]) for r in tracks} == {1, 4}
-    assert len({r["rule"] for r in tracks}) == 3 and any(r["rule"].startswith("any frame") for r in tracks)
+    assert len({r["rule"] for r in tracks}) == 4 and any(r["rule"].startswith("any frame") for r in tracks)
+    assert any(r["rule"].startswith("product:") and r["rule"].endswith("or the averaged chip") for r in tracks)
     for r in tracks:
         assert 0.0 <= float(r["tar_far_1pct"]) <= 1.0 and 0.0 <= float(r["far_reached"]) <= 1.0
         if r["embedder"] == "teacher":
             assert int(r["id_known"]) + int(r["id_strangers"]) > 0
-    # one frame is one frame whatever the rule: the three rules agree at N = 1
+    # one frame is one frame whatever the rule: the four rules agree at N = 1
     for emb in embedders:
         single = {r["tar_far_1pct"] for r in tracks if r["embedder"] == emb and r["frames"] == "1"}
         assert len(single) == 1, single

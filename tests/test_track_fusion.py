@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
 from enhancement.analysis import AnalysisConfig
 from enhancement.analysis.checkpoint import CheckpointError, LoopState, dump, load
-from enhancement.analysis.matching import TrackMatcher
+from enhancement.analysis.matching import TrackMatcher, embedding_view
 from enhancement.analysis.timing import StageClock
 from enhancement.embed import aligned_chips, describe_chips, embed_face
 from enhancement.frames import BestCrops, crop_quality
@@ -152,7 +154,8 @@ def test_it_averages_the_aligned_chips_of_a_degraded_track_into_one_closer_than_
 def test_it_matches_a_track_on_its_fused_crops_and_keeps_only_the_best_few_as_evidence(track_frames) -> None:
     clean, frames = track_frames
     config = AnalysisConfig(enhance=False, embed_backend="dlib", keep_best=2, fusion="pooled", fusion_keep=6,
-                            fusion_power=1.0)
+                            fusion_power=1.0, chip_average_keep=0)
+    assert not config.fusion_rule.chip_average
     store = BestCrops(keep=config.crops_kept)
     points = []
     for i, frame in enumerate(frames):
@@ -170,6 +173,57 @@ def test_it_matches_a_track_on_its_fused_crops_and_keeps_only_the_best_few_as_ev
     row = next(r for r in result.raw.candidates if r["label"] == "astronaut")
     assert row["distance"] == pytest.approx(expected, abs=2e-4)
     assert result.raw.candidates[0]["label"] == "astronaut"
+
+
+def test_it_adds_the_averaged_chip_as_one_more_view_and_says_which_view_matched(track_frames) -> None:
+    clean, frames = track_frames
+    config = AnalysisConfig(enhance=False, embed_backend="dlib", keep_best=2, fusion_keep=3, chip_average_keep=8)
+    assert config.fusion_rule.chip_average and config.crops_kept == 8
+    store = BestCrops(keep=config.crops_kept)
+    points = []
+    for i, frame in enumerate(frames):
+        store.offer(frame, i, i / 10, ASTRONAUT_FACE)
+        points.append(TrackPoint(i, i / 10, ASTRONAUT_FACE, 1.0))
+    best = store.best()
+    assert len(best) == 8
+    other = embed_face(cv2.flip(astronaut_bgr(), 0), ASTRONAUT_FACE)
+    gallery = Gallery(np.stack([embed_face(clean, ASTRONAUT_FACE), other]), ["astronaut", "other"])
+    track = Track(1, points)
+    result = TrackMatcher(gallery, config, StageClock()).track_result(track, best)
+    # Computed here on its own: the fused distance of the 3 best crops, and the averaged chip of all 8.
+    weights = np.array([c.weight for c in best])
+    fused = np.stack([embed_face(c.crop, c.box_in_crop) for c in best[:3]])
+    frames_d = identity_distance(gallery.vectors[:1], fused, weights[:3], FusionRule("best_k_distance", 3, 4.0))
+    views = [embedding_view(c.crop, c.box_in_crop, config.embed_face_px) for c in best]
+    chips = [aligned_chips(image, [box])[0][0] for image, box in views]
+    chip_d = float(np.linalg.norm(describe_chips([average_chips(chips, weights)], "dlib")[0] - gallery.vectors[0]))
+    assert chip_d < frames_d  # on this track the averaged frames are nearer to the clean face than the best 3
+    row = next(r for r in result.raw.candidates if r["label"] == "astronaut")
+    assert row["distance"] == pytest.approx(chip_d, abs=2e-4) and row["view"] == "averaged chip"
+    assert result.raw.candidates[0]["label"] == "astronaut"
+    # Off: the same crops give the fused crops' distance, and say so.
+    off = TrackMatcher(gallery, replace(config, chip_average_keep=0), StageClock()).track_result(track, best)
+    row = next(r for r in off.raw.candidates if r["label"] == "astronaut")
+    assert row["distance"] == pytest.approx(frames_d, abs=2e-4) and row["view"] == "crops"
+    # One crop: nothing to average, the crop's own distance.
+    single = TrackMatcher(gallery, config, StageClock()).track_result(Track(1, points[:1]), best[:1])
+    alone = float(np.linalg.norm(embed_face(best[0].crop, best[0].box_in_crop) - gallery.vectors[0]))
+    row = next(r for r in single.raw.candidates if r["label"] == "astronaut")
+    assert row["distance"] == pytest.approx(alone, abs=2e-4) and row["view"] == "crops"
+
+
+def test_the_averaged_chip_view_is_the_nearer_distance_and_refuses_a_wrong_descriptor(track_vectors) -> None:
+    clean, vectors, weights = track_vectors
+    gallery = np.stack([clean, -clean])
+    rule = FusionRule("best_k_distance", 3, 4.0, chip_average=True)
+    frames_only = track_distances(gallery, vectors, weights, replace(rule, chip_average=False))
+    np.testing.assert_allclose(track_distances(gallery, vectors, weights, rule), frames_only)  # no chip given
+    chip = clean + 0.01
+    expected = np.minimum(frames_only, np.linalg.norm(gallery - chip, axis=1))
+    np.testing.assert_allclose(track_distances(gallery, vectors, weights, rule, chip), expected)
+    assert identity_distance(gallery[:1], vectors, weights, rule, chip) == pytest.approx(expected[0])
+    with pytest.raises(ValueError, match="chip_vector must be"):
+        track_distances(gallery, vectors, weights, rule, np.zeros(64))
 
 
 def test_it_refuses_to_resume_a_checkpoint_written_with_another_fusion_setting() -> None:
@@ -194,9 +248,11 @@ def test_the_live_matcher_embeds_each_fused_crop_once_and_forgets_crops_that_lef
     track = Track(1, [TrackPoint(i, i / 10, ASTRONAUT_FACE, 1.0) for i in range(len(frames))])
     first = matcher.track_result(track, best)
     assert len(matcher.cache) == 2 and len(matcher.vectors) == 3  # evidence crops, and the other fused ones
+    assert len(best) == config.chip_average_keep == len(matcher.chips) and len(matcher.averaged) == 1
     cached = {k: v[0] for k, v in matcher.vectors.items() if v is not None}
     again = matcher.track_result(track, best)
     assert again.raw.candidates == first.raw.candidates
     assert all(matcher.vectors[k][0] is v for k, v in cached.items())  # the same arrays: not embedded again
+    assert all(matcher.chips[k] is v for k, v in dict(matcher.chips).items())
     matcher.forget(best[:2])
-    assert len(matcher.cache) == 2 and not matcher.vectors
+    assert len(matcher.cache) == 2 and not matcher.vectors and len(matcher.chips) == 2 and not matcher.averaged

@@ -1,18 +1,19 @@
 """A track's best crops embedded and fused into one match against the gallery (``enhancement.fusion``, the rule in
-``AnalysisConfig``); the best few of them are also enhanced and kept as evidence. Crops ``uint8`` BGR, boxes
-``(x, y, w, h)``."""
+``AnalysisConfig``), with the registered average of their aligned chips as one more view; the best few of them are
+also enhanced and kept as evidence. Crops ``uint8`` BGR, boxes ``(x, y, w, h)``."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import cv2
 import numpy as np
 
-from ..embed import embed_face_by
+from ..embed import describe_chips, embed_face_by, face_chip
 from ..frames import Candidate
-from ..fusion import identity_distance, pooled_descriptor
+from ..fusion import average_chips, identity_distance, pooled_descriptor
 from ..match import DEFAULT_THRESHOLD, student_operating_point
 from ..match import score as match_score
 from ..track import Track
@@ -65,37 +66,73 @@ class TrackMatcher:
         vectors = [np.asarray(v, dtype=np.float32) for v in embed_face_by(image, box, backends)]
         return vectors[0], (vectors[1] if student else None)
 
-    def aggregate(self, vectors: list[np.ndarray], weights: list[float],
-                  threshold: float | None = None) -> MatchSummary:
+    def aggregate(self, vectors: list[np.ndarray], weights: list[float], threshold: float | None = None,
+                  chip_vector: np.ndarray | None = None) -> MatchSummary:
+        """One match from the crops' descriptors under the fusion rule; ``chip_vector``: the descriptor of the
+        track's averaged chip (``averaged_chip``), one more view when the rule uses it."""
         if not vectors or self.gallery is None or len(self.gallery) == 0:
             return MatchSummary(None, None, None, [])
         threshold = self.threshold if threshold is None else threshold
         k = self.config.top_k
         stacked = np.stack(vectors)
         w = np.asarray(weights, dtype=np.float64)
+        chip = chip_vector if self.rule.chip_average else None
         per_crop = [self.gallery.search(v, k, threshold=threshold) for v in vectors]
         labels = {str(c.label) for cands in per_crop for c in cands}
         if self.rule.name in ("pooled", "mean"):  # identities near the pooled descriptor, too
             pooled = stacked.mean(axis=0) if self.rule.name == "mean" else pooled_descriptor(
                 stacked, w, self.rule.keep, self.rule.power)
             labels |= {str(c.label) for c in self.gallery.search(pooled, k, threshold=threshold)}
+        if chip is not None:  # and near the averaged chip
+            labels |= {str(c.label) for c in self.gallery.search(chip, k, threshold=threshold)}
         gallery_labels = np.asarray(self.gallery.labels).astype(str)
         total = float(w.sum()) or 1.0
         rows: list[dict[str, Any]] = []
         for label in sorted(labels):
             # Exact distance to the identity (its nearest enrolled photo), also where it was outside a crop's top-k.
-            distance = identity_distance(self.gallery.vectors[gallery_labels == label], stacked, w, self.rule)
+            photos = self.gallery.vectors[gallery_labels == label]
+            distance = identity_distance(photos, stacked, w, self.rule, chip)
+            frames = identity_distance(photos, stacked, w, replace(self.rule, chip_average=False))
             votes = sum(wgt for cands, wgt in zip(per_crop, w, strict=True)
                         if any(str(c.label) == label for c in cands))  # weight of the crops ranking it in their top-k
             # The score of the fused distance (the matcher's curve: 0.5 exactly at the threshold), so that
-            # "score >= 0.5" and "matched" always agree.
+            # "score >= 0.5" and "matched" always agree. ``view``: which view of the track gave the distance.
             rows.append({"label": label, "distance": round(distance, 4),
-                         "score": round(match_score(distance, threshold), 4), "votes": round(votes / total, 3)})
+                         "score": round(match_score(distance, threshold), 4), "votes": round(votes / total, 3),
+                         "view": "averaged chip" if distance < frames else "crops"})
         rows.sort(key=lambda r: (r["distance"], str(r["label"])))
         rows = rows[:k]
         best = rows[0]
         decided = best["label"] if best["distance"] < threshold else None
         return MatchSummary(decided, best["distance"], best["score"], rows)
+
+    def raw_chip(self, cand: Candidate) -> np.ndarray | None:
+        """The aligned chip of the raw crop, as the embedder cuts it; None when the face is too small to embed."""
+        if min(cand.box[2], cand.box[3]) < self.config.min_face_px:
+            return None
+        t0 = time.perf_counter()
+        image, box = embedding_view(cand.crop, cand.box_in_crop, self.config.embed_face_px)
+        chip = face_chip(image, box)
+        self.clock.add("embed", t0)
+        return chip
+
+    def averaged_chip(self, best: list[Candidate]) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """(teacher, student or None) descriptors of the registered, quality-weighted average of the aligned chips
+        of the track's ``chip_average_keep`` best crops; None when the rule does not use it or fewer than 2 crops
+        can be embedded (one chip's average is itself)."""
+        if not self.rule.chip_average:
+            return None
+        pairs = [(chip, cand.weight) for cand in best[:self.config.chip_average_keep]
+                 if (chip := self.raw_chip(cand)) is not None]
+        if len(pairs) < 2:
+            return None
+        t0 = time.perf_counter()
+        averaged = average_chips([c for c, _ in pairs], np.array([w for _, w in pairs]))
+        teacher = np.asarray(describe_chips([averaged], self.config.embed_backend)[0], dtype=np.float32)
+        student = (np.asarray(describe_chips([averaged], "student")[0], dtype=np.float32)
+                   if self.use_student else None)
+        self.clock.add("embed", t0)
+        return teacher, student
 
     def fusion_vectors(self, cand: Candidate) -> tuple[np.ndarray, np.ndarray | None] | None:
         """(teacher, student or None) descriptors of a crop that is fused but not kept as evidence (not enhanced);
@@ -138,7 +175,8 @@ class TrackMatcher:
     def track_result(self, track: Track, best: list[Candidate]) -> TrackResult:
         """``best``: the track's kept crops, best first. The first ``keep_best`` are enhanced and kept as evidence;
         the first ``fusion_keep`` are embedded and fused into the match (the rest of them raw: the enhanced summary
-        fuses the evidence crops' enhanced descriptors with the other crops' raw ones)."""
+        fuses the evidence crops' enhanced descriptors with the other crops' raw ones); the raw chips of the first
+        ``chip_average_keep`` are averaged into one more view for every summary (raw, enhanced, student)."""
         evidence = best[:self.config.keep_best]
         crops = [self.crop_result(cand) for cand in evidence]
         raw_vecs, enh_vecs, student_vecs, weights = [], [], [], []
@@ -149,7 +187,7 @@ class TrackMatcher:
                 if crop.student_vector is not None:
                     student_vecs.append(crop.student_vector)
                 weights.append(cand.weight)
-        for cand in best[self.config.keep_best:self.config.crops_kept]:
+        for cand in best[self.config.keep_best:max(self.config.keep_best, self.config.fusion_keep)]:
             vectors = self.fusion_vectors(cand)
             if vectors is not None:
                 raw_vecs.append(vectors[0])
@@ -157,10 +195,13 @@ class TrackMatcher:
                 if vectors[1] is not None:
                     student_vecs.append(vectors[1])
                 weights.append(cand.weight)
+        chip = self.averaged_chip(best)
+        teacher_chip, student_chip = chip if chip is not None else (None, None)
         t0 = time.perf_counter()
-        raw = self.aggregate(raw_vecs, weights)
-        enh = self.aggregate(enh_vecs, weights)
-        student = self.aggregate(student_vecs, weights, self.student_threshold) if self.use_student else None
+        raw = self.aggregate(raw_vecs, weights, chip_vector=teacher_chip)
+        enh = self.aggregate(enh_vecs, weights, chip_vector=teacher_chip)
+        student = (self.aggregate(student_vecs, weights, self.student_threshold, chip_vector=student_chip)
+                   if self.use_student else None)
         self.clock.add("match", t0)
         return TrackResult(track.key, track.stable_id, [p.frame_index for p in track.points],
                            [round(p.timestamp, 3) for p in track.points], [p.box for p in track.points], crops, raw,

@@ -56,6 +56,8 @@ class CachingMatcher(TrackMatcher):
         super().__init__(*args, **kwargs)
         self.cache: dict[tuple[int, int, tuple[int, ...]], CropResult] = {}
         self.vectors: dict[tuple[int, int, tuple[int, ...]], tuple[np.ndarray, np.ndarray | None] | None] = {}
+        self.chips: dict[tuple[int, int, tuple[int, ...]], np.ndarray | None] = {}
+        self.averaged: dict[tuple, tuple[np.ndarray, np.ndarray | None] | None] = {}  # by the averaged crops' keys
 
     @staticmethod
     def key(cand: Candidate) -> tuple[int, int, tuple[int, ...]]:
@@ -78,11 +80,25 @@ class CachingMatcher(TrackMatcher):
             self.vectors[key] = super().fusion_vectors(cand)
         return self.vectors[key]
 
+    def raw_chip(self, cand: Candidate) -> np.ndarray | None:
+        key = self.key(cand)
+        if key not in self.chips:
+            self.chips[key] = super().raw_chip(cand)
+        return self.chips[key]
+
+    def averaged_chip(self, best: list[Candidate]) -> tuple[np.ndarray, np.ndarray | None] | None:
+        key = tuple(self.key(c) for c in best[:self.config.chip_average_keep])
+        if key not in self.averaged:
+            self.averaged[key] = super().averaged_chip(best)
+        return self.averaged[key]
+
     def forget(self, keep: list[Candidate]) -> None:
         alive = {self.key(c) for c in keep}
-        for cache in (self.cache, self.vectors):
+        for cache in (self.cache, self.vectors, self.chips):
             for key in [k for k in cache if k not in alive]:
                 del cache[key]
+        for key in [k for k in self.averaged if not set(k) <= alive]:
+            del self.averaged[key]
 
 
 class StreamLoop(FrameLoop):

@@ -134,7 +134,9 @@ def _tracks(summary: dict[str, Any]) -> list[str]:
              "the first frames of one track. Each rule's threshold is read at FAR = 1 % on "
              f"{section['train_pairs']} `pairsDevTrain` tracks of the same degradation, length and embedder, then "
              "applied to `pairsDevTest`. Gallery: dlib's network on the clean image (as enrolment). Rules: the "
-             "product's fusion, the aggregation before fusion was measured, and the naive loop (any frame matching).",
+             "product's fusion (its best crops' distances fused, and the registered average of the frames' aligned "
+             "chips embedded once as one more view, the nearer counting), the same without the averaged chip, the "
+             "aggregation before fusion was measured, and the naive loop (any frame matching).",
              "", "### TAR at FAR = 1 % (%), FAR reached on pairsDevTest in brackets", ""]
     ns = sorted({r["frames"] for r in rows})
     for deg in dict.fromkeys(r["degradation"] for r in rows):

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from enhancement.analysis.config import AnalysisConfig
-from enhancement.fusion import FusionRule
+from enhancement.fusion import FusionRule, average_chips
 
 from .. import track_fusion as tf_
 from ..calibrate_matcher import balanced_dev_train
@@ -56,7 +56,11 @@ def rule_label(rule: FusionRule) -> str:
     if rule == BEFORE:
         return "best-3, weight^1 (before fusion)"
     keep = "all" if rule.keep is None else rule.keep
-    return f"product: best-{keep} mean distance, weight^{rule.power:g}"
+    if rule == product_rule():
+        return f"product: best-{keep} mean distance, weight^{rule.power:g}" + (
+            ", or the averaged chip" if rule.chip_average else "")
+    return f"best-{keep} mean distance, weight^{rule.power:g}" + (", or the averaged chip" if rule.chip_average
+                                                                 else " (the product's, without the averaged chip)")
 
 
 @dataclass
@@ -83,16 +87,29 @@ def frames_needed(test_pairs: int, train_pairs: int, degradations: list[str], le
     return len(degradations) * (test_pairs + train_pairs) * max(lengths)
 
 
+def chip_lengths(nmax: int) -> tuple[int, ...]:
+    """Track lengths whose averaged chip is embedded (one frame's average is the frame itself)."""
+    return tuple(n for n in LENGTHS if 1 < n <= nmax)
+
+
+Built = tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]
+
+
 def build(pairs: Pairs, split: str, degradation: str, nmax: int, seed: int, describers: dict[str, Describe],
-          cache: Path | None, bar: Any) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
-    """Per embedder (P, nmax, 128) vectors and the (P, nmax) quality weights; the number of frames computed."""
+          cache: Path | None, bar: Any) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], int]:
+    """Per embedder (P, nmax, 128) vectors, the (P, nmax) quality weights and per embedder the (P, L, 128)
+    descriptors of the averaged chips of the first n frames (n in ``chip_lengths``); the number of frames
+    computed."""
+    lengths = chip_lengths(nmax)
     if cache is not None and cache.exists():
         with np.load(cache) as data:
-            if all(f"v_{name}" in data.files for name in describers):
+            if all(f"v_{name}" in data.files and f"c_{name}" in data.files for name in describers):
                 bar.update(len(pairs) * nmax)
-                return {name: data[f"v_{name}"] for name in describers}, data["weights"], 0
+                return ({name: data[f"v_{name}"] for name in describers}, data["weights"],
+                        {name: data[f"c_{name}"] for name in describers}, 0)
     face_px = AnalysisConfig().embed_face_px
     vectors = {name: np.zeros((len(pairs), nmax, 128), np.float32) for name in describers}
+    averaged = {name: np.zeros((len(pairs), len(lengths), 128), np.float32) for name in describers}
     weights = np.zeros((len(pairs), nmax), np.float64)
     for i, (_, b, _) in enumerate(pairs):
         clean = load(b)
@@ -100,13 +117,17 @@ def build(pairs: Pairs, split: str, degradation: str, nmax: int, seed: int, desc
                   for f in range(nmax)]
         chips = [c for c, _ in frames]
         weights[i] = [w for _, w in frames]
+        chip_avgs = [average_chips(chips[:n], weights[i, :n]) for n in lengths]
         for name, describe in describers.items():
-            vectors[name][i] = describe(chips)
+            described = describe(chips + chip_avgs)
+            vectors[name][i] = described[:nmax]
+            averaged[name][i] = described[nmax:]
         bar.update(nmax)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, weights=weights, **{f"v_{name}": v for name, v in vectors.items()})
-    return vectors, weights, len(pairs) * nmax
+        np.savez(cache, weights=weights, **{f"v_{name}": v for name, v in vectors.items()},
+                 **{f"c_{name}": c for name, c in averaged.items()})
+    return vectors, weights, averaged, len(pairs) * nmax
 
 
 def alert_thresholds(enrolled: int) -> dict[str, float]:
@@ -128,12 +149,12 @@ class TrackData:
 
     splits: dict[str, Pairs]
     galleries: dict[str, np.ndarray]
-    data: dict[tuple[str, str], tuple[dict[str, np.ndarray], np.ndarray]]
+    data: dict[tuple[str, str], Built]
     frames_built: int
 
     def tracks(self, split: str, degradation: str, embedder: str) -> tf_.Tracks:
-        vectors, weights = self.data[(split, degradation)]
-        return tf_.Tracks(vectors[embedder], weights, np.zeros((vectors[embedder].shape[0], 0, 128), np.float32), ())
+        vectors, weights, averaged = self.data[(split, degradation)]
+        return tf_.Tracks(vectors[embedder], weights, averaged[embedder], chip_lengths(vectors[embedder].shape[1]))
 
 
 def load_tracks(test_pairs: Pairs, degradations: list[str] | tuple[str, ...], describers: dict[str, Describe],
@@ -154,8 +175,8 @@ def load_tracks(test_pairs: Pairs, degradations: list[str] | tuple[str, ...], de
     for deg in degradations:
         for split, pairs in splits.items():
             path = None if cache_dir is None else cache_dir / f"{tag}_{split}_{deg}_{len(pairs)}_{nmax}_{seed}.npz"
-            vectors, weights, frames = build(pairs, split, deg, nmax, seed, describers, path, bar)
-            data[(split, deg)] = (vectors, weights)
+            vectors, weights, averaged, frames = build(pairs, split, deg, nmax, seed, describers, path, bar)
+            data[(split, deg)] = (vectors, weights, averaged)
             built += frames
     return TrackData(splits, galleries, data, built)
 
@@ -169,7 +190,8 @@ def run_tracks(test_pairs: Pairs, degradations: list[str], describers: dict[str,
     section = TrackSection(test_pairs=len(test_pairs), train_pairs=len(splits["train"]),
                            enrolled=tf_.enrolled_count(test_pairs), frames_built=loaded.frames_built)
     alerts = alert_thresholds(section.enrolled)
-    rules = list(dict.fromkeys([product_rule(), BEFORE, ANY]))
+    product = product_rule()
+    rules = list(dict.fromkeys([product, replace(product, chip_average=False), BEFORE, ANY]))
     for deg in degradations:
         for embedder in describers:
             tracks = {s: loaded.tracks(s, deg, embedder) for s in splits}
