@@ -33,7 +33,9 @@ class CandidateOutput(serializers.Serializer):
     name = serializers.CharField(allow_null=True, default=None)
     distance = serializers.FloatField()
     score = serializers.FloatField()
-    votes = serializers.IntegerField(allow_null=True, default=None)
+    votes = serializers.FloatField(
+        allow_null=True, default=None, min_value=0.0, max_value=1.0,
+        help_text="share of the track's quality weight whose crops ranked this candidate in their own top list (0-1)")
     raw_distance = serializers.FloatField(allow_null=True, default=None, help_text="same candidate on the raw crop")
     raw_score = serializers.FloatField(allow_null=True, default=None)
     view = serializers.ChoiceField(

@@ -99,6 +99,10 @@ def test_it_shows_a_sighting_with_its_track_crops_records_and_candidates(analyse
     assert body["best_suspect"] == suspect.pk and body["best_suspect_name"] == "Eileen Collins"
     assert body["top_candidates"][0]["suspect_id"] == suspect.pk
     assert body["top_candidates"][0]["raw_score"] is not None
+    # Each candidate says how much of the track ranked it and which view of the track gave its distance, as stored.
+    for got, stored in zip(body["enhanced_scores"], sighting.enhanced_scores, strict=True):
+        assert got["votes"] == stored["votes"] and 0.0 <= got["votes"] <= 1.0
+        assert got["view"] == stored["view"] and got["view"] in ("crops", "averaged chip")
     assert body["raw_crop_sha256"] == sighting.raw_crop_sha256
     assert [step["step"] for step in body["enhancement_records"]] == [r["step"] for r in sighting.enhancement_records]
     frames = body["track_frames"]
