@@ -178,6 +178,10 @@ def score_in_words(alert: Alert, match: dict[str, Any]) -> list[str]:
         lines.append(f"The face found in the footage is at distance {distance:.3f} from {name}'s enrolled photos "
                      f"(0 = identical descriptors). FaceCase raises an alert below {threshold:.3f}"
                      f"{': ' + basis if basis else ''}.")
+    if match.get("view") == "averaged chip":
+        lines.append("That distance was measured on an average of the track's best frames: their aligned face images "
+                     "were registered to one another and averaged (arithmetic, no AI reconstruction) and the "
+                     "average was described once. The track's best single frames, combined, were further away.")
     lines.append(f"On the reviewers' display scale, where 50 % is exactly the alert threshold and higher is closer, "
                  f"the match scored {alert.score * 100:.0f} %. This is a display aid, not a probability.")
     if alert.embedder == "student":
@@ -391,6 +395,7 @@ class _Build:
             "probe_embedder": alert.embedder,
             "probe_embedder_description": PROBE_EMBEDDERS.get(alert.embedder, alert.embedder),
             "distance": candidate.get("distance"), "raw_distance": candidate.get("raw_distance"),
+            "view": candidate.get("view"),
             "threshold": analysis["threshold"], "threshold_basis": analysis["threshold_basis"],
             "score_definition": "score = 1 / (1 + exp((distance - threshold) / scale)): 0.5 at the threshold; "
                                 "a display aid, not a probability (enhancement/match.py)",

@@ -124,6 +124,11 @@ def test_it_exports_an_analysed_case_that_the_verifier_passes_and_names_every_al
     assert alert_record["review"]["by"] == "bob" and alert_record["review"]["decision"] == "confirmed"
     assert alert_record["match"]["gallery_sha256"] == confirmed_alert.registry_version.gallery_sha256
     assert alert_record["match"]["threshold"] is not None and alert_record["match"]["embedder"]
+    # which view of the track gave the distance, as the analysis stored it, and said in words when it was the average
+    stored = next(c for c in confirmed_alert.sighting.top_candidates if c["suspect_id"] == confirmed_alert.suspect_id)
+    assert alert_record["match"]["view"] == stored["view"] in ("crops", "averaged chip")
+    assert any("average of the track's best frames" in w for w in alert_record["words"]) == (
+        stored["view"] == "averaged chip")
     assert {("upload", "footage.footage"), ("review", "footage.alert"), ("processed", "footage.footage")} <= {
         (e["verb"], e["object_type"]) for e in trail}
 
