@@ -76,6 +76,27 @@ def api_server(worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
         log.close()
 
 
+@pytest.fixture(autouse=True)
+def daphne_settled(api_server: Any) -> Iterator[None]:
+    """After each test, before pytest-django empties the database: wait until daphne's own connections are idle.
+    A request daphne was still finishing held row locks while the flush's TRUNCATE took its table locks one by
+    one, and PostgreSQL broke the deadlock by failing the flush (CI, 2026-12-02), which left this test's rows for
+    the next test on the worker."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+
+    def settled() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid() AND state IS NOT NULL AND state <> 'idle'")
+            return cursor.fetchone()[0] == 0
+
+    wait_for(settled, timeout_s=60, what="daphne's database sessions to be idle")
+
+
 @pytest.fixture
 def api_world(api_server: Any, settings: Any, alice: Any, bob: Any, charlie: Any, dave: Any) -> dict[str, str]:
     """A case with footage, a suspect with a photo, a sighting and an alert, so the fuzzer meets real objects;
