@@ -133,10 +133,19 @@ def identity_distance(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray
     descriptor's distance to the nearest photo, or, for the per-frame rules, each frame's distance to its nearest
     photo combined by the rule (what the matcher did before fusion); with ``rule.chip_average``, the averaged
     chip's distance to the nearest photo where that is smaller."""
+    frames, chip = identity_views(rows, vectors, weights, rule, chip_vector)
+    return frames if chip is None else min(frames, chip)
+
+
+def identity_views(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray, rule: FusionRule = FusionRule(),
+                   chip_vector: np.ndarray | None = None) -> tuple[float, float | None]:
+    """The track's distance to one identity by each view: its frames under ``rule`` (without the averaged chip),
+    and the averaged chip's distance to the nearest photo (None when the rule does not use it or none is given).
+    ``identity_distance`` is the nearer of the two."""
     v, w = _check(vectors, weights)
     chip = _chip_view(rule, chip_vector, v.shape[1])
-    d = _identity_rule_distance(rows, v, w, rule)
-    return d if chip is None else min(d, float(_distances(rows, chip).min()))
+    frames = _identity_rule_distance(rows, v, w, rule)
+    return frames, (None if chip is None else float(_distances(rows, chip).min()))
 
 
 def _identity_rule_distance(rows: np.ndarray, v: np.ndarray, w: np.ndarray, rule: FusionRule) -> float:
