@@ -151,21 +151,31 @@ def test_it_averages_the_aligned_chips_of_a_degraded_track_into_one_closer_than_
     assert np.linalg.norm(averaged - clean_vec) < per_frame.max()
 
 
-def test_it_matches_a_track_on_its_fused_crops_and_keeps_only_the_best_few_as_evidence(track_frames) -> None:
-    clean, frames = track_frames
-    config = AnalysisConfig(enhance=False, embed_backend="dlib", keep_best=2, fusion="pooled", fusion_keep=6,
-                            fusion_power=1.0, chip_average_keep=0)
-    assert not config.fusion_rule.chip_average
+def kept_track(frames: list[np.ndarray], config: AnalysisConfig) -> tuple[Track, list]:
+    """The frames as one track (the astronaut's box in each) and the crops its store keeps, best first."""
     store = BestCrops(keep=config.crops_kept)
     points = []
     for i, frame in enumerate(frames):
         store.offer(frame, i, i / 10, ASTRONAUT_FACE)
         points.append(TrackPoint(i, i / 10, ASTRONAUT_FACE, 1.0))
-    best = store.best()
+    return Track(1, points), store.best()
+
+
+def astronaut_and_other(clean: np.ndarray) -> Gallery:
+    """The clean astronaut, and an upside-down "face" as another identity."""
+    other = embed_face(cv2.flip(astronaut_bgr(), 0), ASTRONAUT_FACE)
+    return Gallery(np.stack([embed_face(clean, ASTRONAUT_FACE), other]), ["astronaut", "other"])
+
+
+def test_it_matches_a_track_on_its_fused_crops_and_keeps_only_the_best_few_as_evidence(track_frames) -> None:
+    clean, frames = track_frames
+    config = AnalysisConfig(enhance=False, embed_backend="dlib", keep_best=2, fusion="pooled", fusion_keep=6,
+                            fusion_power=1.0, chip_average_keep=0)
+    assert not config.fusion_rule.chip_average
+    track, best = kept_track(frames, config)
     assert len(best) == 6
-    other = embed_face(cv2.flip(astronaut_bgr(), 0), ASTRONAUT_FACE)  # an upside-down "face": another identity
-    gallery = Gallery(np.stack([embed_face(clean, ASTRONAUT_FACE), other]), ["astronaut", "other"])
-    result = TrackMatcher(gallery, config, StageClock()).track_result(Track(1, points), best)
+    gallery = astronaut_and_other(clean)
+    result = TrackMatcher(gallery, config, StageClock()).track_result(track, best)
     assert [c.frame_index for c in result.crops] == [c.frame_index for c in best[:2]]  # evidence: the best two
     fused = np.stack([embed_face(c.crop, c.box_in_crop) for c in best])
     pooled = pooled_descriptor(fused, np.array([c.weight for c in best]))
@@ -179,16 +189,9 @@ def test_it_adds_the_averaged_chip_as_one_more_view_and_says_which_view_matched(
     clean, frames = track_frames
     config = AnalysisConfig(enhance=False, embed_backend="dlib", keep_best=2, fusion_keep=3, chip_average_keep=8)
     assert config.fusion_rule.chip_average and config.crops_kept == 8
-    store = BestCrops(keep=config.crops_kept)
-    points = []
-    for i, frame in enumerate(frames):
-        store.offer(frame, i, i / 10, ASTRONAUT_FACE)
-        points.append(TrackPoint(i, i / 10, ASTRONAUT_FACE, 1.0))
-    best = store.best()
+    track, best = kept_track(frames, config)
     assert len(best) == 8
-    other = embed_face(cv2.flip(astronaut_bgr(), 0), ASTRONAUT_FACE)
-    gallery = Gallery(np.stack([embed_face(clean, ASTRONAUT_FACE), other]), ["astronaut", "other"])
-    track = Track(1, points)
+    gallery = astronaut_and_other(clean)
     result = TrackMatcher(gallery, config, StageClock()).track_result(track, best)
     # Computed here on its own: the fused distance of the 3 best crops, and the averaged chip of all 8.
     weights = np.array([c.weight for c in best])
@@ -206,7 +209,7 @@ def test_it_adds_the_averaged_chip_as_one_more_view_and_says_which_view_matched(
     row = next(r for r in off.raw.candidates if r["label"] == "astronaut")
     assert row["distance"] == pytest.approx(frames_d, abs=2e-4) and row["view"] == "crops"
     # One crop: nothing to average, the crop's own distance.
-    single = TrackMatcher(gallery, config, StageClock()).track_result(Track(1, points[:1]), best[:1])
+    single = TrackMatcher(gallery, config, StageClock()).track_result(Track(1, track.points[:1]), best[:1])
     alone = float(np.linalg.norm(embed_face(best[0].crop, best[0].box_in_crop) - gallery.vectors[0]))
     row = next(r for r in single.raw.candidates if r["label"] == "astronaut")
     assert row["distance"] == pytest.approx(alone, abs=2e-4) and row["view"] == "crops"
@@ -239,13 +242,9 @@ def test_the_live_matcher_embeds_each_fused_crop_once_and_forgets_crops_that_lef
 
     clean, frames = track_frames
     config = AnalysisConfig(enhance=False, embed_backend="dlib", keep_best=2, fusion="pooled", fusion_keep=5)
-    store = BestCrops(keep=config.crops_kept)
-    for i, frame in enumerate(frames):
-        store.offer(frame, i, i / 10, ASTRONAUT_FACE)
-    best = store.best()
+    track, best = kept_track(frames, config)
     gallery = Gallery(embed_face(clean, ASTRONAUT_FACE)[None, :], ["astronaut"])
     matcher = CachingMatcher(gallery, config, StageClock())
-    track = Track(1, [TrackPoint(i, i / 10, ASTRONAUT_FACE, 1.0) for i in range(len(frames))])
     first = matcher.track_result(track, best)
     assert len(matcher.cache) == 2 and len(matcher.vectors) == 3  # evidence crops, and the other fused ones
     assert len(best) == config.chip_average_keep == len(matcher.chips) and len(matcher.averaged) == 1
