@@ -176,8 +176,26 @@ def register_translation(reference: np.ndarray, image: np.ndarray, iterations: i
     return warp
 
 
+@dataclass(frozen=True)
+class ChipAverage:
+    """The registered average of a track's aligned chips, and how it was made (its provenance): ``order`` are the
+    positions of the averaged chips in the list given, best first (the first is the reference the others were
+    registered to); ``shares`` their weights in the mean (summing to 1); ``shifts`` each chip's registration
+    translation ``(dx, dy)`` in chip pixels (``(0, 0)`` for the reference, and where ECC found nothing to trust)."""
+
+    image: np.ndarray  # uint8, the chips' shape and channel order
+    order: tuple[int, ...]
+    shares: tuple[float, ...]
+    shifts: tuple[tuple[float, float], ...]
+
+
 def average_chips(chips: list[np.ndarray], weights: np.ndarray, keep: int | None = None) -> np.ndarray:
     """Register the ``keep`` best chips to the best one and average them (quality-weighted): one ``uint8`` chip."""
+    return average_chips_recorded(chips, weights, keep).image
+
+
+def average_chips_recorded(chips: list[np.ndarray], weights: np.ndarray, keep: int | None = None) -> ChipAverage:
+    """``average_chips`` with its provenance: which chips, their shares and registration shifts."""
     if not chips:
         raise ValueError("no chips to average")
     w = np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -187,11 +205,16 @@ def average_chips(chips: list[np.ndarray], weights: np.ndarray, keep: int | None
     reference = chips[idx[0]]
     h, wd = reference.shape[:2]
     acc = np.zeros(reference.shape, np.float64)
-    for i, share in zip(idx, _normalised(w[idx], 1.0), strict=True):
+    shares = _normalised(w[idx], 1.0)
+    shifts: list[tuple[float, float]] = []
+    for i, share in zip(idx, shares, strict=True):
         chip = chips[i]
+        warp = np.eye(2, 3, dtype=np.float32)
         if i != idx[0]:
             warp = register_translation(reference, chip)
             chip = cv2.warpAffine(chip, warp, (wd, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                   borderMode=cv2.BORDER_REFLECT)
+        shifts.append((round(float(warp[0, 2]), 3), round(float(warp[1, 2]), 3)))
         acc += share * chip.astype(np.float64)
-    return np.clip(np.rint(acc), 0, 255).astype(np.uint8)
+    image = np.clip(np.rint(acc), 0, 255).astype(np.uint8)
+    return ChipAverage(image, tuple(int(i) for i in idx), tuple(round(float(s), 4) for s in shares), tuple(shifts))

@@ -312,6 +312,9 @@ class _Build:
         if sighting.enhanced_crop:
             paths["enhanced"] = self.image(f"{folder}/enhanced.png", Path(sighting.enhanced_crop.path),
                                            kind="enhanced_crop", expected=sighting.enhanced_crop_sha256)
+        if sighting.averaged_chip:
+            paths["averaged"] = self.image(f"{folder}/averaged.png", Path(sighting.averaged_chip.path),
+                                           kind="averaged_chip", expected=sighting.averaged_chip_sha256)
         track = []
         for entry in sighting.track_frames or []:
             if not isinstance(entry, dict):
@@ -331,6 +334,12 @@ class _Build:
             "records": sighting.enhancement_records or [],
             "hash_of_records": "pixels: enhancement.provenance.image_sha256 (see manifest hash_definitions)",
             "track_crops": [{"crop": r["crop"], "records": r.get("records", [])} for r in track if r.get("crop")],
+            "averaged_chip": {"image": paths["averaged"], "sha256": sighting.averaged_chip_sha256,
+                              "record": sighting.averaged_chip_record,
+                              "note": "a computed image, not a photograph: the raw crops of these frames aligned to "
+                                      "the embedder's chip by their landmarks, registered by translation and averaged "
+                                      "with quality weights; the matcher embedded it as one more view of the track"}
+            if paths.get("averaged") else None,
         }, kind="record")
         version = sighting.registry_version
         if version is not None:
@@ -344,6 +353,7 @@ class _Build:
                                "encoded); FaceCase records no earlier digest for it",
             "raw_crop": paths.get("raw"), "raw_crop_sha256": sighting.raw_crop_sha256,
             "enhanced_crop": paths.get("enhanced"), "enhanced_crop_sha256": sighting.enhanced_crop_sha256,
+            "averaged_chip": paths.get("averaged"), "averaged_chip_sha256": sighting.averaged_chip_sha256 or None,
             "ai_enhanced": sighting.ai_enhanced, "enhancement": paths["enhancement"],
             "raw_scores": sighting.raw_scores, "enhanced_scores": sighting.enhanced_scores,
             "student_scores": sighting.student_scores, "probe_embedder": sighting.probe_embedder,
@@ -356,7 +366,8 @@ class _Build:
 
     def _sighting_paths(self, sighting: Sighting, folder: str) -> dict[str, Any]:
         found = {"folder": folder, "record": f"{folder}/sighting.json", "enhancement": f"{folder}/enhancement.json"}
-        for key, name in (("raw", "raw.png"), ("enhanced", "enhanced.png"), ("frame", "frame.jpg")):
+        for key, name in (("raw", "raw.png"), ("enhanced", "enhanced.png"), ("averaged", "averaged.png"),
+                          ("frame", "frame.jpg")):
             if self.pkg.has(f"{folder}/{name}"):
                 found[key] = f"{folder}/{name}"
         return found

@@ -40,10 +40,11 @@ def _footage_files() -> Iterator[EvidenceFile]:
     for footage in Footage.objects.only("pk", "original", "sha256").iterator():
         yield EvidenceFile(f"footage {footage.pk} original", Path(footage.original.path), footage.sha256)
     fields = ("pk", "footage_id", "track_id", "raw_crop", "raw_crop_sha256", "enhanced_crop", "enhanced_crop_sha256",
-              "frame", "track_frames")
+              "averaged_chip", "averaged_chip_sha256", "frame", "track_frames")
     for sighting in Sighting.objects.only(*fields).iterator():
         owner = f"sighting {sighting.pk} (footage {sighting.footage_id}, track {sighting.track_id})"
-        for name, digest in (("raw_crop", sighting.raw_crop_sha256), ("enhanced_crop", sighting.enhanced_crop_sha256)):
+        for name, digest in (("raw_crop", sighting.raw_crop_sha256), ("enhanced_crop", sighting.enhanced_crop_sha256),
+                             ("averaged_chip", sighting.averaged_chip_sha256)):
             file = getattr(sighting, name)
             if file:
                 yield EvidenceFile(f"{owner} {name}", Path(file.path), digest or None)

@@ -233,6 +233,7 @@ def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, S
     enhanced = best.enhanced if best.enhanced is not None else best.crop
     sighting.enhanced_crop.save("enhanced.png", ContentFile(encode_png(enhanced)), save=False)
     sighting.enhanced_crop_sha256 = sha256_of_path(sighting.enhanced_crop.path)
+    _apply_averaged_chip(sighting, getattr(result, "averaged", None))
     storage = sighting.raw_crop.storage
     kept, skipped = {}, []
     for rank, crop in enumerate(result.crops):
@@ -246,6 +247,16 @@ def sighting_apply_result(sighting: Sighting, result: Any, suspects: dict[str, S
     sighting.track_frames = [{"frame": f, "ts": t, "box": list(b), **kept.get(f, {})}
                              for f, t, b in zip(result.frames, result.timestamps, result.boxes, strict=True)]
     return skipped
+
+
+def _apply_averaged_chip(sighting: Sighting, averaged: Any) -> None:
+    """Store the track's averaged chip (PNG, sha256, provenance record), or clear it when the result has none."""
+    if averaged is None or averaged.image is None:
+        sighting.averaged_chip, sighting.averaged_chip_sha256, sighting.averaged_chip_record = "", "", {}
+        return
+    sighting.averaged_chip.save("averaged.png", ContentFile(encode_png(averaged.image)), save=False)
+    sighting.averaged_chip_sha256 = sha256_of_path(sighting.averaged_chip.path)
+    sighting.averaged_chip_record = dict(averaged.record)
 
 
 def alert_for_track(sighting: Sighting, result: Any, suspects: dict[str, Suspect], version: RegistryVersion | None,

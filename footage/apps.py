@@ -13,7 +13,8 @@ class FootageConfig(AppConfig):
         register_media("footage", MediaKind(selectors.footage_get_for_user, {"original": "sha256"}, audit=True))
         register_media("sighting", MediaKind(
             selectors.sighting_get_for_user,
-            {"frame": None, "raw_crop": "raw_crop_sha256", "enhanced_crop": "enhanced_crop_sha256"}, audit=False,
+            {"frame": None, "raw_crop": "raw_crop_sha256", "enhanced_crop": "enhanced_crop_sha256",
+             "averaged_chip": "averaged_chip_sha256"}, audit=False,
         ))
         # A live camera alert's evidence clip (cameras/runner.py writes it; sha256 re-checked on every read).
         register_media("alert", MediaKind(selectors.alert_get_for_user, {"clip": "clip_sha256"}, audit=True))

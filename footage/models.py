@@ -115,6 +115,14 @@ class Sighting(models.Model):
     )
     enhanced_crop_sha256 = models.CharField(max_length=64, blank=True)
     enhancement_records = models.JSONField(default=list, blank=True)
+    # The registered, quality-weighted average of the track's aligned face chips: a computed image (not a
+    # photograph) that the matcher embedded as one more view of the track, and how it was made (frames, shares,
+    # registration shifts, method; enhancement.analysis.results.AveragedChip). Empty when no average was taken.
+    averaged_chip = models.FileField(
+        storage=private_storage, upload_to=sighting_media_path, max_length=500, blank=True
+    )
+    averaged_chip_sha256 = models.CharField(max_length=64, blank=True)
+    averaged_chip_record = models.JSONField(default=dict, blank=True)
     ai_enhanced = models.BooleanField(default=False)
     raw_scores = models.JSONField(default=list, blank=True)
     enhanced_scores = models.JSONField(default=list, blank=True)

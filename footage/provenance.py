@@ -29,6 +29,9 @@ class ProvenanceChain:
     enhanced: CropHashes
     steps: list[dict[str, Any]] = field(default_factory=list)
     links: list[tuple[str, bool]] = field(default_factory=list)  # (what is compared, whether it holds)
+    # The averaged chip (a computed image beside the chain, not a step of it): its hashes and how it was made.
+    averaged: CropHashes | None = None
+    averaged_rows: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def holds(self) -> bool:
@@ -67,6 +70,10 @@ def provenance_chain(sighting: Sighting) -> ProvenanceChain:
     records = [r for r in (sighting.enhancement_records or []) if isinstance(r, dict)]
     chain = ProvenanceChain(raw=_crop_hashes(sighting.raw_crop, sighting.raw_crop_sha256),
                             enhanced=_crop_hashes(sighting.enhanced_crop, sighting.enhanced_crop_sha256))
+    if sighting.averaged_chip:
+        chain.averaged = _crop_hashes(sighting.averaged_chip, sighting.averaged_chip_sha256)
+        record = sighting.averaged_chip_record if isinstance(sighting.averaged_chip_record, dict) else {}
+        chain.averaged_rows = _rows({k: v for k, v in record.items() if k not in ("step", "ai_enhanced")})
     for index, record in enumerate(records, start=1):
         chain.steps.append({**record, "number": index, "param_rows": _rows(record.get("params")),
                             "version_rows": _rows(record.get("versions"))})

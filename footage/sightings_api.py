@@ -3,7 +3,8 @@
 The list filters by case, footage, camera, suspect, time range and matched/unmatched; the detail adds the track's
 frames (frame number, time, box, crop, quality, step records), the enhancement step records of the best crop and
 the candidates. Images are links to the permission-checked views (``/media/sighting/<id>/<field>/`` for the full
-frame and the raw and enhanced crops, ``/sightings/<id>/track/<n>/`` for the track's crops), never inline.
+frame, the raw and enhanced crops and the averaged chip; ``/sightings/<id>/track/<n>/`` for the track's crops),
+never inline.
 
 The JSON columns are written by ``footage.analysis``; the serializers below give each one a declared shape and
 fill what an older row lacks with null, so every response matches the schema.
@@ -55,6 +56,19 @@ class StepRecordOutput(serializers.Serializer):
     weights_sha256 = serializers.CharField(allow_null=True, default=None)
     versions = serializers.DictField(child=serializers.CharField(), default=dict)
     notes = serializers.CharField(default="", allow_blank=True)
+
+
+class AveragedChipOutput(serializers.Serializer):
+    url = serializers.CharField(help_text="the averaged chip (PNG), permission-checked like the crops")
+    sha256 = serializers.CharField(help_text="SHA-256 of the stored PNG file")
+    frames = serializers.ListField(child=serializers.IntegerField(),
+                                   help_text="the frames averaged, best first; the first is the registration reference")
+    shares = serializers.ListField(child=serializers.FloatField(), help_text="each frame's weight in the mean (sum 1)")
+    shifts_px = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()),
+                                      help_text="each frame's registration translation (dx, dy) in chip pixels")
+    chip_px = serializers.IntegerField(allow_null=True, default=None, help_text="side of the aligned chip")
+    embedder = serializers.CharField(allow_null=True, default=None, help_text="the embedder that described it")
+    method = serializers.CharField(default="", allow_blank=True)
 
 
 class TrackFrameOutput(serializers.Serializer):
@@ -120,11 +134,24 @@ class SightingDetailOutput(SightingOutput):
                                      help_text="candidates by the degradation-robust student embedder (empty: not run)")
     top_candidates = CandidateOutput(many=True, read_only=True)
     track_frames = serializers.SerializerMethodField()
+    averaged_chip = serializers.SerializerMethodField(
+        help_text="the registered average of the track's aligned face chips, a computed image the matcher embedded "
+                  "as one more view of the track, with how it was made (null: no average was taken)")
 
     class Meta(SightingOutput.Meta):
         fields = [*SightingOutput.Meta.fields, "raw_crop_sha256", "enhanced_crop_sha256", "enhancement_records",
                   "raw_scores", "enhanced_scores", "student_scores", "probe_embedder", "top_candidates",
-                  "track_frames"]
+                  "track_frames", "averaged_chip"]
+
+    @extend_schema_field(AveragedChipOutput(allow_null=True))
+    def get_averaged_chip(self, sighting: Sighting) -> dict[str, Any] | None:
+        url = _media_url(sighting, "averaged_chip")
+        if url is None:
+            return None
+        record = sighting.averaged_chip_record if isinstance(sighting.averaged_chip_record, dict) else {}
+        return AveragedChipOutput({**record, "url": url, "sha256": sighting.averaged_chip_sha256,
+                                   "frames": record.get("frames") or [], "shares": record.get("shares") or [],
+                                   "shifts_px": record.get("shifts_px") or []}).data
 
     @extend_schema_field(TrackFrameOutput(many=True))
     def get_track_frames(self, sighting: Sighting) -> list[dict[str, Any]]:

@@ -213,6 +213,7 @@ def sighting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sightings/detail.html", {
         "s": sighting, "footage": sighting.footage, "case": sighting.footage.case,
         "candidates": _candidates(sighting), "alerts": sighting.alerts.select_related("suspect").order_by("-score"),
+        "averaged": _averaged(sighting, sighting.best_suspect),
         "track_strip": strip, "track_crops": [f for f in strip if f["has_crop"]][:24],
         "quality_rows": sorted((best.get("quality") or {}).items()) if isinstance(best.get("quality"), dict) else [],
         "steps": [r.get("step", "?") for r in sighting.enhancement_records or [] if isinstance(r, dict)],
@@ -305,6 +306,20 @@ def _candidates(sighting: Sighting | None) -> list[dict[str, Any]]:
             for rank, entry in enumerate(entries, start=1)]
 
 
+def _averaged(sighting: Sighting | None, suspect: Any) -> dict[str, Any] | None:
+    """What the review shows beside the averaged chip: how many frames it averages and whether its distance is
+    the one recorded for ``suspect`` (the alert's suspect, or the sighting's best match; may be None); None when
+    the sighting has no averaged chip."""
+    if sighting is None or not sighting.averaged_chip:
+        return None
+    record = sighting.averaged_chip_record if isinstance(sighting.averaged_chip_record, dict) else {}
+    rows = [c for c in sighting.top_candidates or [] if isinstance(c, dict)]
+    row = next((c for c in rows if suspect is not None and c.get("suspect_id") == suspect.pk), None)
+    return {"frames": len(record.get("frames") or []), "name": suspect.name if row is not None else None,
+            "decided": bool(row and row.get("view") == "averaged chip"),
+            "distance": row.get("distance") if row else None}
+
+
 def _track_strip(sighting: Sighting | None) -> list[dict[str, Any]]:
     strip = []
     for index, entry in enumerate((sighting.track_frames if sighting else []) or []):
@@ -331,6 +346,7 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "alert": alert, "sighting": sighting, "suspect": suspect,
         "photos": photos,
         "candidates": _candidates(sighting),
+        "averaged": _averaged(sighting, suspect),
         "steps": [r.get("step", "?") for r in records if isinstance(r, dict)],
         "track_strip": [f for f in _track_strip(sighting) if f["has_crop"]][:24],
         "track_frame_count": len(_track_strip(sighting)),

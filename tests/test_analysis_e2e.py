@@ -153,6 +153,12 @@ def test_it_alerts_operators_live_for_both_hamilton_people_and_nobody_else_and_n
         assert sha256_of_path(sighting.enhanced_crop.path) == sighting.enhanced_crop_sha256
         assert sighting.first_frame <= sighting.best_frame_index <= sighting.last_frame
         assert len(sighting.track_frames) >= 2 and any("crop" in f for f in sighting.track_frames)
+        if sighting.averaged_chip:  # the track's frames averaged: stored with its hash and which frames it took
+            assert sha256_of_path(sighting.averaged_chip.path) == sighting.averaged_chip_sha256
+            assert set(sighting.averaged_chip_record["frames"]) <= {f["frame"] for f in sighting.track_frames}
+    # A track whose distance came from the average of its frames keeps that image as evidence.
+    assert all(s.averaged_chip for s in sightings if any(c.get("view") == "averaged chip" for c in s.top_candidates))
+    assert any(s.averaged_chip for s in sightings)
     for alert in alerts:
         assert alert.sighting.best_suspect_id == alert.suspect_id
         assert alert.sighting.top_candidates[0]["suspect_id"] == alert.suspect_id

@@ -3,6 +3,7 @@ the synthetic CCTV clip of the astronaut analysed against a registry holding her
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +17,9 @@ from conftest import REPO_ROOT
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from enhancement.provenance import image_sha256
 from enhancement.synthetic import astronaut_bgr, make_cctv_clip
+from facecase.files import sha256_of_path
 from footage.models import Footage, Sighting
 from footage.services import footage_ingest
 from footage.tasks import process_footage
@@ -111,8 +114,19 @@ def test_it_shows_a_sighting_with_its_track_crops_records_and_candidates(analyse
     kept = [f for f in frames if f["crop_url"]]
     assert kept and all(f["quality"] and len(f["box"]) == 4 for f in kept)
     assert kept[0]["rank"] is not None and isinstance(kept[0]["records"], list)
+    # The averaged chip of the track's frames: file, hash and record as stored, served like the crops, byte for byte.
+    averaged = body["averaged_chip"]
+    assert sighting.averaged_chip and averaged is not None  # the clip's track has many frames: the matcher averaged
+    assert averaged["sha256"] == sighting.averaged_chip_sha256 == sha256_of_path(sighting.averaged_chip.path)
+    assert averaged["frames"] == sighting.averaged_chip_record["frames"] and len(averaged["frames"]) >= 2
+    assert set(averaged["frames"]) <= {f["frame"] for f in sighting.track_frames}
+    assert len(averaged["shares"]) == len(averaged["shifts_px"]) == len(averaged["frames"])
+    assert abs(sum(averaged["shares"]) - 1.0) < 1e-3 and averaged["chip_px"] == 150
+    served = client.get(averaged["url"])
+    assert hashlib.sha256(b"".join(served.streaming_content)).hexdigest() == sighting.averaged_chip_sha256
     # Images come from the permission-checked views: the owner gets them, an analyst on another case does not.
-    for url in [body["frame_url"], body["raw_crop_url"], body["enhanced_crop_url"], kept[0]["crop_url"]]:
+    for url in [body["frame_url"], body["raw_crop_url"], body["enhanced_crop_url"], kept[0]["crop_url"],
+                averaged["url"]]:
         if url is None:
             continue
         image = client.get(url)
@@ -122,3 +136,21 @@ def test_it_shows_a_sighting_with_its_track_crops_records_and_candidates(analyse
     assert logged_in(dave).get(f"/api/sightings/{sighting.pk}/").status_code == 404
     # bob, the operator, reviews the alert this sighting raised, so he may read it.
     assert logged_in(bob).get(f"/api/sightings/{sighting.pk}/").status_code == 200
+
+
+def test_it_shows_the_averaged_frames_on_the_sighting_and_provenance_pages_with_their_hashes_and_record(
+        analysed: dict[str, Any], charlie: Any):
+    sighting = analysed["sighting"]
+    assert sighting.averaged_chip
+    client = logged_in(charlie)
+    page = client.get(f"/sightings/{sighting.pk}/").content.decode()
+    frames = len(sighting.averaged_chip_record["frames"])
+    assert f"/media/sighting/{sighting.pk}/averaged_chip/" in page and f"average of {frames} aligned frames" in page
+    best = next(c for c in sighting.top_candidates if c["suspect_id"] == sighting.best_suspect_id)
+    assert ("its distance decided the match" in page) == (best["view"] == "averaged chip")
+    provenance = client.get(f"/sightings/{sighting.pk}/provenance/").content.decode()
+    assert 'id="averaged-chip"' in provenance and sighting.averaged_chip_sha256 in provenance
+    pixels = image_sha256(cv2.imread(sighting.averaged_chip.path, cv2.IMREAD_COLOR))
+    assert pixels in provenance  # the decoded pixels' hash, computed from the stored file
+    shifts = ", ".join(str(s) for s in sighting.averaged_chip_record["shifts_px"])
+    assert ", ".join(str(f) for f in sighting.averaged_chip_record["frames"]) in provenance and shifts in provenance

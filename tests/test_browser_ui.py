@@ -209,6 +209,16 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
         wait_for(lambda s=selector: image_loaded(browser, s), timeout_s=30, what=f"{selector} to load")
     page = browser.find_element(By.CSS_SELECTOR, ".review").text
     assert top.suspect.name in page and top.suspect.external_id in page
+    # The track's frames were averaged (a long track): the review shows that computed image beside the crops, says
+    # how many frames it averages and whether its distance decided the match, as stored.
+    sighting = top.sighting
+    assert sighting.averaged_chip and len(sighting.averaged_chip_record["frames"]) >= 2
+    wait_for(lambda: image_loaded(browser, "#averaged-chip"), timeout_s=30, what="the averaged chip to load")
+    figure = browser.find_element(By.ID, "averaged-figure").text
+    frames = len(sighting.averaged_chip_record["frames"])
+    assert "Computed" in figure and f"average of {frames} aligned frames" in figure
+    stored = next(c for c in sighting.top_candidates if c["suspect_id"] == top.suspect_id)
+    assert ("decided the match" in figure) == (stored["view"] == "averaged chip"), figure
 
     # The explanation is computed by the worker on request and appears in place.
     click(browser, browser.find_element(By.ID, "explain-btn"))

@@ -112,12 +112,15 @@ def test_it_exports_an_analysed_case_that_the_verifier_passes_and_names_every_al
     assert manifest["covers"]["alert_ids"] == [confirmed_alert.pk]
     assert len(manifest["facecase_version"]["git_commit"]) == 40
     kinds = {f["kind"] for f in manifest["files"]}
-    assert {"original", "frame", "raw_crop", "enhanced_crop", "track_crop", "record", "report", "audit",
-            "suspect_photo", "public_key"} <= kinds
+    assert {"original", "frame", "raw_crop", "enhanced_crop", "track_crop", "averaged_chip", "record", "report",
+            "audit", "suspect_photo", "public_key"} <= kinds
     # the original is the upload, byte for byte, and the verifier replayed the enhancement from the raw crop
     with zipfile.ZipFile(package) as archive:
         original = archive.read(one_of(manifest, "original"))
         alert_record = json.loads(archive.read(f"alerts/alert-{confirmed_alert.pk}/alert.json"))
+        folder = f"sightings/sighting-{confirmed_alert.sighting_id}"
+        enhancement = json.loads(archive.read(f"{folder}/enhancement.json"))
+        averaged_bytes = archive.read(f"{folder}/averaged.png")
         trail = [json.loads(line) for line in archive.read("audit/audit_trail.jsonl").splitlines()]
     assert original == Path(confirmed_alert.footage.original.path).read_bytes()
     assert any(f.status == "OK" and "replayed" in f.message for f in verification.findings), report
@@ -129,6 +132,10 @@ def test_it_exports_an_analysed_case_that_the_verifier_passes_and_names_every_al
     assert alert_record["match"]["view"] == stored["view"] in ("crops", "averaged chip")
     assert any("average of the track's best frames" in w for w in alert_record["words"]) == (
         stored["view"] == "averaged chip")
+    # the average of the track's aligned frames, as stored, with how it was made
+    assert hashlib.sha256(averaged_bytes).hexdigest() == confirmed_alert.sighting.averaged_chip_sha256
+    assert enhancement["averaged_chip"]["image"] == f"{folder}/averaged.png"
+    assert enhancement["averaged_chip"]["record"] == confirmed_alert.sighting.averaged_chip_record
     assert {("upload", "footage.footage"), ("review", "footage.alert"), ("processed", "footage.footage")} <= {
         (e["verb"], e["object_type"]) for e in trail}
 
@@ -149,6 +156,7 @@ def test_it_exports_an_analysed_case_that_the_verifier_passes_and_names_every_al
     cases = {
         "original": one_of(manifest, "original"), "raw crop": one_of(manifest, "raw_crop"),
         "enhanced crop": one_of(manifest, "enhanced_crop"), "track crop": one_of(manifest, "track_crop"),
+        "averaged chip": one_of(manifest, "averaged_chip"),
         "frame": one_of(manifest, "frame"), "step record": one_of(manifest, "record"),
         "report.pdf": "report.pdf", "report.html": "report.html", "audit trail": "audit/audit_trail.jsonl",
     }

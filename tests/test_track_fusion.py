@@ -17,6 +17,7 @@ from enhancement.frames import BestCrops, crop_quality
 from enhancement.fusion import (
     FusionRule,
     average_chips,
+    average_chips_recorded,
     identity_distance,
     pooled_descriptor,
     register_translation,
@@ -139,6 +140,12 @@ def test_it_registers_a_shifted_chip_before_averaging() -> None:
     inner = (slice(10, 140), slice(10, 140))  # away from the reflected border
     err = np.abs(averaged[inner].astype(np.float64) - chip[inner]).mean()
     assert err < 0.5 * np.abs(naive[inner] - chip[inner]).mean()
+    # Its record: the heavier chip is the reference, the shares are the normalised weights, the shift is the one
+    # registration found (the reference's own is zero), and the image is the same average.
+    made = average_chips_recorded([moved, chip], np.array([1.0, 2.0]))
+    assert made.order == (1, 0) and made.shares == pytest.approx((2 / 3, 1 / 3), abs=1e-4)
+    assert made.shifts[0] == (0.0, 0.0) and made.shifts[1] == pytest.approx((3, -2), abs=0.3)
+    np.testing.assert_array_equal(made.image, average_chips([moved, chip], np.array([1.0, 2.0])))
 
 
 def test_it_averages_the_aligned_chips_of_a_degraded_track_into_one_closer_than_its_worst_frame(
@@ -204,15 +211,22 @@ def test_it_adds_the_averaged_chip_as_one_more_view_and_says_which_view_matched(
     row = next(r for r in result.raw.candidates if r["label"] == "astronaut")
     assert row["distance"] == pytest.approx(chip_d, abs=2e-4) and row["view"] == "averaged chip"
     assert result.raw.candidates[0]["label"] == "astronaut"
+    # The result carries that chip (BGR, as the crops) and how it was made: the 8 frames, best first.
+    averaged = result.averaged
+    assert averaged is not None and averaged.record["frames"] == [c.frame_index for c in best]
+    np.testing.assert_array_equal(averaged.image[..., ::-1], average_chips(chips, weights))
+    assert averaged.record["reference_frame"] == best[0].frame_index and len(averaged.record["shifts_px"]) == 8
     # Off: the same crops give the fused crops' distance, and say so.
     off = TrackMatcher(gallery, replace(config, chip_average_keep=0), StageClock()).track_result(track, best)
     row = next(r for r in off.raw.candidates if r["label"] == "astronaut")
     assert row["distance"] == pytest.approx(frames_d, abs=2e-4) and row["view"] == "crops"
+    assert off.averaged is None
     # One crop: nothing to average, the crop's own distance.
     single = TrackMatcher(gallery, config, StageClock()).track_result(Track(1, track.points[:1]), best[:1])
     alone = float(np.linalg.norm(embed_face(best[0].crop, best[0].box_in_crop) - gallery.vectors[0]))
     row = next(r for r in single.raw.candidates if r["label"] == "astronaut")
     assert row["distance"] == pytest.approx(alone, abs=2e-4) and row["view"] == "crops"
+    assert single.averaged is None
 
 
 def test_the_averaged_chip_view_is_the_nearer_distance_and_refuses_a_wrong_descriptor(track_vectors) -> None:
@@ -251,6 +265,7 @@ def test_the_live_matcher_embeds_each_fused_crop_once_and_forgets_crops_that_lef
     cached = {k: v[0] for k, v in matcher.vectors.items() if v is not None}
     again = matcher.track_result(track, best)
     assert again.raw.candidates == first.raw.candidates
+    assert first.averaged is not None and again.averaged is first.averaged  # averaged and described once
     assert all(matcher.vectors[k][0] is v for k, v in cached.items())  # the same arrays: not embedded again
     assert all(matcher.chips[k] is v for k, v in dict(matcher.chips).items())
     matcher.forget(best[:2])

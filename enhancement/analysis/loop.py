@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,8 @@ class FrameLoop:
             # (the 10-minute run grew ~0.3 MiB per track while whole results, crops included, were kept).
             for crop in result.crops:
                 crop.crop = crop.enhanced = None
+            if result.averaged is not None:
+                result.averaged = replace(result.averaged, image=None)
         if self.keep_results:
             self.results.append(result)
 

@@ -12,13 +12,13 @@ import numpy as np
 
 from ..embed import describe_chips, embed_face_by, face_chip
 from ..frames import Candidate
-from ..fusion import average_chips, identity_views, pooled_descriptor
+from ..fusion import average_chips_recorded, identity_views, pooled_descriptor
 from ..match import DEFAULT_THRESHOLD, student_operating_point
 from ..match import score as match_score
 from ..track import Track
 from ..video import Box
 from .config import AnalysisConfig
-from .results import CropResult, MatchSummary, TrackResult
+from .results import AveragedChip, CropResult, MatchSummary, TrackResult
 from .steps import enhance_crop
 from .timing import StageClock
 
@@ -115,23 +115,32 @@ class TrackMatcher:
         self.clock.add("embed", t0)
         return chip
 
-    def averaged_chip(self, best: list[Candidate]) -> tuple[np.ndarray, np.ndarray | None] | None:
-        """(teacher, student or None) descriptors of the registered, quality-weighted average of the aligned chips
-        of the track's ``chip_average_keep`` best crops; None when the rule does not use it or fewer than 2 crops
-        can be embedded (one chip's average is itself)."""
+    def averaged_chip(self, best: list[Candidate]) -> AveragedChip | None:
+        """The registered, quality-weighted average of the aligned chips of the track's ``chip_average_keep`` best
+        crops, with its teacher (and, when on, student) descriptors and its provenance; None when the rule does not
+        use it or fewer than 2 crops can be embedded (one chip's average is itself)."""
         if not self.rule.chip_average:
             return None
-        pairs = [(chip, cand.weight) for cand in best[:self.config.chip_average_keep]
-                 if (chip := self.raw_chip(cand)) is not None]
-        if len(pairs) < 2:
+        kept = [(chip, cand) for cand in best[:self.config.chip_average_keep]
+                if (chip := self.raw_chip(cand)) is not None]
+        if len(kept) < 2:
             return None
         t0 = time.perf_counter()
-        averaged = average_chips([c for c, _ in pairs], np.array([w for _, w in pairs]))
-        teacher = np.asarray(describe_chips([averaged], self.config.embed_backend)[0], dtype=np.float32)
-        student = (np.asarray(describe_chips([averaged], "student")[0], dtype=np.float32)
+        made = average_chips_recorded([c for c, _ in kept], np.array([cand.weight for _, cand in kept]))
+        teacher = np.asarray(describe_chips([made.image], self.config.embed_backend)[0], dtype=np.float32)
+        student = (np.asarray(describe_chips([made.image], "student")[0], dtype=np.float32)
                    if self.use_student else None)
         self.clock.add("embed", t0)
-        return teacher, student
+        frames = [kept[i][1].frame_index for i in made.order]
+        record = {
+            "step": "frame_average", "ai_enhanced": False, "frames": frames, "reference_frame": frames[0],
+            "shares": list(made.shares), "shifts_px": [list(s) for s in made.shifts],
+            "chip_px": int(made.image.shape[1]), "embedder": self.config.embed_backend or "dlib",
+            "method": ("each raw crop's face aligned by its landmarks to the embedder's chip; the chips registered "
+                       "to the best one by translation (ECC) and averaged with quality weights"),
+        }
+        image = cv2.cvtColor(made.image, cv2.COLOR_RGB2BGR) if made.image.ndim == 3 else made.image
+        return AveragedChip(image, record, teacher, student)
 
     def fusion_vectors(self, cand: Candidate) -> tuple[np.ndarray, np.ndarray | None] | None:
         """(teacher, student or None) descriptors of a crop that is fused but not kept as evidence (not enhanced);
@@ -194,8 +203,9 @@ class TrackMatcher:
                 if vectors[1] is not None:
                     student_vecs.append(vectors[1])
                 weights.append(cand.weight)
-        chip = self.averaged_chip(best)
-        teacher_chip, student_chip = chip if chip is not None else (None, None)
+        averaged = self.averaged_chip(best)
+        teacher_chip = averaged.teacher_vector if averaged is not None else None
+        student_chip = averaged.student_vector if averaged is not None else None
         t0 = time.perf_counter()
         raw = self.aggregate(raw_vecs, weights, chip_vector=teacher_chip)
         enh = self.aggregate(enh_vecs, weights, chip_vector=teacher_chip)
@@ -204,4 +214,5 @@ class TrackMatcher:
         self.clock.add("match", t0)
         return TrackResult(track.key, track.stable_id, [p.frame_index for p in track.points],
                            [round(p.timestamp, 3) for p in track.points], [p.box for p in track.points], crops, raw,
-                           enh, self.threshold, student, self.student_threshold if self.use_student else None)
+                           enh, self.threshold, student, self.student_threshold if self.use_student else None,
+                           averaged)

@@ -50,6 +50,18 @@ class CropResult:
 
 
 @dataclass
+class AveragedChip:
+    """The registered, quality-weighted average of a track's aligned face chips (``TrackMatcher.averaged_chip``):
+    the image the embedder described as one more view of the track, and how it was made (``record``: the frames
+    averaged, best first, their shares, registration shifts and the method), for the reviewer and the evidence."""
+
+    image: np.ndarray | None  # uint8 BGR, the embedder's aligned chip size (None once on_track has had it)
+    record: dict[str, Any]
+    teacher_vector: np.ndarray
+    student_vector: np.ndarray | None = None
+
+
+@dataclass
 class TrackResult:
     key: str
     track_id: int  # stable across resumed runs (Track.stable_id)
@@ -63,6 +75,7 @@ class TrackResult:
     # The student embedder's match (config.probe_embedder == "student") and its own calibrated threshold.
     student: MatchSummary | None = None
     student_threshold: float | None = None
+    averaged: AveragedChip | None = None  # the averaged chip, when the fusion rule used one
 
     @property
     def first_frame(self) -> int:

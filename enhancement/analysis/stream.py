@@ -44,7 +44,7 @@ from ..video import FootageInfo, Frame
 from .config import AnalysisConfig
 from .loop import FrameLoop, LogCallback, TrackCallback, log_to_logger
 from .matching import TrackMatcher
-from .results import CropResult, TrackResult
+from .results import AveragedChip, CropResult, TrackResult
 
 MatchCallback = Callable[[TrackResult], None]
 
@@ -57,7 +57,7 @@ class CachingMatcher(TrackMatcher):
         self.cache: dict[tuple[int, int, tuple[int, ...]], CropResult] = {}
         self.vectors: dict[tuple[int, int, tuple[int, ...]], tuple[np.ndarray, np.ndarray | None] | None] = {}
         self.chips: dict[tuple[int, int, tuple[int, ...]], np.ndarray | None] = {}
-        self.averaged: dict[tuple, tuple[np.ndarray, np.ndarray | None] | None] = {}  # by the averaged crops' keys
+        self.averaged: dict[tuple, AveragedChip | None] = {}  # by the averaged crops' keys
 
     @staticmethod
     def key(cand: Candidate) -> tuple[int, int, tuple[int, ...]]:
@@ -86,7 +86,7 @@ class CachingMatcher(TrackMatcher):
             self.chips[key] = super().raw_chip(cand)
         return self.chips[key]
 
-    def averaged_chip(self, best: list[Candidate]) -> tuple[np.ndarray, np.ndarray | None] | None:
+    def averaged_chip(self, best: list[Candidate]) -> AveragedChip | None:
         key = tuple(self.key(c) for c in best[:self.config.chip_average_keep])
         if key not in self.averaged:
             self.averaged[key] = super().averaged_chip(best)
