@@ -120,3 +120,30 @@ def iou(a: Box, b: Box) -> float:
     inter = iw * ih
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union else 0.0
+
+
+def reference_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Faces large enough to be a reference photo's subject, biggest first: how enrolment finds the face in a
+    suspect's photo (``suspects.photo_enrolment``).
+
+    Haar misses faces that fill a tight crop (no forehead or chin margin), so a miss is retried on the photo padded
+    by replicating its border; boxes are mapped back and clipped. Faces under a third of the largest one's width are
+    background people or texture false hits and do not count.
+    """
+    h, w = image.shape[:2]
+    min_size = max(24, min(h, w) // 12)
+    boxes = [d.box for d in detect_faces(image, "haar", min_size=min_size)]
+    if not boxes:
+        py, px = h // 3, w // 3
+        padded = cv2.copyMakeBorder(image, py, py, px, px, cv2.BORDER_REPLICATE)
+        for d in detect_faces(padded, "haar", min_size=min_size):
+            x, y, bw, bh = d.box
+            x0, y0 = max(0, x - px), max(0, y - py)
+            x1, y1 = min(w, x - px + bw), min(h, y - py + bh)
+            if x1 - x0 >= min_size // 2 and y1 - y0 >= min_size // 2:
+                boxes.append((x0, y0, x1 - x0, y1 - y0))
+    boxes.sort(key=lambda b: -b[2] * b[3])
+    if boxes:
+        largest = boxes[0][2]
+        boxes = [b for b in boxes if b[2] >= largest / 3]
+    return boxes

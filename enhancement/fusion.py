@@ -19,7 +19,9 @@ The rules (``RULES``):
 registration by ECC to the best frame's chip) to make one chip to embed. A rule with ``chip_average`` counts that
 chip's descriptor as one more view of the track: the distance to a gallery row is the smaller of the rule's and the
 averaged chip's (``chip_vector``). Averaging registered frames cancels independent noise before the embedder sees
-the face, which the per-frame rules cannot; measured in ``research/track_fusion.py``.
+the face, which the per-frame rules cannot; measured in ``research/track_fusion.py``. It also keeps whatever the
+frames share (a degradation, a pose), which can land the averaged chip nearer to someone the crops are far from, so
+``FusionRule.chip_max_gain`` bounds the chip's say (``combine_views``; chosen in ``research/chip_guard.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class FusionRule:
     keep: int | None = None
     power: float = 1.0
     chip_average: bool = False  # the averaged chip's descriptor is one more view (the nearer distance counts)
+    # None: the nearer view counts for every identity. A number: the averaged chip may lower only the distance of the
+    # identity the fused crops are themselves nearest to, and by at most this much (``combine_views``).
+    chip_max_gain: float | None = None
 
     def __post_init__(self) -> None:
         if self.name not in RULES:
@@ -49,6 +54,8 @@ class FusionRule:
             raise ValueError("keep must be >= 1 or None")
         if self.power < 0:
             raise ValueError("power must be >= 0")
+        if self.chip_max_gain is not None and not self.chip_max_gain >= 0:
+            raise ValueError("chip_max_gain must be >= 0 or None")
 
 
 def _check(vectors: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,15 +110,37 @@ def _chip_view(rule: FusionRule, chip_vector: np.ndarray | None, dim: int) -> np
     return c[None, :]
 
 
+def combine_views(frames: np.ndarray, chip: np.ndarray | None, rule: FusionRule) -> np.ndarray:
+    """Each candidate's distance from the track's two views: ``frames``, the fused crops' distances ``(M,)`` (one
+    per gallery row or identity, all of the candidates the decision is taken among), and ``chip``, the averaged
+    chip's ``(M,)`` (None: no chip view). Without ``rule.chip_max_gain``, the nearer of the two for each candidate.
+    With it, the chip may only lower the distance of the candidate the fused crops are nearest to (the first of
+    equals), and by at most ``chip_max_gain``: it sharpens the crops' own answer near the threshold, but cannot name
+    someone else nor turn a distant answer into a match."""
+    f = np.asarray(frames, dtype=np.float64).reshape(-1)
+    if chip is None:
+        return f
+    c = np.asarray(chip, dtype=np.float64).reshape(-1)
+    if c.shape != f.shape:
+        raise ValueError(f"{f.shape[0]} crop distances but {c.shape[0]} chip distances")
+    if rule.chip_max_gain is None:
+        return np.minimum(f, c)
+    out = f.copy()
+    if len(f):
+        k = int(np.argmin(f))
+        out[k] = max(min(f[k], c[k]), f[k] - rule.chip_max_gain)
+    return out
+
+
 def track_distances(gallery: np.ndarray, vectors: np.ndarray, weights: np.ndarray,
                     rule: FusionRule = FusionRule(), chip_vector: np.ndarray | None = None) -> np.ndarray:
     """One distance from the track to each gallery row under ``rule``: ``(M,)`` float64. With
     ``rule.chip_average``, ``chip_vector`` (the descriptor of ``average_chips`` of the track's frames) is one more
-    view: each row's distance is the smaller of the rule's and the chip's."""
+    view, combined with the rule's by ``combine_views`` (the nearer of the two, unless ``rule.chip_max_gain``)."""
     v, w = _check(vectors, weights)
     chip = _chip_view(rule, chip_vector, v.shape[1])
     d = _rule_distances(gallery, v, w, rule)
-    return d if chip is None else np.minimum(d, _distances(gallery, chip)[:, 0])
+    return d if chip is None else combine_views(d, _distances(gallery, chip)[:, 0], rule)
 
 
 def _rule_distances(gallery: np.ndarray, v: np.ndarray, w: np.ndarray, rule: FusionRule) -> np.ndarray:
@@ -132,9 +161,13 @@ def identity_distance(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray
     """The track's distance to one enrolled identity with several photos (``rows``, ``(R, D)``): the pooled
     descriptor's distance to the nearest photo, or, for the per-frame rules, each frame's distance to its nearest
     photo combined by the rule (what the matcher did before fusion); with ``rule.chip_average``, the averaged
-    chip's distance to the nearest photo where that is smaller."""
+    chip's distance to the nearest photo where that is smaller (with ``rule.chip_max_gain``, by at most that much:
+    one identity alone cannot tell whether it is the crops' nearest, so a decision among identities combines
+    ``identity_views`` with ``combine_views``)."""
     frames, chip = identity_views(rows, vectors, weights, rule, chip_vector)
-    return frames if chip is None else min(frames, chip)
+    if chip is None:
+        return frames
+    return min(frames, chip) if rule.chip_max_gain is None else max(min(frames, chip), frames - rule.chip_max_gain)
 
 
 def identity_views(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray, rule: FusionRule = FusionRule(),
@@ -158,8 +191,15 @@ def _identity_rule_distance(rows: np.ndarray, v: np.ndarray, w: np.ndarray, rule
     return float(nearest[idx] @ _normalised(w[idx], rule.power))
 
 
-def register_translation(reference: np.ndarray, image: np.ndarray, iterations: int = 50) -> np.ndarray:
-    """2x3 translation that maps ``image`` onto ``reference`` (ECC on grey float copies); identity if ECC fails."""
+REGISTRATION_LIMIT = 0.1  # the largest ECC shift trusted, as a fraction of the chip's width
+
+
+def register_translation(reference: np.ndarray, image: np.ndarray, iterations: int = 50,
+                         limit: float = REGISTRATION_LIMIT) -> np.ndarray:
+    """2x3 translation that maps ``image`` onto ``reference`` (ECC on grey float copies); identity if ECC fails or
+    finds a shift larger than ``limit`` times the chip's width (0: no registration, the landmarks' alignment only)."""
+    if limit <= 0:
+        return np.eye(2, 3, dtype=np.float32)
     def grey(x: np.ndarray) -> np.ndarray:
         g = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) if x.ndim == 3 else x
         return g.astype(np.float32)
@@ -171,7 +211,7 @@ def register_translation(reference: np.ndarray, image: np.ndarray, iterations: i
     except cv2.error:  # no convergence (flat or very noisy chips): leave the chip where the landmarks put it
         return np.eye(2, 3, dtype=np.float32)
     warp = np.asarray(found, dtype=np.float32)
-    if not np.all(np.isfinite(warp)) or np.abs(warp[:, 2]).max() > 0.1 * reference.shape[1]:
+    if not np.all(np.isfinite(warp)) or np.abs(warp[:, 2]).max() > limit * reference.shape[1]:
         return np.eye(2, 3, dtype=np.float32)  # a jump larger than landmark error: distrust it
     return warp
 
@@ -189,12 +229,15 @@ class ChipAverage:
     shifts: tuple[tuple[float, float], ...]
 
 
-def average_chips(chips: list[np.ndarray], weights: np.ndarray, keep: int | None = None) -> np.ndarray:
-    """Register the ``keep`` best chips to the best one and average them (quality-weighted): one ``uint8`` chip."""
-    return average_chips_recorded(chips, weights, keep).image
+def average_chips(chips: list[np.ndarray], weights: np.ndarray, keep: int | None = None,
+                  limit: float = REGISTRATION_LIMIT) -> np.ndarray:
+    """Register the ``keep`` best chips to the best one (``register_translation`` with ``limit``) and average them
+    (quality-weighted): one ``uint8`` chip."""
+    return average_chips_recorded(chips, weights, keep, limit).image
 
 
-def average_chips_recorded(chips: list[np.ndarray], weights: np.ndarray, keep: int | None = None) -> ChipAverage:
+def average_chips_recorded(chips: list[np.ndarray], weights: np.ndarray, keep: int | None = None,
+                           limit: float = REGISTRATION_LIMIT) -> ChipAverage:
     """``average_chips`` with its provenance: which chips, their shares and registration shifts."""
     if not chips:
         raise ValueError("no chips to average")
@@ -211,7 +254,7 @@ def average_chips_recorded(chips: list[np.ndarray], weights: np.ndarray, keep: i
         chip = chips[i]
         warp = np.eye(2, 3, dtype=np.float32)
         if i != idx[0]:
-            warp = register_translation(reference, chip)
+            warp = register_translation(reference, chip, limit=limit)
             chip = cv2.warpAffine(chip, warp, (wd, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                   borderMode=cv2.BORDER_REFLECT)
         shifts.append((round(float(warp[0, 2]), 3), round(float(warp[1, 2]), 3)))

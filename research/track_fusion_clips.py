@@ -12,7 +12,9 @@ per piece. Who a track is: on the clean clip, its pooled descriptor's nearest re
 HDTF clip is Alexandria Ocasio-Cortez, enrolled from its first clean frame and probed only with frames 2 s and
 later. The gallery adds 100 LFW pairsDevTest people as distractors, so a wrong identity can happen. Decisions at the
 threshold the footage analysis alerts with for that gallery (``enhancement.match.open_set_threshold``) under each
-rule, as in ``research/track_fusion.py``.
+rule, as in ``research/track_fusion.py``. The two reference photos are enrolled as the product enrols a suspect's
+photo: the embedding of the one face ``enhancement.detect.reference_faces`` finds in it (until 2026-12-02 the whole
+photo was embedded, which misaligned Lacamoire's chip and drew degraded Miranda tracks to him).
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ import numpy as np
 from enhancement.analysis import AnalysisConfig, analyze_video
 from enhancement.analysis.matching import embedding_view
 from enhancement.datasets import REPO_ROOT, lfw_pairs, shared_data_dir
+from enhancement.detect import reference_faces
 from enhancement.embed import aligned_chips, describe_chips, embed_face
 from enhancement.frames import crop_quality, crop_with_margin
-from enhancement.fusion import FusionRule, average_chips, identity_distance
+from enhancement.fusion import FusionRule, average_chips, combine_views, identity_views
 from enhancement.match import open_set_threshold
 
 from . import degrade
@@ -75,7 +78,10 @@ def gallery() -> tuple[np.ndarray, np.ndarray]:
     vectors, labels = [], []
     for name in ("lin-manuel-miranda", "alex-lacamoire"):
         image = cv2.imread(str(data / "face_recognition_examples" / f"{name}.png"), cv2.IMREAD_COLOR)
-        vectors.append(embed_face(image, backend="tf"))
+        faces = reference_faces(image)  # enrolled as the product enrols a suspect's photo: its one face's box
+        if len(faces) != 1:
+            raise RuntimeError(f"{name}.png: {len(faces)} faces found, enrolment needs exactly one")
+        vectors.append(embed_face(image, faces[0], backend="tf"))
         labels.append(name)
     path = clips()[1][1]
     first = read_frames(path, {0})[0]
@@ -115,8 +121,9 @@ def degrade_crop(crop: np.ndarray, degradation: str, seed: int) -> tuple[np.ndar
 
 def embed_piece(piece: dict[str, Any], frames: dict[int, np.ndarray], degradation: str,
                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Each embedded frame's descriptor and quality weight, and the descriptor of their registered, averaged
-    chips (``enhancement.fusion.average_chips``; None with fewer than 2 frames), as ``TrackMatcher`` makes them."""
+    """Each embedded frame's descriptor and quality weight, and the descriptor of the registered average of the
+    best ``chip_average_keep`` of their chips (``enhancement.fusion.average_chips``; None with fewer than 2 frames),
+    as ``TrackMatcher`` makes them."""
     face_px, min_px = AnalysisConfig().embed_face_px, AnalysisConfig().min_face_px
     chips, weights = [], []
     for f, box in zip(piece["frames"], piece["boxes"], strict=True):
@@ -131,7 +138,7 @@ def embed_piece(piece: dict[str, Any], frames: dict[int, np.ndarray], degradatio
         image, ebox = embedding_view(out, (x, y, w, h), face_px)
         chips.append(aligned_chips(image, [ebox])[0][0])
     w = np.array(weights)
-    averaged = [average_chips(chips, w)] if len(chips) >= 2 else []
+    averaged = [average_chips(chips, w, AnalysisConfig().chip_average_keep)] if len(chips) >= 2 else []
     described = describe_chips(chips + averaged, "tf").reshape(-1, 128)
     return described[:len(chips)], w, (described[len(chips)] if averaged else None)
 
@@ -144,7 +151,9 @@ def decide(gallery_v: np.ndarray, labels: np.ndarray, vectors: np.ndarray, weigh
         d = np.linalg.norm(gallery_v[:, None] - vectors[None], axis=2)
         return {str(labels[k]) for f, k in enumerate(d.argmin(axis=0)) if d[k, f] < threshold}
     names = sorted(set(labels))
-    dist = {n: identity_distance(gallery_v[labels == n], vectors, weights, rule, chip) for n in names}
+    views = [identity_views(gallery_v[labels == n], vectors, weights, rule, chip) for n in names]
+    chips = None if views[0][1] is None else np.array([c for _, c in views])
+    dist = dict(zip(names, combine_views(np.array([f for f, _ in views]), chips, rule), strict=True))
     best = min(names, key=lambda n: dist[n])
     return {best} if dist[best] < threshold else set()
 
@@ -176,9 +185,13 @@ def main(argv: list[str] | None = None) -> None:
             p["person"] = name if d < KNOWN_DISTANCE else None
     product = AnalysisConfig().fusion_rule
     plain = replace(product, chip_average=False)
+    ungated = replace(product, chip_max_gain=None)
+    guard = (f", the chip lowering only the crops' nearest identity, by at most {product.chip_max_gain:g}"
+             if product.chip_average and product.chip_max_gain is not None else "")
     rules = [("before fusion: best 3 by quality, mean distance", FusionRule("best_k_distance", 3, 1.0)),
              (f"product default: {product.name} best-{product.keep}, weight^{product.power:g}"
-              + (", or the averaged chip, nearer" if product.chip_average else ""), product),
+              + (", or the averaged chip, nearer" if product.chip_average else "") + guard, product),
+             ("the same, the averaged chip unbounded (nearer view for every identity)", ungated),
              (f"{plain.name} best-{plain.keep}, weight^{plain.power:g} (without the averaged chip)", plain),
              ("any frame matches", FusionRule("any_frame")),
              ("plain mean of all embeddings", FusionRule("mean")),

@@ -18,6 +18,7 @@ from enhancement.fusion import (
     FusionRule,
     average_chips,
     average_chips_recorded,
+    combine_views,
     identity_distance,
     pooled_descriptor,
     register_translation,
@@ -209,7 +210,9 @@ def test_it_adds_the_averaged_chip_as_one_more_view_and_says_which_view_matched(
     chip_d = float(np.linalg.norm(describe_chips([average_chips(chips, weights)], "dlib")[0] - gallery.vectors[0]))
     assert chip_d < frames_d  # on this track the averaged frames are nearer to the clean face than the best 3
     row = next(r for r in result.raw.candidates if r["label"] == "astronaut")
-    assert row["distance"] == pytest.approx(chip_d, abs=2e-4) and row["view"] == "averaged chip"
+    # The chip's gain is bounded (AnalysisConfig.chip_max_gain): the nearer of the chip and the crops less the bound.
+    expected = max(chip_d, frames_d - config.chip_max_gain)
+    assert row["distance"] == pytest.approx(expected, abs=2e-4) and row["view"] == "averaged chip"
     assert result.raw.candidates[0]["label"] == "astronaut"
     # The result carries that chip (BGR, as the crops) and how it was made: the 8 frames, best first.
     averaged = result.averaged
@@ -241,6 +244,20 @@ def test_the_averaged_chip_view_is_the_nearer_distance_and_refuses_a_wrong_descr
     assert identity_distance(gallery[:1], vectors, weights, rule, chip) == pytest.approx(expected[0])
     with pytest.raises(ValueError, match="chip_vector must be"):
         track_distances(gallery, vectors, weights, rule, np.zeros(64))
+
+
+def test_the_averaged_chip_sharpens_only_the_crops_own_answer_and_by_a_bounded_amount() -> None:
+    # The Hamilton failure in small: the crops are nearest to identity 0 but far from it (0.60); the averaged chip
+    # lands on identity 0 at 0.38 and also near identity 1.
+    crops, chip = np.array([0.60, 0.65, 0.80]), np.array([0.38, 0.40, 0.90])
+    ungated = FusionRule("best_k_distance", 3, 4.0, chip_average=True)
+    np.testing.assert_allclose(combine_views(crops, chip, ungated), [0.38, 0.40, 0.80])
+    gated = replace(ungated, chip_max_gain=0.08)
+    np.testing.assert_allclose(combine_views(crops, chip, gated), [0.52, 0.65, 0.80])  # only the crops' nearest
+    np.testing.assert_allclose(combine_views(np.array([0.50, 0.70]), np.array([0.47, 0.45]), gated), [0.47, 0.70])
+    np.testing.assert_allclose(combine_views(crops, None, gated), crops)
+    with pytest.raises(ValueError, match="chip_max_gain"):
+        FusionRule(chip_max_gain=-0.1)
 
 
 def test_it_refuses_to_resume_a_checkpoint_written_with_another_fusion_setting() -> None:

@@ -50,6 +50,14 @@ class AnalysisConfig:
     # 8-frame tracks, identified: blur 64.7 -> 69.3 %, x6 12.7 -> 18.0 %, low light 47.3 -> 60.0 %, clean 74.0 ->
     # 74.7 %, no stranger alert; combined TAR at FAR 1 % 17.3 -> 21.3. One more embedding per track. 0 turns it off.
     chip_average_keep: int = 8
+    # The averaged chip may lower only the distance of the identity the fused crops are nearest to, and by at most
+    # this much (``FusionRule.chip_max_gain``; None: the nearer view counts for every identity). Averaging cancels each
+    # frame's own noise but keeps what the frames share, so unbounded it can name someone the crops are far from.
+    # Chosen by python -m research.chip_guard on all 820 pairsDevTrain pairs (blur, x6, low light, combined, clean;
+    # N = 4 and 8; docs/evaluation/chip_guard.md): known tracks identified 1,743 (ungated 1,747, no chip 1,565), wrong
+    # identities 3 (ungated 6, no chip 3), leave-own-out alerts 42 of 4,100 (ungated 46, no chip 35). No guard keeps
+    # every count at the no-chip level.
+    chip_max_gain: float | None = 0.08
     enhance: bool = True
     steps: str | list[str] = "auto"
     # Parameters given to the steps the quality policy picks. LIME's fast variant, its illumination map solved at
@@ -83,7 +91,8 @@ class AnalysisConfig:
 
     @property
     def fusion_rule(self) -> FusionRule:
-        return FusionRule(self.fusion, self.fusion_keep, self.fusion_power, chip_average=self.chip_average_keep >= 2)
+        return FusionRule(self.fusion, self.fusion_keep, self.fusion_power, chip_average=self.chip_average_keep >= 2,
+                          chip_max_gain=self.chip_max_gain)
 
     @property
     def crops_kept(self) -> int:

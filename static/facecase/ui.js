@@ -277,12 +277,13 @@
       let timer = null;
       let ticker = null;
       let startedAt = 0;
-      // The explanation's distance is of this one crop; the candidates list shows the track's weighted mean over
-      // its best crops, so the two figures differ slightly and the text says so.
+      // The explanation's distance is of this one crop; the candidates list shows the track's fused distance (over
+      // its best crops, or from the average of its aligned frames), so the two figures differ and the text says so,
+      // in the same words as the server-rendered text (templates/alerts/detail.html).
       const EXPLAIN_TEXT = function (state) {
         return "Distance of this crop: " + Number(state.base_distance).toFixed(3) + " (the candidates list shows the " +
-          "track's mean over its best crops); hiding the reddest region adds up to " +
-          Number(state.max_increase).toFixed(3) + ".";
+          "track's fused distance: over its best crops, or from the average of its aligned frames where that is " +
+          "nearer); hiding the reddest region adds up to " + Number(state.max_increase).toFixed(3) + ".";
       };
       function tick() {
         const progress = document.getElementById("explain-progress");
