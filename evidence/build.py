@@ -179,9 +179,11 @@ def score_in_words(alert: Alert, match: dict[str, Any]) -> list[str]:
                      f"(0 = identical descriptors). FaceCase raises an alert below {threshold:.3f}"
                      f"{': ' + basis if basis else ''}.")
     if match.get("view") == "averaged chip":
-        lines.append("That distance was measured on an average of the track's best frames: their aligned face images "
-                     "were registered to one another and averaged (arithmetic, no AI reconstruction) and the "
-                     "average was described once. The track's best single frames, combined, were further away.")
+        lines.append("That distance was brought down by an average of the track's best frames: their aligned face "
+                     "images were registered to one another and averaged (arithmetic, no AI reconstruction) and the "
+                     "average was described once. The track's best single frames, combined, were further away; the "
+                     "average may only lower the distance of the person those frames were already nearest to, and "
+                     "by a bounded amount.")
     lines.append(f"On the reviewers' display scale, where 50 % is exactly the alert threshold and higher is closer, "
                  f"the match scored {alert.score * 100:.0f} %. This is a display aid, not a probability.")
     if alert.embedder == "student":

@@ -42,7 +42,8 @@ class CandidateOutput(serializers.Serializer):
     view = serializers.ChoiceField(
         choices=["crops", "averaged chip"], allow_null=True, default=None,
         help_text="which view of the track gave the distance: its best crops fused, or the registered average of "
-                  "their aligned chips (null: recorded before the averaged chip existed)")
+                  "their aligned chips, which may only lower the crops' own nearest candidate, by a bounded amount "
+                  "(null: recorded before the averaged chip existed)")
 
 
 class StepRecordOutput(serializers.Serializer):

@@ -147,7 +147,7 @@ def test_it_shows_the_averaged_frames_on_the_sighting_and_provenance_pages_with_
     frames = len(sighting.averaged_chip_record["frames"])
     assert f"/media/sighting/{sighting.pk}/averaged_chip/" in page and f"average of {frames} aligned frames" in page
     best = next(c for c in sighting.top_candidates if c["suspect_id"] == sighting.best_suspect_id)
-    assert ("its distance decided the match" in page) == (best["view"] == "averaged chip")
+    assert ("it brought the match's distance down" in page) == (best["view"] == "averaged chip")
     provenance = client.get(f"/sightings/{sighting.pk}/provenance/").content.decode()
     assert 'id="averaged-chip"' in provenance and sighting.averaged_chip_sha256 in provenance
     pixels = image_sha256(cv2.imread(sighting.averaged_chip.path, cv2.IMREAD_COLOR))

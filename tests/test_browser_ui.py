@@ -218,7 +218,7 @@ def test_it_takes_an_upload_to_done_and_an_alert_from_queue_to_confirmed(
     frames = len(sighting.averaged_chip_record["frames"])
     assert "Computed" in figure and f"average of {frames} aligned frames" in figure
     stored = next(c for c in sighting.top_candidates if c["suspect_id"] == top.suspect_id)
-    assert ("decided the match" in figure) == (stored["view"] == "averaged chip"), figure
+    assert ("brought the match's distance down" in figure) == (stored["view"] == "averaged chip"), figure
 
     # The explanation is computed by the worker on request and appears in place.
     click(browser, browser.find_element(By.ID, "explain-btn"))
