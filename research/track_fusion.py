@@ -228,8 +228,11 @@ def rule_name(rule: FusionRule | str) -> str:
     keep = "all" if rule.keep is None else str(rule.keep)
     if rule == TODAY:
         return "before fusion: best-3 mean distance (weight^1)"
+    if rule.chip_average and rule.chip_max_gain is not None:
+        return (rule_name(replace(rule, chip_average=False, chip_max_gain=None))
+                + f" or the averaged chip for the crops' nearest identity, by at most {rule.chip_max_gain:g}")
     if rule.chip_average:
-        return rule_name(replace(rule, chip_average=False)) + " or the averaged chip, nearer"
+        return rule_name(replace(rule, chip_average=False, chip_max_gain=None)) + " or the averaged chip, nearer"
     return {"best_k_distance": f"best-{keep} mean distance (weight^{rule.power:g})", "any_frame": "any frame matches",
             "mean": "plain mean of all embeddings",
             "pooled": f"pooled best-{keep}, weight^{rule.power:g}"}[rule.name]
@@ -342,8 +345,9 @@ def main(argv: list[str] | None = None) -> None:
     current = AnalysisConfig().fusion_rule
     log(f"chosen on pairsDevTrain: {rule_name(chosen)}; for the product: {rule_name(product)}")
 
-    rules: list[FusionRule | str] = list(dict.fromkeys([TODAY, ANY, MEAN_DISTANCE, MEAN, chosen, current, product,
-                                                        "chip_avg"]))
+    without_chip = replace(current, chip_average=False, chip_max_gain=None)
+    rules: list[FusionRule | str] = list(dict.fromkeys([TODAY, ANY, MEAN_DISTANCE, MEAN, chosen, without_chip,
+                                                        product, current, "chip_avg"]))
     alert_threshold = alert_for(splits["test"])
     rows: list[dict[str, Any]] = []
     for deg in args.degradations:

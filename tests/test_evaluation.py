@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from enhancement.analysis import AnalysisConfig
 from enhancement.datasets import has_shared_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_shared_data(), reason="needs ../shared/data (LFW)")]
@@ -104,7 +105,9 @@ def test_it_measures_tracks_for_each_embedder_rule_and_length(report):
     assert {r["embedder"] for r in tracks} == embedders
     assert {r["degradation"] for r in tracks} == {"combined"} and {int(r["frames"]) for r in tracks} == {1, 4}
     assert len({r["rule"] for r in tracks}) == 4 and any(r["rule"].startswith("any frame") for r in tracks)
-    assert any(r["rule"].startswith("product:") and r["rule"].endswith("or the averaged chip") for r in tracks)
+    product = AnalysisConfig().fusion_rule
+    assert any(r["rule"].startswith("product:") and r["rule"].endswith(
+        f"or the averaged chip for the crops' nearest identity, by at most {product.chip_max_gain:g}") for r in tracks)
     for r in tracks:
         assert 0.0 <= float(r["tar_far_1pct"]) <= 1.0 and 0.0 <= float(r["far_reached"]) <= 1.0
         if r["embedder"] == "teacher":

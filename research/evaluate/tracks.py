@@ -56,11 +56,13 @@ def rule_label(rule: FusionRule) -> str:
     if rule == BEFORE:
         return "best-3, weight^1 (before fusion)"
     keep = "all" if rule.keep is None else rule.keep
+    chip = ""
+    if rule.chip_average:
+        chip = (", or the averaged chip" if rule.chip_max_gain is None else
+                f", or the averaged chip for the crops' nearest identity, by at most {rule.chip_max_gain:g}")
     if rule == product_rule():
-        return f"product: best-{keep} mean distance, weight^{rule.power:g}" + (
-            ", or the averaged chip" if rule.chip_average else "")
-    return f"best-{keep} mean distance, weight^{rule.power:g}" + (", or the averaged chip" if rule.chip_average
-                                                                 else " (the product's, without the averaged chip)")
+        return f"product: best-{keep} mean distance, weight^{rule.power:g}" + chip
+    return f"best-{keep} mean distance, weight^{rule.power:g}" + (chip or " (the product's, without the averaged chip)")
 
 
 @dataclass
