@@ -72,6 +72,8 @@ def test_it_resumes_a_job_whose_database_connection_was_dropped_and_leaves_nothi
     referenced = set()
     for sighting in sightings:
         referenced |= {sighting.raw_crop.name, sighting.enhanced_crop.name}
+        if sighting.averaged_chip:
+            referenced.add(sighting.averaged_chip.name)
         referenced |= {entry["crop"] for entry in sighting.track_frames if entry.get("crop")}
     on_disk = {str(p.relative_to(private_media)) for p in (private_media / "sightings").rglob("*") if p.is_file()}
     assert on_disk == referenced, f"files without a row: {sorted(on_disk - referenced)[:5]}"
