@@ -42,7 +42,7 @@ from enhancement.analysis.matching import embedding_view
 from enhancement.datasets import REPO_ROOT, lfw_pairs
 from enhancement.embed import aligned_chips, describe_chips
 from enhancement.frames import crop_quality
-from enhancement.fusion import FusionRule, average_chips, track_distances
+from enhancement.fusion import REGISTRATION_LIMIT, FusionRule, average_chips, track_distances
 from enhancement.match import open_set_threshold
 
 from . import degrade
@@ -103,7 +103,8 @@ class Tracks:
 
 
 def build_tracks(pairs: list[tuple[Path, Path, bool]], split: str, degradation: str, nmax: int, seed: int,
-                 describe: Describe, cache_path: Path, log: Callable[[str], None]) -> Tracks:
+                 describe: Describe, cache_path: Path, log: Callable[[str], None],
+                 registration_limit: float = REGISTRATION_LIMIT) -> Tracks:
     if cache_path.exists():
         with np.load(cache_path) as data:
             return Tracks(data["vectors"], data["weights"], data["chip_avg"], tuple(int(n) for n in data["lengths"]))
@@ -119,7 +120,7 @@ def build_tracks(pairs: list[tuple[Path, Path, bool]], split: str, degradation: 
                   for f in range(nmax)]
         chips = [c for c, _ in frames]
         weights[i] = [w for _, w in frames]
-        averaged = [average_chips(chips[:n], weights[i, :n]) for n in lengths]
+        averaged = [average_chips(chips[:n], weights[i, :n], limit=registration_limit) for n in lengths]
         described = describe(chips + averaged)
         vectors[i] = described[:nmax]
         chip_avg[i] = described[nmax:]
@@ -265,6 +266,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--student-weights", type=Path, help="weights for enhancement.student.build_student()")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--registration-limit", type=float, default=REGISTRATION_LIMIT,
+                    help="the largest ECC shift the averaged chip trusts, as a fraction of the chip (0: no "
+                         "registration); the product's is enhancement.fusion.REGISTRATION_LIMIT")
     return ap.parse_args(argv)
 
 
@@ -288,9 +292,11 @@ def main(argv: list[str] | None = None) -> None:
     for deg in args.degradations:
         nmax = args.nmax if deg == "combined" else args.nmax_other
         for split, pairs in splits.items():
-            path = args.cache / f"{tag}_{split}_{deg}_{len(pairs)}_{nmax}_{args.seed}.npz"
+            reg = "" if args.registration_limit == REGISTRATION_LIMIT else f"_reg{args.registration_limit:g}"
+            path = args.cache / f"{tag}_{split}_{deg}_{len(pairs)}_{nmax}_{args.seed}{reg}.npz"
             log(f"tracks {split} {deg} (N <= {nmax}){' from cache' if path.exists() else ''}")
-            data[(split, deg)] = build_tracks(pairs, split, deg, nmax, args.seed, describe, path, log)
+            data[(split, deg)] = build_tracks(pairs, split, deg, nmax, args.seed, describe, path, log,
+                                              args.registration_limit)
     embed_s = time.perf_counter() - t_start
 
     def lengths(deg: str) -> list[int]:
@@ -410,7 +416,13 @@ def write(args: argparse.Namespace, rows: list[dict[str, Any]], chosen: FusionRu
         + rule_name(current) + "**.",
         "- The averaged chip: the track's aligned 150x150 chips registered to the best one by ECC (translation) and "
         "averaged with quality weights (`enhancement.fusion.average_chips`), then embedded once; with N = 30 it "
-        "averages all 30 frames.",
+        "averages all 30 frames. "
+        + ("ECC shifts trusted up to the product's limit (" + f"{REGISTRATION_LIMIT:g}" + " of the chip's width)."
+           if args.registration_limit == REGISTRATION_LIMIT else
+           "**This run: no registration** (`--registration-limit 0`), the landmarks' alignment only."
+           if args.registration_limit <= 0 else
+           f"**This run: ECC shifts trusted up to {args.registration_limit:g} of the chip's width** "
+           "(`--registration-limit`)."),
         "",
         "## TAR at FAR = 1 % (%), threshold from pairsDevTrain; FAR reached on pairsDevTest in brackets",
         "",
