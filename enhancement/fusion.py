@@ -165,9 +165,8 @@ def identity_distance(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray
     one identity alone cannot tell whether it is the crops' nearest, so a decision among identities combines
     ``identity_views`` with ``combine_views``)."""
     frames, chip = identity_views(rows, vectors, weights, rule, chip_vector)
-    if chip is None:
-        return frames
-    return min(frames, chip) if rule.chip_max_gain is None else max(min(frames, chip), frames - rule.chip_max_gain)
+    # One identity alone is its own crops' nearest: ``combine_views`` of that one candidate.
+    return float(combine_views(np.array([frames]), None if chip is None else np.array([chip]), rule)[0])
 
 
 def identity_views(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray, rule: FusionRule = FusionRule(),
@@ -179,6 +178,18 @@ def identity_views(rows: np.ndarray, vectors: np.ndarray, weights: np.ndarray, r
     chip = _chip_view(rule, chip_vector, v.shape[1])
     frames = _identity_rule_distance(rows, v, w, rule)
     return frames, (None if chip is None else float(_distances(rows, chip).min()))
+
+
+def identities_distances(rows_by_identity: list[np.ndarray], vectors: np.ndarray, weights: np.ndarray,
+                         rule: FusionRule = FusionRule(),
+                         chip_vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The track's distances to several enrolled identities (each ``(R, D)`` rows of its photos), the candidates a
+    decision is taken among: ``(crops, combined)``, each ``(M,)`` float64; ``crops`` by the frames under ``rule``
+    alone, ``combined`` with the averaged chip's view by ``combine_views`` (the same as ``crops`` without one)."""
+    views = [identity_views(rows, vectors, weights, rule, chip_vector) for rows in rows_by_identity]
+    crops = np.array([f for f, _ in views], dtype=np.float64)
+    chips = None if not views or views[0][1] is None else np.array([c for _, c in views], dtype=np.float64)
+    return crops, combine_views(crops, chips, rule)
 
 
 def _identity_rule_distance(rows: np.ndarray, v: np.ndarray, w: np.ndarray, rule: FusionRule) -> float:

@@ -57,19 +57,15 @@ GAINS = tuple(round(0.01 * i, 2) for i in range(1, 16))
 Guard = Callable[[np.ndarray, np.ndarray, float], np.ndarray]  # (Dc, Dh, threshold) -> (M,) distances
 
 
-def _top1(dc: np.ndarray, dh: np.ndarray, _thr: float) -> np.ndarray:
-    out = dc.copy()
-    k = int(np.argmin(dc))
-    out[k] = min(dc[k], dh[k])
-    return out
-
-
 def guards() -> dict[str, tuple[Guard, float | None]]:
     """Name -> (guard, its gain bound g where it has one)."""
     found: dict[str, tuple[Guard, float | None]] = {
         "without the averaged chip": (lambda dc, dh, thr: dc, None),
         "ungated: the nearer view for every identity": (lambda dc, dh, thr: np.minimum(dc, dh), None),
-        "(a) only the crops' nearest identity": (_top1, None),
+        # (a) is (a)+(d) with no bound on the gain
+        "(a) only the crops' nearest identity": (
+            lambda dc, dh, thr, rule=FusionRule(chip_average=True, chip_max_gain=np.inf): combine_views(dc, dh, rule),
+            None),
     }
     for m in (0.02, 0.05, 0.08, 0.1):
         found[f"(c) only where the crops are under threshold + {m:g}"] = (

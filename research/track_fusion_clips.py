@@ -35,7 +35,7 @@ from enhancement.datasets import REPO_ROOT, lfw_pairs, shared_data_dir
 from enhancement.detect import reference_faces
 from enhancement.embed import aligned_chips, describe_chips, embed_face
 from enhancement.frames import crop_quality, crop_with_margin
-from enhancement.fusion import FusionRule, average_chips, combine_views, identity_views
+from enhancement.fusion import FusionRule, average_chips, identities_distances
 from enhancement.match import open_set_threshold
 
 from . import degrade
@@ -151,9 +151,8 @@ def decide(gallery_v: np.ndarray, labels: np.ndarray, vectors: np.ndarray, weigh
         d = np.linalg.norm(gallery_v[:, None] - vectors[None], axis=2)
         return {str(labels[k]) for f, k in enumerate(d.argmin(axis=0)) if d[k, f] < threshold}
     names = sorted(set(labels))
-    views = [identity_views(gallery_v[labels == n], vectors, weights, rule, chip) for n in names]
-    chips = None if views[0][1] is None else np.array([c for _, c in views])
-    dist = dict(zip(names, combine_views(np.array([f for f, _ in views]), chips, rule), strict=True))
+    _, combined = identities_distances([gallery_v[labels == n] for n in names], vectors, weights, rule, chip)
+    dist = dict(zip(names, combined, strict=True))
     best = min(names, key=lambda n: dist[n])
     return {best} if dist[best] < threshold else set()
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..embed import describe_chips, embed_face_by, face_chip
 from ..frames import Candidate
-from ..fusion import average_chips_recorded, combine_views, identity_views, pooled_descriptor
+from ..fusion import average_chips_recorded, identities_distances, pooled_descriptor
 from ..match import DEFAULT_THRESHOLD, student_operating_point
 from ..match import score as match_score
 from ..track import Track
@@ -89,11 +89,9 @@ class TrackMatcher:
         rows: list[dict[str, Any]] = []
         ordered = sorted(labels)
         # Exact distance to each identity (its nearest enrolled photo), also where it was outside a crop's top-k.
-        views = [identity_views(self.gallery.vectors[gallery_labels == label], stacked, w, self.rule, chip)
-                 for label in ordered]
-        combined = combine_views(np.array([f for f, _ in views]),
-                                 None if chip is None else np.array([a for _, a in views]), self.rule)
-        for label, (frames, averaged), fused in zip(ordered, views, combined, strict=True):
+        crops_d, combined = identities_distances([self.gallery.vectors[gallery_labels == label] for label in ordered],
+                                                 stacked, w, self.rule, chip)
+        for label, frames, fused in zip(ordered, crops_d, combined, strict=True):
             distance = float(fused)
             votes = sum(wgt for cands, wgt in zip(per_crop, w, strict=True)
                         if any(str(c.label) == label for c in cands))  # weight of the crops ranking it in their top-k
@@ -101,7 +99,7 @@ class TrackMatcher:
             # "score >= 0.5" and "matched" always agree. ``view``: which view of the track gave the distance.
             rows.append({"label": label, "distance": round(distance, 4),
                          "score": round(match_score(distance, threshold), 4), "votes": round(votes / total, 3),
-                         "view": "averaged chip" if averaged is not None and distance < frames else "crops"})
+                         "view": "averaged chip" if distance < frames else "crops"})
         rows.sort(key=lambda r: (r["distance"], str(r["label"])))
         rows = rows[:k]
         best = rows[0]
